@@ -1,0 +1,126 @@
+"""The model container and the two helpers every constraint family uses.
+
+Variables and constraints are Pyomo components indexed by the instance's own
+keys (``act[process, recipe, period]``, ``balance[site, commodity, period]``),
+so duals and values come back as labelled tables (see
+:class:`ChainModel.var_keys` / :class:`ChainModel.con_keys`).
+
+Constraint bodies are assembled from coefficient triplets (row, variable,
+coefficient) computed with pandas; Pyomo only sees one ``sum()`` per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.sets import IndexSets
+
+
+@dataclass
+class ChainModel:
+    """A built Pyomo model plus the labelled keys of its variables and rows."""
+
+    m: pyo.ConcreteModel
+    sets: IndexSets
+    #: variable component name -> DataFrame of its index columns, in column order
+    var_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: variable component name -> list of VarData, aligned with var_keys
+    var_data: dict[str, list] = field(default_factory=dict)
+    #: constraint component name -> DataFrame of its index columns (+ rhs, sense)
+    con_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: constraint component name -> list of ConstraintData, aligned with con_keys
+    con_data: dict[str, list] = field(default_factory=dict)
+    #: objective terms: (variable name, positions, coefficients)
+    balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
+    objective_terms: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: balance terms: (variable name, positions, row positions, coefficients)
+    balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def add_var(self, name: str, keys: pd.DataFrame, ub: np.ndarray | None = None, doc: str = "") -> list:
+        """Add a non-negative variable indexed by the rows of ``keys`` (column order = row order)."""
+        keys = keys.reset_index(drop=True)
+        index = list(keys.itertuples(index=False, name=None))
+        var = pyo.Var(index, domain=pyo.NonNegativeReals, dense=True, doc=doc)
+        self.m.add_component(name, var)
+        data = list(var.values())
+        if ub is not None:
+            for v, u in zip(data, ub.tolist(), strict=True):
+                v.setub(u)
+        self.var_keys[name] = keys
+        self.var_data[name] = data
+        return data
+
+    def add_rows(
+        self,
+        name: str,
+        keys: pd.DataFrame,
+        terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+        sense: str,
+        rhs: np.ndarray,
+        doc: str = "",
+    ) -> None:
+        """Add one constraint per row of ``keys``: ``sum(coef * var) <sense> rhs``.
+
+        ``terms`` are (variable name, variable positions, row positions,
+        coefficients) triplets, e.g. from several families for the balance.
+        """
+        keys = keys.reset_index(drop=True)
+        n = len(keys)
+        rows = np.concatenate([t[2] for t in terms]) if terms else np.zeros(0, dtype=np.int64)
+        coefs = np.concatenate([t[3] for t in terms]) if terms else np.zeros(0)
+        vars_ = np.concatenate(
+            [np.asarray(self.var_data[t[0]], dtype=object)[t[1]] for t in terms]
+        ) if terms else np.zeros(0, dtype=object)
+        order = np.argsort(rows, kind="stable")
+        rows, coefs, vars_ = rows[order], coefs[order], vars_[order]
+        bounds = np.searchsorted(rows, np.arange(n + 1))
+        coefs_l = coefs.tolist()
+        vars_l = vars_.tolist()
+        rhs_l = np.asarray(rhs, dtype=float).tolist()
+        index = list(keys.itertuples(index=False, name=None))
+        pos = {k: i for i, k in enumerate(index)}
+
+        def body(i: int):
+            lo, hi = bounds[i], bounds[i + 1]
+            return sum(c * v for c, v in zip(coefs_l[lo:hi], vars_l[lo:hi], strict=True))
+
+        if sense == "==":
+            def rule(m, *k):
+                i = pos[k]
+                return body(i) == rhs_l[i]
+        elif sense == "<=":
+            def rule(m, *k):
+                i = pos[k]
+                return body(i) <= rhs_l[i]
+        elif sense == ">=":
+            def rule(m, *k):
+                i = pos[k]
+                return body(i) >= rhs_l[i]
+        else:  # pragma: no cover - programming error
+            raise ValueError(sense)
+        con = pyo.Constraint(index, rule=rule, doc=doc)
+        self.m.add_component(name, con)
+        k2 = keys.copy()
+        k2["rhs"] = rhs_l
+        k2["sense"] = sense
+        self.con_keys[name] = k2
+        self.con_data[name] = list(con.values())
+
+
+def by_period(keys: pd.DataFrame, periods: list[int]) -> pd.DataFrame:
+    """Cross ``keys`` with the periods (period becomes the last key column)."""
+    return keys.merge(pd.DataFrame({"period": periods}), how="cross")
+
+
+def positions(keys: pd.DataFrame, lookup: pd.DataFrame, on: list[str]) -> np.ndarray:
+    """Row positions in ``lookup`` of each row of ``keys`` (all must exist)."""
+    lk = lookup[on].reset_index(drop=True)
+    lk["_pos"] = np.arange(len(lk))
+    merged = keys[on].merge(lk, on=on, how="left", validate="many_to_one")
+    if merged["_pos"].isna().any():  # pragma: no cover - programming error
+        raise KeyError(f"missing rows when matching on {on}")
+    return merged["_pos"].to_numpy(dtype=np.int64)

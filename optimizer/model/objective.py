@@ -1,0 +1,26 @@
+r"""The objective: total cost, minimised.
+
+.. math::
+
+    \min \sum_t w_t \Big( \sum \mathrm{cost}\cdot\mathrm{act}
+    + \sum \mathrm{cost}\cdot\mathrm{flow} + \sum \delta\cdot\mathrm{dispose}
+    + \sum h\cdot\mathrm{inventory} + \sum \pi\cdot\mathrm{unmet} \Big)
+
+with :math:`w_t = (1+r)^{-(t - t_{base})}` (``defaults.discount_rate``, 0 by default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimizer.model.core import ChainModel
+
+
+def add_objective(cm: ChainModel) -> None:
+    """Objective ``total_cost`` from the terms the families contributed."""
+    terms = []
+    for name, pos, coef in cm.objective_terms:
+        data = np.asarray(cm.var_data[name], dtype=object)[pos].tolist()
+        terms.extend(zip(coef.tolist(), data, strict=True))
+    cm.m.total_cost = pyo.Objective(expr=sum(c * v for c, v in terms), sense=pyo.minimize)

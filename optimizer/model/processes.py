@@ -1,0 +1,66 @@
+r"""Processes: activity of each recipe at each plant, and plant capacity.
+
+Variables
+    ``act[p, r, t] >= 0`` — units of activity of recipe ``r`` run by process
+    (plant) ``p`` in period ``t``.
+
+Contribution to the commodity balance (see :mod:`optimizer.model.balance`)
+    .. math:: \sum_{p,r} a_{r,c}\,\mathrm{act}_{p,r,t}
+
+    with :math:`a_{r,c} > 0` for outputs and :math:`< 0` for inputs of
+    recipe ``r`` (``recipes.csv``).  A recipe with several outputs is
+    co-production: every output is made at once, in fixed proportions.
+
+Constraint ``process_capacity[p, t]``
+    .. math:: \sum_{r \in R(p)} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p
+
+    Alternative recipes of one plant share its capacity; the LP chooses the mix.
+
+Objective
+    .. math:: \sum w_t\, \mathrm{cost}_{p,r}\, \mathrm{act}_{p,r,t}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.model.core import ChainModel, by_period, positions
+
+
+def add_activity(cm: ChainModel) -> None:
+    """Variables ``act`` with their cost and their recipe terms in the balance."""
+    s = cm.sets
+    keys = by_period(s.modes[["id", "recipe"]], s.periods)
+    cm.add_var("act", keys, doc="activity of recipe at process (units of activity per period)")
+    cost = by_period(s.modes[["cost"]], s.periods)["cost"].to_numpy(dtype=float)
+    w = keys["period"].map(s.weights).to_numpy(dtype=float)
+    nz = np.flatnonzero(cost != 0)
+    cm.objective_terms.append(("act", nz, (cost * w)[nz]))
+
+    terms = by_period(s.mode_coefs, s.periods)
+    var_pos = positions(terms, keys, ["id", "recipe", "period"])
+    row_pos = positions(terms, cm.balance_index, ["site", "commodity", "period"])
+    cm.balance_terms.append(("act", var_pos, row_pos, terms["coef"].to_numpy(dtype=float)))
+
+
+def add_process_capacity(cm: ChainModel) -> None:
+    """Rows ``process_capacity[id, period]``: total activity of a plant ≤ its capacity."""
+    s = cm.sets
+    if s.process_capacity.empty:
+        return
+    rows = by_period(s.process_capacity[["id", "capacity"]], s.periods)
+    act_keys = cm.var_keys["act"]
+    # every act whose process has a finite capacity
+    merged = act_keys.reset_index().merge(
+        rows[["id", "period"]].reset_index().rename(columns={"index": "row"}), on=["id", "period"]
+    )
+    var_pos = merged["index"].to_numpy(dtype=np.int64)
+    row_pos = merged["row"].to_numpy(dtype=np.int64)
+    cm.add_rows(
+        "process_capacity",
+        rows[["id", "period"]],
+        [("act", var_pos, row_pos, np.ones(len(var_pos)))],
+        "<=",
+        rows["capacity"].to_numpy(dtype=float),
+        doc="total activity of a process (all its recipes) <= capacity",
+    )

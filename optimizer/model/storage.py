@@ -1,0 +1,64 @@
+r"""Disposal of surplus and inventories between periods.
+
+Co-production makes commodities nobody may want (La and Ce from separating
+for Nd: the balance problem).  They never vanish: they are shipped, stored,
+or disposed of at a cost.
+
+Variables
+    ``dispose[s, c, t] >= 0`` — tonnes disposed of, only where ``c`` is made
+    (or stocked) and ``commodities.disposal_cost`` is given.
+
+    ``inventory[s, c, t] >= 0`` — tonnes held at the end of period ``t``, at
+    nodes with an initial stock (``stocks.csv``) and, in multi-period
+    instances, at every node of a commodity with a ``storage_cost``.
+
+Contribution to the commodity balance
+    :math:`-\mathrm{dispose}_{s,c,t} - \mathrm{inventory}_{s,c,t} + \mathrm{inventory}_{s,c,t-1}`;
+    the initial stock enters the first period's right-hand side.
+
+Objective
+    .. math:: \sum w_t (\delta_c\, \mathrm{dispose}_{s,c,t} + h_c\, \mathrm{inventory}_{s,c,t})
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.model.core import ChainModel, by_period, positions
+
+
+def add_disposal(cm: ChainModel) -> None:
+    """Variables ``dispose`` with their cost and their balance term."""
+    s = cm.sets
+    if s.disposal.empty:
+        return
+    d = by_period(s.disposal, s.periods)
+    cm.add_var("dispose", d[["site", "commodity", "period"]], doc="tonnes disposed of")
+    cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
+    nz = np.flatnonzero(cost != 0)
+    cm.objective_terms.append(("dispose", nz, cost[nz]))
+    rows = positions(d, cm.balance_index, ["site", "commodity", "period"])
+    cm.balance_terms.append(("dispose", np.arange(len(d)), rows, -np.ones(len(d))))
+
+
+def add_inventory(cm: ChainModel) -> None:
+    """Variables ``inventory`` (end-of-period stock) with holding cost and balance terms."""
+    s = cm.sets
+    if s.storage.empty:
+        return
+    d = by_period(s.storage, s.periods)
+    n = len(d)
+    cm.add_var("inventory", d[["site", "commodity", "period"]], doc="tonnes held at the end of the period")
+    cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
+    nz = np.flatnonzero(cost != 0)
+    cm.objective_terms.append(("inventory", nz, cost[nz]))
+    idx = np.arange(n, dtype=np.int64)
+    rows = positions(d, cm.balance_index, ["site", "commodity", "period"])
+    cm.balance_terms.append(("inventory", idx, rows, -np.ones(n)))
+    nxt = {p: q for p, q in zip(s.periods, s.periods[1:], strict=False)}
+    has_next = d["period"].map(nxt)
+    carry = has_next.notna().to_numpy()
+    if carry.any():
+        d_next = d.loc[carry, ["site", "commodity"]].assign(period=has_next[carry].astype(int).to_numpy())
+        next_rows = positions(d_next, cm.balance_index, ["site", "commodity", "period"])
+        cm.balance_terms.append(("inventory", idx[carry], next_rows, np.ones(int(carry.sum()))))

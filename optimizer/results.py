@@ -1,0 +1,316 @@
+"""The :class:`Result` of a solve: tidy DataFrames, a summary, and the contract files.
+
+Sign conventions (see ``docs/analysis.md``):
+
+* ``prices.marginal_cost`` is the dual of the commodity balance: USD per
+  extra tonne of the commodity withdrawn at that site in that period
+  (negative for a surplus co-product that would have to be disposed of).
+* ``bottlenecks.shadow_price`` is minus the dual of a capacity row: the
+  USD the total cost would fall per extra unit of capacity (≥ 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer import __version__
+
+if TYPE_CHECKING:
+    from optimizer.instance import Instance
+    from optimizer.solve import LpHandle
+
+#: Values below this (t, activity) are reported as zero flow and left out of flows.csv.
+TOL = 1e-7
+#: Duals smaller than this (USD) are treated as zero.
+DUAL_TOL = 1e-6
+
+#: Files written by ``--out``, in order, with their DataFrame attribute.
+TABLE_FILES = {
+    "flows.csv": "flows",
+    "production.csv": "production",
+    "shortages.csv": "shortages",
+    "prices.csv": "prices",
+    "bottlenecks.csv": "bottlenecks",
+    "capacities.csv": "capacities",
+    "disposal.csv": "disposal",
+    "inventory.csv": "inventory",
+}
+
+
+@dataclass
+class Result:
+    """What a solve returns.  Every table is a pandas DataFrame with named columns."""
+
+    summary: dict[str, Any]
+    flows: pd.DataFrame
+    production: pd.DataFrame
+    shortages: pd.DataFrame
+    prices: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    capacities: pd.DataFrame
+    disposal: pd.DataFrame
+    inventory: pd.DataFrame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float:
+        return float(self.summary["objective"])
+
+    @property
+    def status(self) -> str:
+        return str(self.summary["status"])
+
+    @property
+    def total_unmet(self) -> float:
+        return float(self.summary["total_unmet"])
+
+    def unmet_by_market(self) -> pd.DataFrame:
+        """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
+        s = self.shortages
+        s = s.loc[s["unmet"] > TOL]
+        return s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]].sum().sort_values(
+            "unmet", ascending=False
+        )
+
+    def write(self, out: str | Path) -> Path:
+        """Write ``summary.json`` and the CSV tables into folder ``out``.
+
+        Files are written to a temporary folder first and moved in one by one
+        with ``os.replace``, so a failure never leaves a half-written file.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".rechain-", dir=out))
+        try:
+            for fname, attr in TABLE_FILES.items():
+                getattr(self, attr).to_csv(tmp / fname, index=False, float_format="%.10g")
+            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
+            for f in tmp.iterdir():
+                os.replace(f, out / f.name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    raise TypeError(type(o))
+
+
+def _slice(arr: np.ndarray, sl: dict[str, tuple[int, int]], name: str) -> np.ndarray:
+    if name not in sl:
+        return np.zeros(0)
+    a, b = sl[name]
+    return np.asarray(arr[a:b], dtype=float)
+
+
+def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str, build_seconds: float) -> Result:
+    """Turn the HiGHS solution into labelled tables."""
+    h = handle.highs
+    cm = handle.cm
+    sets = cm.sets
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    y = np.asarray(sol.row_dual) if sol.dual_valid else np.full(handle.num_row, np.nan)
+    row_val = np.asarray(sol.row_value)
+    vk = cm.var_keys
+    sites = inst.tables["sites"].set_index("id")
+    country = sites["country"]
+
+    # flows
+    lc = sets.link_commodities.set_index(["link", "commodity"])
+    fk = vk["flow"].copy()
+    fk["quantity"] = _slice(x, handle.col_slices, "flow")
+    ends = lc.loc[list(zip(fk["link"], fk["commodity"], strict=True))] if len(fk) else lc.iloc[:0]
+    flows = pd.DataFrame(
+        {
+            "period": fk["period"].to_numpy(),
+            "source": ends["from_site"].to_numpy(),
+            "target": ends["to_site"].to_numpy(),
+            "commodity": fk["commodity"].to_numpy(),
+            "quantity": fk["quantity"].to_numpy(),
+            "source_country": country.reindex(ends["from_site"]).to_numpy(),
+            "target_country": country.reindex(ends["to_site"]).to_numpy(),
+            "link": fk["link"].to_numpy(),
+            "unit_cost": ends["cost"].to_numpy(dtype=float),
+        }
+    )
+    flows = flows.loc[flows["quantity"] > TOL].reset_index(drop=True)
+
+    # production (activity of each process mode)
+    ak = vk["act"].copy()
+    ak["activity"] = _slice(x, handle.col_slices, "act")
+    modes = sets.modes.set_index(["id", "recipe"])
+    msite = modes["site"].reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy()
+    production = pd.DataFrame(
+        {
+            "period": ak["period"].to_numpy(),
+            "site": msite,
+            "process": ak["id"].to_numpy(),
+            "recipe": ak["recipe"].to_numpy(),
+            "activity": ak["activity"].to_numpy(),
+            "country": country.reindex(msite).to_numpy(),
+            "unit_cost": modes["cost"].reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy(dtype=float),
+        }
+    )
+    production = production.loc[production["activity"] > TOL].reset_index(drop=True)
+
+    # shortages: every demand row
+    dem = inst.tables["demand"]
+    uk = vk["unmet"].copy()
+    uk["unmet"] = _slice(x, handle.col_slices, "unmet")
+    shortages = dem[["period", "market", "commodity", "quantity"]].rename(columns={"quantity": "demand"})
+    shortages = shortages.merge(uk, on=["market", "commodity", "period"], how="left")
+    shortages["unmet"] = shortages["unmet"].fillna(0.0).clip(lower=0.0)
+    shortages.loc[shortages["unmet"] < TOL, "unmet"] = 0.0
+    shortages["served"] = shortages["demand"] - shortages["unmet"]
+    shortages["unmet_share"] = np.where(shortages["demand"] > 0, shortages["unmet"] / shortages["demand"].where(shortages["demand"] > 0, 1), 0.0)
+    shortages["country"] = country.reindex(shortages["market"]).to_numpy()
+    shortages = shortages[["period", "market", "commodity", "demand", "served", "unmet", "unmet_share", "country"]]
+
+    # prices: balance duals
+    bk = cm.con_keys["balance"]
+    prices = pd.DataFrame(
+        {
+            "period": bk["period"].to_numpy(),
+            "site": bk["site"].to_numpy(),
+            "commodity": bk["commodity"].to_numpy(),
+            "marginal_cost": _clean(_slice(y, handle.row_slices, "balance")),
+            "country": country.reindex(bk["site"]).to_numpy(),
+        }
+    )
+
+    # capacities and bottlenecks
+    caps = []
+    if "process_capacity" in cm.con_keys:
+        k = cm.con_keys["process_capacity"]
+        pc = sets.process_capacity.set_index("id")
+        site = pc["site"].reindex(k["id"]).to_numpy()
+        caps.append(
+            pd.DataFrame(
+                {
+                    "constraint": [f"process_capacity[{a},{b}]" for a, b in zip(k["id"], k["period"], strict=True)],
+                    "kind": "process_capacity",
+                    "element": k["id"].to_numpy(),
+                    "site": site,
+                    "country": country.reindex(site).to_numpy(),
+                    "period": k["period"].to_numpy(),
+                    "capacity": k["rhs"].to_numpy(dtype=float),
+                    "used": _slice(row_val, handle.row_slices, "process_capacity"),
+                    "dual": _slice(y, handle.row_slices, "process_capacity"),
+                }
+            )
+        )
+    if "link_capacity" in cm.con_keys:
+        k = cm.con_keys["link_capacity"]
+        links = inst.tables["links"].set_index("id")
+        site = links["from_site"].reindex(k["link"]).to_numpy()
+        caps.append(
+            pd.DataFrame(
+                {
+                    "constraint": [f"link_capacity[{a},{b}]" for a, b in zip(k["link"], k["period"], strict=True)],
+                    "kind": "link_capacity",
+                    "element": k["link"].to_numpy(),
+                    "site": site,
+                    "country": country.reindex(site).to_numpy(),
+                    "period": k["period"].to_numpy(),
+                    "capacity": k["rhs"].to_numpy(dtype=float),
+                    "used": _slice(row_val, handle.row_slices, "link_capacity"),
+                    "dual": _slice(y, handle.row_slices, "link_capacity"),
+                }
+            )
+        )
+    cap_cols = ["constraint", "kind", "element", "site", "country", "period", "capacity", "used", "utilization", "shadow_price"]
+    if caps:
+        capacities = pd.concat(caps, ignore_index=True)
+        capacities["utilization"] = np.where(capacities["capacity"] > 0, capacities["used"] / capacities["capacity"].where(capacities["capacity"] > 0, 1), np.nan)
+        capacities["shadow_price"] = _clean(-capacities["dual"].to_numpy())
+        capacities = capacities[cap_cols]
+    else:
+        capacities = pd.DataFrame(columns=cap_cols)
+    bottlenecks = capacities.loc[capacities["shadow_price"].abs() > DUAL_TOL].sort_values(
+        ["shadow_price", "utilization"], ascending=False
+    ).reset_index(drop=True)
+    bottlenecks = bottlenecks[["constraint", "kind", "site", "country", "period", "shadow_price", "utilization", "element", "capacity", "used"]]
+
+    disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
+    inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
+
+    cost = _cost_breakdown(cm, handle, x)
+    total_demand = float(dem["quantity"].sum())
+    total_unmet = float(shortages["unmet"].sum())
+    summary = {
+        "status": status,
+        "objective": float(h.getInfo().objective_function_value),
+        "total_demand": total_demand,
+        "total_unmet": total_unmet,
+        "unmet_share": total_unmet / total_demand if total_demand else 0.0,
+        "cost_breakdown": cost,
+        "instance": inst.manifest.name,
+        "instance_path": str(inst.path),
+        "scenarios": list(inst.scenarios),
+        "periods": list(sets.periods),
+        "solver": {
+            "name": "HiGHS",
+            "version": h.version(),
+            "method": facts["method"],
+            "model_status": facts["status_text"],
+            "iterations": facts["iterations"],
+        },
+        "model_size": {"variables": handle.num_col, "constraints": handle.num_row, "nonzeros": handle.nnz},
+        "build_seconds": round(build_seconds, 4),
+        "handoff_seconds": round(handle.handoff_seconds, 4),
+        "solve_seconds": round(facts["solve_seconds"], 4),
+        "rechain_version": __version__,
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return Result(
+        summary=summary,
+        flows=flows,
+        production=production,
+        shortages=shortages,
+        prices=prices,
+        bottlenecks=bottlenecks,
+        capacities=capacities,
+        disposal=disposal,
+        inventory=inventory,
+        extra={"handle": handle},
+    )
+
+
+def _clean(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float).copy()
+    a[np.abs(a) < DUAL_TOL] = 0.0
+    return a + 0.0  # no negative zeros
+
+
+def _positive(vk: dict, x: np.ndarray, handle: LpHandle, name: str, cols: list[str]) -> pd.DataFrame:
+    if name not in vk:
+        return pd.DataFrame(columns=[*cols, "quantity"])
+    df = vk[name].copy()
+    df["quantity"] = _slice(x, handle.col_slices, name)
+    return df.loc[df["quantity"] > TOL, [*cols, "quantity"]].reset_index(drop=True)
+
+
+_COST_GROUPS = {"act": "production", "flow": "transport", "dispose": "disposal", "inventory": "storage", "unmet": "shortage_penalty"}
+
+
+def _cost_breakdown(cm, handle: LpHandle, x: np.ndarray) -> dict[str, float]:
+    out = {v: 0.0 for v in _COST_GROUPS.values()}
+    for name, pos, coef in cm.objective_terms:
+        vals = _slice(x, handle.col_slices, name)[pos]
+        out[_COST_GROUPS[name]] += float(np.dot(vals, coef))
+    return out
