@@ -38,16 +38,44 @@ def check_manifest(m: Manifest, commodities: set[str], problems: list[Problem]) 
     codes = country_codes()
     for region, members in m.regions.items():
         if region in codes:
-            problems.append(Problem("instance.yaml", None, f"regions.{region}", "a region may not reuse a country code as its name"))
+            problems.append(
+                Problem(
+                    "instance.yaml",
+                    None,
+                    f"regions.{region}",
+                    "a region may not reuse a country code as its name",
+                )
+            )
         for c in members:
             if c not in codes and c not in m.regions:
-                problems.append(Problem("instance.yaml", None, f"regions.{region}", f"{c!r} is not an ISO 3166-1 alpha-2 country code or region"))
+                problems.append(
+                    Problem(
+                        "instance.yaml",
+                        None,
+                        f"regions.{region}",
+                        f"{c!r} is not an ISO 3166-1 alpha-2 country code or region",
+                    )
+                )
     for group, members in m.commodity_groups.items():
         if group in commodities or group == "*":
-            problems.append(Problem("instance.yaml", None, f"commodity_groups.{group}", "a group may not reuse a commodity id as its name"))
+            problems.append(
+                Problem(
+                    "instance.yaml",
+                    None,
+                    f"commodity_groups.{group}",
+                    "a group may not reuse a commodity id as its name",
+                )
+            )
         for c in members:
             if c not in commodities and c not in m.commodity_groups:
-                problems.append(Problem("instance.yaml", None, f"commodity_groups.{group}", f"{c!r} is not a known commodity or group"))
+                problems.append(
+                    Problem(
+                        "instance.yaml",
+                        None,
+                        f"commodity_groups.{group}",
+                        f"{c!r} is not a known commodity or group",
+                    )
+                )
 
 
 def expand_group(m: Manifest, name: str, commodities: set[str] | list[str]) -> list[str]:
@@ -81,33 +109,72 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     codes = country_codes()
 
     for _, r in sites.loc[~sites["country"].isin(codes)].iterrows():
-        problems.append(Problem("sites.csv", int(r[LINE]), "country", f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code"))
+        problems.append(
+            Problem(
+                "sites.csv",
+                int(r[LINE]),
+                "country",
+                f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code",
+            )
+        )
 
     rec = t["recipes"]
     _dangling(rec, "commodity", com, "recipes.csv", "commodity id (commodities.csv)", problems)
     outs = set(rec.loc[rec["direction"] == "output", "recipe"])
     for name, g in rec.groupby("recipe", sort=False):
         if name not in outs:
-            problems.append(Problem("recipes.csv", int(g[LINE].iloc[0]), "recipe", f"recipe {name!r} has no output row"))
-        both = set(g.loc[g["direction"] == "input", "commodity"]) & set(g.loc[g["direction"] == "output", "commodity"])
+            problems.append(
+                Problem(
+                    "recipes.csv",
+                    int(g[LINE].iloc[0]),
+                    "recipe",
+                    f"recipe {name!r} has no output row",
+                )
+            )
+        both = set(g.loc[g["direction"] == "input", "commodity"]) & set(
+            g.loc[g["direction"] == "output", "commodity"]
+        )
         for c in sorted(both):
-            problems.append(Problem("recipes.csv", int(g[LINE].iloc[0]), "commodity", f"recipe {name!r} has {c!r} as both input and output"))
+            problems.append(
+                Problem(
+                    "recipes.csv",
+                    int(g[LINE].iloc[0]),
+                    "commodity",
+                    f"recipe {name!r} has {c!r} as both input and output",
+                )
+            )
 
     pro = t["processes"]
     _dangling(pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems)
     _dangling(pro, "recipe", set(rec["recipe"]), "processes.csv", "recipe (recipes.csv)", problems)
     for pid, g in pro.groupby("id", sort=False):
         if g["site"].nunique() > 1:
-            problems.append(Problem("processes.csv", int(g[LINE].iloc[1]), "site", f"process {pid!r} is on several sites; rows sharing an id must share the site"))
+            problems.append(
+                Problem(
+                    "processes.csv",
+                    int(g[LINE].iloc[1]),
+                    "site",
+                    f"process {pid!r} is on several sites; rows sharing an id must share the site",
+                )
+            )
         caps = g["capacity"].dropna().unique()
         if len(caps) > 1:
-            problems.append(Problem("processes.csv", int(g[LINE].iloc[1]), "capacity", f"process {pid!r} has different capacities on its rows ({', '.join(f'{c:g}' for c in caps)})"))
+            problems.append(
+                Problem(
+                    "processes.csv",
+                    int(g[LINE].iloc[1]),
+                    "capacity",
+                    f"process {pid!r} has different capacities on its rows ({', '.join(f'{c:g}' for c in caps)})",
+                )
+            )
 
     links = t["links"]
     _dangling(links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems)
     _dangling(links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems)
     for _, r in links.loc[links["from_site"] == links["to_site"]].iterrows():
-        problems.append(Problem("links.csv", int(r[LINE]), "to_site", "a link must join two different sites"))
+        problems.append(
+            Problem("links.csv", int(r[LINE]), "to_site", "a link must join two different sites")
+        )
     valid_names = com | set(m.commodity_groups) | {"*"}
     _dangling(links, "commodity", valid_names, "links.csv", "commodity id, group or '*'", problems)
 
@@ -115,11 +182,25 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     ok = _dangling(dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems)
     for _, r in dem.loc[ok].iterrows():
         if site_stage.get(r["market"]) != "market":
-            problems.append(Problem("demand.csv", int(r[LINE]), "market", f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'"))
+            problems.append(
+                Problem(
+                    "demand.csv",
+                    int(r[LINE]),
+                    "market",
+                    f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
+                )
+            )
     _dangling(dem, "commodity", com, "demand.csv", "commodity id (commodities.csv)", problems)
     periods = set(m.periods)
     for _, r in dem.loc[~dem["period"].isin(periods)].iterrows():
-        problems.append(Problem("demand.csv", int(r[LINE]), "period", f"{int(r['period'])} is not one of the periods in instance.yaml ({', '.join(map(str, m.periods))})"))
+        problems.append(
+            Problem(
+                "demand.csv",
+                int(r[LINE]),
+                "period",
+                f"{int(r['period'])} is not one of the periods in instance.yaml ({', '.join(map(str, m.periods))})",
+            )
+        )
 
     if "stocks" in t:
         st = t["stocks"]
@@ -134,9 +215,13 @@ def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
         table = TABLES[name]
         if not table.numeric_needs_source or "source" not in df.columns:
             continue
-        numeric = [c.name for c in table.columns if c.dtype in ("float", "int") and c.name != "period"]
+        numeric = [
+            c.name for c in table.columns if c.dtype in ("float", "int") and c.name != "period"
+        ]
         if numeric:
             has_number = df[numeric].notna().any(axis=1)
             for _, r in df.loc[has_number & (df["source"] == "")].iterrows():
-                problems.append(Problem(table.file, int(r[LINE]), "source", "row has numbers but no source id"))
+                problems.append(
+                    Problem(table.file, int(r[LINE]), "source", "row has numbers but no source id")
+                )
         _dangling(df, "source", ids, table.file, "source id (sources.csv)", problems)

@@ -71,6 +71,17 @@ class Instance:
                 out.add(x)
         return out
 
+    def with_scenario(self, *refs: str) -> Instance:
+        """A copy with scenarios applied in order (ids from ``scenarios/`` or YAML paths).
+
+        The original instance is left unchanged.
+        """
+        from optimizer.scenario import apply_scenarios
+
+        out = apply_scenarios(self, list(refs))
+        out.warnings = structure.check(out)
+        return out
+
     # -- solving -----------------------------------------------------------
     def solve(self, **options: Any) -> Result:
         """Build the LP, solve it with HiGHS and return a :class:`~optimizer.results.Result`.
@@ -103,7 +114,9 @@ class Instance:
         }
 
 
-def load(path: str | Path, scenarios: list[str] | None = None, *, structure_checks: bool = True) -> Instance:
+def load(
+    path: str | Path, scenarios: list[str] | None = None, *, structure_checks: bool = True
+) -> Instance:
     """Load and validate the instance folder at ``path``.
 
     Raises :class:`~optimizer.errors.InputError` listing *every* problem found
@@ -114,13 +127,24 @@ def load(path: str | Path, scenarios: list[str] | None = None, *, structure_chec
     if not folder.exists():
         raise InputError(Problem(str(folder), None, None, "instance folder not found"))
     if not folder.is_dir():
-        raise InputError(Problem(str(folder), None, None, "not a folder (an instance is a folder with instance.yaml and CSV tables)"))
+        raise InputError(
+            Problem(
+                str(folder),
+                None,
+                None,
+                "not a folder (an instance is a folder with instance.yaml and CSV tables)",
+            )
+        )
     problems: list[Problem] = []
     manifest: Manifest | None = None
     try:
         data = load_yaml(folder / "instance.yaml", "instance.yaml")
         if not isinstance(data, dict):
-            raise InputError(Problem("instance.yaml", None, None, "expected a mapping of keys (name, periods, ...)"))
+            raise InputError(
+                Problem(
+                    "instance.yaml", None, None, "expected a mapping of keys (name, periods, ...)"
+                )
+            )
         manifest = validate_yaml_model(Manifest, data, "instance.yaml")  # type: ignore[assignment]
     except InputError as e:
         problems.extend(e.problems)

@@ -16,7 +16,9 @@ class _Strict(BaseModel):
 class Defaults(_Strict):
     """Instance-wide defaults."""
 
-    shortage_penalty: float = Field(gt=0, description="USD per t of unmet demand when demand.csv leaves it blank.")
+    shortage_penalty: float = Field(
+        gt=0, description="USD per t of unmet demand when demand.csv leaves it blank."
+    )
     discount_rate: float = Field(
         0.0, ge=0, lt=1, description="Yearly rate discounting later periods in the objective."
     )
@@ -25,7 +27,9 @@ class Defaults(_Strict):
 class Manifest(_Strict):
     """The contents of ``instance.yaml``."""
 
-    schema_version: Literal[1] = Field(description=f"Instance format version (currently {SCHEMA_VERSION}).")
+    schema_version: Literal[1] = Field(
+        description=f"Instance format version (currently {SCHEMA_VERSION})."
+    )
     name: str = Field(min_length=1)
     title: str = Field(min_length=1)
     description: str = ""

@@ -78,8 +78,10 @@ class Result:
         """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
         s = self.shortages
         s = s.loc[s["unmet"] > TOL]
-        return s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]].sum().sort_values(
-            "unmet", ascending=False
+        return (
+            s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]]
+            .sum()
+            .sort_values("unmet", ascending=False)
         )
 
     def write(self, out: str | Path) -> Path:
@@ -94,7 +96,9 @@ class Result:
         try:
             for fname, attr in TABLE_FILES.items():
                 getattr(self, attr).to_csv(tmp / fname, index=False, float_format="%.10g")
-            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
+            (tmp / "summary.json").write_text(
+                json.dumps(self.summary, indent=2, default=_json_default) + "\n"
+            )
             for f in tmp.iterdir():
                 os.replace(f, out / f.name)
         finally:
@@ -117,7 +121,9 @@ def _slice(arr: np.ndarray, sl: dict[str, tuple[int, int]], name: str) -> np.nda
     return np.asarray(arr[a:b], dtype=float)
 
 
-def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str, build_seconds: float) -> Result:
+def collect(
+    inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str, build_seconds: float
+) -> Result:
     """Turn the HiGHS solution into labelled tables."""
     h = handle.highs
     cm = handle.cm
@@ -163,7 +169,9 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
             "recipe": ak["recipe"].to_numpy(),
             "activity": ak["activity"].to_numpy(),
             "country": country.reindex(msite).to_numpy(),
-            "unit_cost": modes["cost"].reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy(dtype=float),
+            "unit_cost": modes["cost"]
+            .reindex(list(zip(ak["id"], ak["recipe"], strict=True)))
+            .to_numpy(dtype=float),
         }
     )
     production = production.loc[production["activity"] > TOL].reset_index(drop=True)
@@ -172,14 +180,22 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
     dem = inst.tables["demand"]
     uk = vk["unmet"].copy()
     uk["unmet"] = _slice(x, handle.col_slices, "unmet")
-    shortages = dem[["period", "market", "commodity", "quantity"]].rename(columns={"quantity": "demand"})
+    shortages = dem[["period", "market", "commodity", "quantity"]].rename(
+        columns={"quantity": "demand"}
+    )
     shortages = shortages.merge(uk, on=["market", "commodity", "period"], how="left")
     shortages["unmet"] = shortages["unmet"].fillna(0.0).clip(lower=0.0)
     shortages.loc[shortages["unmet"] < TOL, "unmet"] = 0.0
     shortages["served"] = shortages["demand"] - shortages["unmet"]
-    shortages["unmet_share"] = np.where(shortages["demand"] > 0, shortages["unmet"] / shortages["demand"].where(shortages["demand"] > 0, 1), 0.0)
+    shortages["unmet_share"] = np.where(
+        shortages["demand"] > 0,
+        shortages["unmet"] / shortages["demand"].where(shortages["demand"] > 0, 1),
+        0.0,
+    )
     shortages["country"] = country.reindex(shortages["market"]).to_numpy()
-    shortages = shortages[["period", "market", "commodity", "demand", "served", "unmet", "unmet_share", "country"]]
+    shortages = shortages[
+        ["period", "market", "commodity", "demand", "served", "unmet", "unmet_share", "country"]
+    ]
 
     # prices: balance duals
     bk = cm.con_keys["balance"]
@@ -202,7 +218,10 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
         caps.append(
             pd.DataFrame(
                 {
-                    "constraint": [f"process_capacity[{a},{b}]" for a, b in zip(k["id"], k["period"], strict=True)],
+                    "constraint": [
+                        f"process_capacity[{a},{b}]"
+                        for a, b in zip(k["id"], k["period"], strict=True)
+                    ],
                     "kind": "process_capacity",
                     "element": k["id"].to_numpy(),
                     "site": site,
@@ -221,7 +240,10 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
         caps.append(
             pd.DataFrame(
                 {
-                    "constraint": [f"link_capacity[{a},{b}]" for a, b in zip(k["link"], k["period"], strict=True)],
+                    "constraint": [
+                        f"link_capacity[{a},{b}]"
+                        for a, b in zip(k["link"], k["period"], strict=True)
+                    ],
                     "kind": "link_capacity",
                     "element": k["link"].to_numpy(),
                     "site": site,
@@ -233,18 +255,48 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
                 }
             )
         )
-    cap_cols = ["constraint", "kind", "element", "site", "country", "period", "capacity", "used", "utilization", "shadow_price"]
+    cap_cols = [
+        "constraint",
+        "kind",
+        "element",
+        "site",
+        "country",
+        "period",
+        "capacity",
+        "used",
+        "utilization",
+        "shadow_price",
+    ]
     if caps:
         capacities = pd.concat(caps, ignore_index=True)
-        capacities["utilization"] = np.where(capacities["capacity"] > 0, capacities["used"] / capacities["capacity"].where(capacities["capacity"] > 0, 1), np.nan)
+        capacities["utilization"] = np.where(
+            capacities["capacity"] > 0,
+            capacities["used"] / capacities["capacity"].where(capacities["capacity"] > 0, 1),
+            np.nan,
+        )
         capacities["shadow_price"] = _clean(-capacities["dual"].to_numpy())
         capacities = capacities[cap_cols]
     else:
         capacities = pd.DataFrame(columns=cap_cols)
-    bottlenecks = capacities.loc[capacities["shadow_price"].abs() > DUAL_TOL].sort_values(
-        ["shadow_price", "utilization"], ascending=False
-    ).reset_index(drop=True)
-    bottlenecks = bottlenecks[["constraint", "kind", "site", "country", "period", "shadow_price", "utilization", "element", "capacity", "used"]]
+    bottlenecks = (
+        capacities.loc[capacities["shadow_price"].abs() > DUAL_TOL]
+        .sort_values(["shadow_price", "utilization"], ascending=False)
+        .reset_index(drop=True)
+    )
+    bottlenecks = bottlenecks[
+        [
+            "constraint",
+            "kind",
+            "site",
+            "country",
+            "period",
+            "shadow_price",
+            "utilization",
+            "element",
+            "capacity",
+            "used",
+        ]
+    ]
 
     disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
     inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
@@ -270,7 +322,11 @@ def collect(inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str
             "model_status": facts["status_text"],
             "iterations": facts["iterations"],
         },
-        "model_size": {"variables": handle.num_col, "constraints": handle.num_row, "nonzeros": handle.nnz},
+        "model_size": {
+            "variables": handle.num_col,
+            "constraints": handle.num_row,
+            "nonzeros": handle.nnz,
+        },
         "build_seconds": round(build_seconds, 4),
         "handoff_seconds": round(handle.handoff_seconds, 4),
         "solve_seconds": round(facts["solve_seconds"], 4),
@@ -297,7 +353,9 @@ def _clean(a: np.ndarray) -> np.ndarray:
     return a + 0.0  # no negative zeros
 
 
-def _positive(vk: dict, x: np.ndarray, handle: LpHandle, name: str, cols: list[str]) -> pd.DataFrame:
+def _positive(
+    vk: dict, x: np.ndarray, handle: LpHandle, name: str, cols: list[str]
+) -> pd.DataFrame:
     if name not in vk:
         return pd.DataFrame(columns=[*cols, "quantity"])
     df = vk[name].copy()
@@ -305,7 +363,13 @@ def _positive(vk: dict, x: np.ndarray, handle: LpHandle, name: str, cols: list[s
     return df.loc[df["quantity"] > TOL, [*cols, "quantity"]].reset_index(drop=True)
 
 
-_COST_GROUPS = {"act": "production", "flow": "transport", "dispose": "disposal", "inventory": "storage", "unmet": "shortage_penalty"}
+_COST_GROUPS = {
+    "act": "production",
+    "flow": "transport",
+    "dispose": "disposal",
+    "inventory": "storage",
+    "unmet": "shortage_penalty",
+}
 
 
 def _cost_breakdown(cm, handle: LpHandle, x: np.ndarray) -> dict[str, float]:

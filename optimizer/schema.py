@@ -64,6 +64,7 @@ SOURCE = Col(
     "id",
     "Id of the row in `sources.csv` this row's numbers come from. Required on every row "
     "that carries a number; estimates are flagged in the source's `note`.",
+    nullable=True,
     references="sources.id",
 )
 
@@ -78,7 +79,13 @@ TABLES: dict[str, Table] = {
                 Col("id", "id", "Unique commodity id, e.g. `Dy_oxide`."),
                 Col("name", "str", "Human-readable name."),
                 Col("stage", "str", "Stage of the chain that makes it.", choices=STAGES),
-                Col("unit", "str", "Unit of quantity (tonnes; oxides on REO basis).", required=False, nullable=True),
+                Col(
+                    "unit",
+                    "str",
+                    "Unit of quantity (tonnes; oxides on REO basis).",
+                    required=False,
+                    nullable=True,
+                ),
                 Col(
                     "element",
                     "str",
@@ -108,7 +115,7 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                     ge=0,
                 ),
-                replace(SOURCE, nullable=True, required=False),
+                replace(SOURCE, required=False),
             ),
             key=("id",),
         ),
@@ -121,7 +128,12 @@ TABLES: dict[str, Table] = {
                 Col("name", "str", "Human-readable name."),
                 Col("country", "str", "ISO 3166-1 alpha-2 country code (`CN`, `US`, `MM`, …)."),
                 Col("stage", "str", "Stage of the site.", choices=STAGES),
-                Col("company", "str", "Operating company or group (blank if unknown).", nullable=True),
+                Col(
+                    "company",
+                    "str",
+                    "Operating company or group (blank if unknown).",
+                    nullable=True,
+                ),
                 Col("lat", "float", "Latitude.", unit="degrees", nullable=True, ge=-90, le=90),
                 Col("lon", "float", "Longitude.", unit="degrees", nullable=True, ge=-180, le=180),
                 SOURCE,
@@ -169,7 +181,13 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                     ge=0,
                 ),
-                Col("cost", "float", "Operating cost per unit of activity.", unit="USD per unit of activity", ge=0),
+                Col(
+                    "cost",
+                    "float",
+                    "Operating cost per unit of activity.",
+                    unit="USD per unit of activity",
+                    ge=0,
+                ),
                 SOURCE,
             ),
             key=("id", "recipe"),
@@ -230,7 +248,9 @@ TABLES: dict[str, Table] = {
             (
                 Col("site", "id", "Site holding the stock.", references="sites.id"),
                 Col("commodity", "id", "Commodity held.", references="commodities.id"),
-                Col("quantity", "float", "Tonnes at the start of the first period.", unit="t", ge=0),
+                Col(
+                    "quantity", "float", "Tonnes at the start of the first period.", unit="t", ge=0
+                ),
                 SOURCE,
             ),
             key=("site", "commodity"),
@@ -245,7 +265,9 @@ TABLES: dict[str, Table] = {
                 Col("publisher", "str", "Publisher or author.", nullable=True),
                 Col("year", "int", "Year of publication.", nullable=True, ge=1900, le=2100),
                 Col("url", "str", "Where to find it.", nullable=True),
-                Col("note", "str", "What was taken from it; `[E]` marks an estimate.", nullable=True),
+                Col(
+                    "note", "str", "What was taken from it; `[E]` marks an estimate.", nullable=True
+                ),
             ),
             key=("id",),
             numeric_needs_source=False,

@@ -48,7 +48,9 @@ def _closure(pairs: pd.DataFrame, lc: pd.DataFrame, src: str, dst: str) -> pd.Da
     edges = lc[[src, dst, "commodity"]].drop_duplicates()
     while True:
         step = edges.merge(cur, left_on=[src, "commodity"], right_on=["site", "commodity"])
-        new = pd.DataFrame({"site": step[dst].to_numpy(), "commodity": step["commodity"].to_numpy()})
+        new = pd.DataFrame(
+            {"site": step[dst].to_numpy(), "commodity": step["commodity"].to_numpy()}
+        )
         nxt = pd.concat([cur, new], ignore_index=True).drop_duplicates()
         if len(nxt) == len(cur):
             return cur
@@ -65,11 +67,17 @@ def build_sets(inst: Instance) -> IndexSets:
 
     pro = t["processes"]
     modes = pro[["id", "site", "recipe", "cost"]].reset_index(drop=True)
-    cap = pro.groupby("id", sort=False).agg(site=("site", "first"), capacity=("capacity", "max")).reset_index()
+    cap = (
+        pro.groupby("id", sort=False)
+        .agg(site=("site", "first"), capacity=("capacity", "max"))
+        .reset_index()
+    )
     cap = cap.loc[cap["capacity"].notna()].reset_index(drop=True)
 
     rec = t["recipes"]
-    coef = np.where(rec["direction"].to_numpy() == "output", 1.0, -1.0) * rec["amount"].to_numpy(dtype=float)
+    coef = np.where(rec["direction"].to_numpy() == "output", 1.0, -1.0) * rec["amount"].to_numpy(
+        dtype=float
+    )
     rec = pd.DataFrame({"recipe": rec["recipe"], "commodity": rec["commodity"], "coef": coef})
     mode_coefs = modes[["id", "recipe", "site"]].merge(rec, on="recipe")
 
@@ -89,30 +97,40 @@ def build_sets(inst: Instance) -> IndexSets:
     )
     if expansion.empty:
         expansion = pd.DataFrame(columns=["name", "commodity"])
-    lc = links[["id", "from_site", "to_site", "commodity", "cost"]].rename(columns={"commodity": "name"})
+    lc = links[["id", "from_site", "to_site", "commodity", "cost"]].rename(
+        columns={"commodity": "name"}
+    )
     lc = lc.merge(expansion, on="name").drop(columns="name")
     del all_com
 
     avail = _closure(pd.concat([produced, stocked], ignore_index=True), lc, "from_site", "to_site")
     want = _closure(pd.concat([consumed, demanded], ignore_index=True), lc, "to_site", "from_site")
-    lc = lc.merge(avail, left_on=["from_site", "commodity"], right_on=["site", "commodity"]).drop(columns="site")
-    lc = lc.merge(want, left_on=["to_site", "commodity"], right_on=["site", "commodity"]).drop(columns="site")
+    lc = lc.merge(avail, left_on=["from_site", "commodity"], right_on=["site", "commodity"]).drop(
+        columns="site"
+    )
+    lc = lc.merge(want, left_on=["to_site", "commodity"], right_on=["site", "commodity"]).drop(
+        columns="site"
+    )
     lc = lc.rename(columns={"id": "link"}).reset_index(drop=True)
 
     lcap = links.loc[links["capacity"].notna(), ["id", "capacity"]]
     lcap = lcap.loc[lcap["id"].isin(lc["link"])].reset_index(drop=True)
 
-    nodes = pd.concat(
-        [
-            produced,
-            consumed,
-            demanded,
-            stocked,
-            lc[["from_site", "commodity"]].rename(columns={"from_site": "site"}),
-            lc[["to_site", "commodity"]].rename(columns={"to_site": "site"}),
-        ],
-        ignore_index=True,
-    ).drop_duplicates().reset_index(drop=True)
+    nodes = (
+        pd.concat(
+            [
+                produced,
+                consumed,
+                demanded,
+                stocked,
+                lc[["from_site", "commodity"]].rename(columns={"from_site": "site"}),
+                lc[["to_site", "commodity"]].rename(columns={"to_site": "site"}),
+            ],
+            ignore_index=True,
+        )
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )
 
     penalty = dem["shortage_penalty"].fillna(m.defaults.shortage_penalty)
     demand = pd.DataFrame(

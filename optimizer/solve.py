@@ -122,9 +122,8 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
     lb = np.zeros(n)
     ub = np.full(n, INF)
     for name, (a, b) in col_slices.items():
-        for i, v in enumerate(cm.var_data[name], start=a):
-            if v.ub is not None:
-                ub[i] = v.ub
+        if cm.var_ub.get(name) is not None:
+            ub[a:b] = cm.var_ub[name]
     lp.col_lower_ = lb
     lp.col_upper_ = ub
     sense = np.fromiter((s for _, s in repn.rows), dtype=np.int64, count=m)
@@ -197,7 +196,9 @@ def export_model(handle: LpHandle, path: str | Path) -> None:
             os.unlink(tmp)
 
 
-def run_highs(handle: LpHandle, method: str = "choose", time_limit: float | None = None, presolve: bool = True) -> dict[str, Any]:
+def run_highs(
+    handle: LpHandle, method: str = "choose", time_limit: float | None = None, presolve: bool = True
+) -> dict[str, Any]:
     """Run HiGHS on the handle; returns status facts (does not raise on infeasibility)."""
     h = handle.highs
     algo = choose_method(method, handle.num_col)
@@ -263,9 +264,13 @@ def solve(
         status = "optimal"
     elif ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt) and facts["primal_feasible"]:
         status = "time_limit" if ms == MS.kTimeLimit else "iteration_limit"
-        log.warning("HiGHS stopped (%s) with a feasible, possibly suboptimal solution", facts["status_text"])
+        log.warning(
+            "HiGHS stopped (%s) with a feasible, possibly suboptimal solution", facts["status_text"]
+        )
     elif ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
-        raise SolverError(f"HiGHS stopped ({facts['status_text']}) before finding a feasible solution")
+        raise SolverError(
+            f"HiGHS stopped ({facts['status_text']}) before finding a feasible solution"
+        )
     else:
         raise SolverError(f"HiGHS failed: {facts['status_text']}")
     return collect(inst, handle, facts, status, build_seconds)

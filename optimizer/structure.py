@@ -25,7 +25,7 @@ def chain_graph(inst: Instance) -> nx.DiGraph:
     g = nx.DiGraph()
     g.add_node(SOURCE)
     mc = s.mode_coefs
-    for (pid, recipe), grp in mc.groupby(["id", "recipe"], sort=False):
+    for (pid, _recipe), grp in mc.groupby(["id", "recipe"], sort=False):
         site = grp["site"].iloc[0]
         ins = grp.loc[grp["coef"] < 0, "commodity"].tolist()
         outs = grp.loc[grp["coef"] > 0, "commodity"].tolist()
@@ -52,9 +52,17 @@ def check(inst: Instance) -> list[str]:
     warnings: list[str] = []
     dem = inst.tables["demand"]
     dem = dem.loc[dem["quantity"] > 0]
-    unreachable = sorted({(m, c) for m, c in zip(dem["market"], dem["commodity"], strict=True) if (m, c) not in reach})
+    unreachable = sorted(
+        {
+            (m, c)
+            for m, c in zip(dem["market"], dem["commodity"], strict=True)
+            if (m, c) not in reach
+        }
+    )
     for m, c in unreachable:
-        warnings.append(f"unreachable demand: no mine or stock can supply {c} to market {m}; it will be unmet")
+        warnings.append(
+            f"unreachable demand: no mine or stock can supply {c} to market {m}; it will be unmet"
+        )
     demand_nodes = {(m, c) for m, c in zip(dem["market"], dem["commodity"], strict=True)}
     if demand_nodes:
         rev = g.reverse(copy=False)
@@ -67,5 +75,7 @@ def check(inst: Instance) -> list[str]:
         sites = inst.tables["sites"]
         for sid, stage in zip(sites["id"], sites["stage"], strict=True):
             if stage != "market" and sid not in useful_sites:
-                warnings.append(f"dead-end site: nothing made at {sid} can reach a market with demand")
+                warnings.append(
+                    f"dead-end site: nothing made at {sid} can reach a market with demand"
+                )
     return warnings

@@ -43,7 +43,12 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         problems.append(
-            Problem(label, line, None, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at character {col}); save the file as UTF-8")
+            Problem(
+                label,
+                line,
+                None,
+                f"not UTF-8 text (byte 0x{raw[e.start]:02x} at character {col}); save the file as UTF-8",
+            )
         )
         return None
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -60,7 +65,12 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
                 continue
             if len(rec) != len(header):
                 problems.append(
-                    Problem(label, reader.line_num, None, f"row has {len(rec)} fields, the header has {len(header)}")
+                    Problem(
+                        label,
+                        reader.line_num,
+                        None,
+                        f"row has {len(rec)} fields, the header has {len(header)}",
+                    )
                 )
                 continue
             rows.append([c.strip() for c in rec])
@@ -85,7 +95,12 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
     for name in header:
         if name and name not in known and name not in COMMENT_COLUMNS:
             problems.append(
-                Problem(label, header_line, name, f"unknown column (expected: {', '.join(sorted(known))})")
+                Problem(
+                    label,
+                    header_line,
+                    name,
+                    f"unknown column (expected: {', '.join(sorted(known))})",
+                )
             )
             bad = True
     for c in table.columns:
@@ -94,7 +109,11 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
             bad = True
     if bad:
         return None
-    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    df = (
+        pd.DataFrame(rows, columns=header, dtype=object)
+        if rows
+        else pd.DataFrame(columns=header, dtype=object)
+    )
     for c in table.columns:
         if c.name not in df.columns:
             df[c.name] = ""
@@ -104,7 +123,21 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
     return df
 
 
-_NONFINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "na", "n/a", "null", "none"}
+_NONFINITE = {
+    "nan",
+    "+nan",
+    "-nan",
+    "inf",
+    "+inf",
+    "-inf",
+    "infinity",
+    "+infinity",
+    "-infinity",
+    "na",
+    "n/a",
+    "null",
+    "none",
+}
 
 
 def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.DataFrame:
@@ -132,7 +165,9 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
         if c.dtype in ("float", "int"):
             lowered = text.str.lower()
             nonfinite = lowered.isin(_NONFINITE).to_numpy()
-            report(nonfinite & ~blank, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a finite number")
+            report(
+                nonfinite & ~blank, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a finite number"
+            )
             nums = pd.to_numeric(text.where(~nonfinite, ""), errors="coerce").to_numpy(dtype=float)
             unparsable = np.isnan(nums) & ~blank & ~nonfinite
             report(unparsable, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a number")
@@ -141,11 +176,23 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                 frac = valid & (nums != np.round(nums))
                 report(frac, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a whole number")
             if c.ge is not None:
-                report(valid & (nums < c.ge), c.name, lambda i, n=nums, g=c.ge: f"must be ≥ {g:g}, got {n[i]:g}")
+                report(
+                    valid & (nums < c.ge),
+                    c.name,
+                    lambda i, n=nums, g=c.ge: f"must be ≥ {g:g}, got {n[i]:g}",
+                )
             if c.gt is not None:
-                report(valid & (nums <= c.gt), c.name, lambda i, n=nums, g=c.gt: f"must be > {g:g}, got {n[i]:g}")
+                report(
+                    valid & (nums <= c.gt),
+                    c.name,
+                    lambda i, n=nums, g=c.gt: f"must be > {g:g}, got {n[i]:g}",
+                )
             if c.le is not None:
-                report(valid & (nums > c.le), c.name, lambda i, n=nums, g=c.le: f"must be ≤ {g:g}, got {n[i]:g}")
+                report(
+                    valid & (nums > c.le),
+                    c.name,
+                    lambda i, n=nums, g=c.le: f"must be ≤ {g:g}, got {n[i]:g}",
+                )
             out[c.name] = nums
         else:
             if c.dtype == "id":
@@ -153,11 +200,17 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                 report(
                     badid,
                     c.name,
-                    lambda i, t=text: f"{t.iat[i]!r} is not a valid id (letters, digits, _ . - only; no spaces)",
+                    lambda i, t=text: (
+                        f"{t.iat[i]!r} is not a valid id (letters, digits, _ . - only; no spaces)"
+                    ),
                 )
             if c.choices:
                 badc = ~blank & ~text.isin(c.choices).to_numpy()
-                report(badc, c.name, lambda i, t=text, ch=c.choices: f"{t.iat[i]!r} is not one of {', '.join(ch)}")
+                report(
+                    badc,
+                    c.name,
+                    lambda i, t=text, ch=c.choices: f"{t.iat[i]!r} is not one of {', '.join(ch)}",
+                )
             out[c.name] = text.to_numpy(dtype=object)
     if table.key:
         dup = df.duplicated(list(table.key), keep=False).to_numpy()
@@ -168,7 +221,12 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                 k = tuple(df[list(table.key)].iloc[i])
                 if k in first:
                     problems.append(
-                        Problem(label, int(line[i]), table.key[0], f"duplicate ({keycols}) {'/'.join(k)}: also on line {first[k]}")
+                        Problem(
+                            label,
+                            int(line[i]),
+                            table.key[0],
+                            f"duplicate ({keycols}) {'/'.join(k)}: also on line {first[k]}",
+                        )
                     )
                     bad_rows[i] = True
                 else:

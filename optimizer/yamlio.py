@@ -60,12 +60,16 @@ def load_yaml(path: Path, label: str | None = None) -> Any:
     except FileNotFoundError:
         raise InputError(Problem(label, None, None, "file not found")) from None
     except IsADirectoryError:
-        raise InputError(Problem(label, None, None, "is a directory, expected a YAML file")) from None
+        raise InputError(
+            Problem(label, None, None, "is a directory, expected a YAML file")
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise InputError(Problem(label, line, None, f"not UTF-8 text (byte 0x{raw[e.start]:02x})")) from None
+        raise InputError(
+            Problem(label, line, None, f"not UTF-8 text (byte 0x{raw[e.start]:02x})")
+        ) from None
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as e:

@@ -43,7 +43,9 @@ def add_balance(cm: ChainModel) -> None:
         rhs[m["index"].to_numpy()] += m["quantity"].to_numpy(dtype=float)
     init = s.storage.loc[s.storage["initial"] > 0]
     if not init.empty:
-        first = keys.reset_index().merge(init.assign(period=s.periods[0]), on=["site", "commodity", "period"])
+        first = keys.reset_index().merge(
+            init.assign(period=s.periods[0]), on=["site", "commodity", "period"]
+        )
         rhs[first["index"].to_numpy()] -= first["initial"].to_numpy(dtype=float)
     cm.add_rows(
         "balance",

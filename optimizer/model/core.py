@@ -30,6 +30,8 @@ class ChainModel:
     var_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: variable component name -> list of VarData, aligned with var_keys
     var_data: dict[str, list] = field(default_factory=dict)
+    #: variable component name -> upper bounds (None: unbounded above)
+    var_ub: dict[str, np.ndarray | None] = field(default_factory=dict)
     #: constraint component name -> DataFrame of its index columns (+ rhs, sense)
     con_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: constraint component name -> list of ConstraintData, aligned with con_keys
@@ -38,9 +40,13 @@ class ChainModel:
     balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
     objective_terms: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     #: balance terms: (variable name, positions, row positions, coefficients)
-    balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=list
+    )
 
-    def add_var(self, name: str, keys: pd.DataFrame, ub: np.ndarray | None = None, doc: str = "") -> list:
+    def add_var(
+        self, name: str, keys: pd.DataFrame, ub: np.ndarray | None = None, doc: str = ""
+    ) -> list:
         """Add a non-negative variable indexed by the rows of ``keys`` (column order = row order)."""
         keys = keys.reset_index(drop=True)
         index = list(keys.itertuples(index=False, name=None))
@@ -52,6 +58,7 @@ class ChainModel:
                 v.setub(u)
         self.var_keys[name] = keys
         self.var_data[name] = data
+        self.var_ub[name] = None if ub is None else np.asarray(ub, dtype=float)
         return data
 
     def add_rows(
@@ -72,9 +79,11 @@ class ChainModel:
         n = len(keys)
         rows = np.concatenate([t[2] for t in terms]) if terms else np.zeros(0, dtype=np.int64)
         coefs = np.concatenate([t[3] for t in terms]) if terms else np.zeros(0)
-        vars_ = np.concatenate(
-            [np.asarray(self.var_data[t[0]], dtype=object)[t[1]] for t in terms]
-        ) if terms else np.zeros(0, dtype=object)
+        vars_ = (
+            np.concatenate([np.asarray(self.var_data[t[0]], dtype=object)[t[1]] for t in terms])
+            if terms
+            else np.zeros(0, dtype=object)
+        )
         order = np.argsort(rows, kind="stable")
         rows, coefs, vars_ = rows[order], coefs[order], vars_[order]
         bounds = np.searchsorted(rows, np.arange(n + 1))
@@ -89,14 +98,17 @@ class ChainModel:
             return sum(c * v for c, v in zip(coefs_l[lo:hi], vars_l[lo:hi], strict=True))
 
         if sense == "==":
+
             def rule(m, *k):
                 i = pos[k]
                 return body(i) == rhs_l[i]
         elif sense == "<=":
+
             def rule(m, *k):
                 i = pos[k]
                 return body(i) <= rhs_l[i]
         elif sense == ">=":
+
             def rule(m, *k):
                 i = pos[k]
                 return body(i) >= rhs_l[i]

@@ -28,8 +28,12 @@ def add_unmet(cm: ChainModel) -> None:
     s = cm.sets
     d = s.demand
     keys = d[["market", "commodity", "period"]]
-    cm.add_var("unmet", keys, ub=d["quantity"].to_numpy(dtype=float), doc="tonnes of demand not served")
+    cm.add_var(
+        "unmet", keys, ub=d["quantity"].to_numpy(dtype=float), doc="tonnes of demand not served"
+    )
     w = d["period"].map(s.weights).to_numpy(dtype=float)
     cm.objective_terms.append(("unmet", np.arange(len(d)), d["penalty"].to_numpy(dtype=float) * w))
-    rows = positions(d.rename(columns={"market": "site"}), cm.balance_index, ["site", "commodity", "period"])
+    rows = positions(
+        d.rename(columns={"market": "site"}), cm.balance_index, ["site", "commodity", "period"]
+    )
     cm.balance_terms.append(("unmet", np.arange(len(d)), rows, np.ones(len(d))))

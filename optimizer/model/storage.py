@@ -48,7 +48,9 @@ def add_inventory(cm: ChainModel) -> None:
         return
     d = by_period(s.storage, s.periods)
     n = len(d)
-    cm.add_var("inventory", d[["site", "commodity", "period"]], doc="tonnes held at the end of the period")
+    cm.add_var(
+        "inventory", d[["site", "commodity", "period"]], doc="tonnes held at the end of the period"
+    )
     cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
     nz = np.flatnonzero(cost != 0)
     cm.objective_terms.append(("inventory", nz, cost[nz]))
@@ -59,6 +61,8 @@ def add_inventory(cm: ChainModel) -> None:
     has_next = d["period"].map(nxt)
     carry = has_next.notna().to_numpy()
     if carry.any():
-        d_next = d.loc[carry, ["site", "commodity"]].assign(period=has_next[carry].astype(int).to_numpy())
+        d_next = d.loc[carry, ["site", "commodity"]].assign(
+            period=has_next[carry].astype(int).to_numpy()
+        )
         next_rows = positions(d_next, cm.balance_index, ["site", "commodity", "period"])
         cm.balance_terms.append(("inventory", idx[carry], next_rows, np.ones(int(carry.sum()))))

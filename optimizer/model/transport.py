@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 from optimizer.model.core import ChainModel, by_period, positions
 
 
@@ -50,8 +49,13 @@ def add_link_capacity(cm: ChainModel) -> None:
     if s.link_capacity.empty:
         return
     rows = by_period(s.link_capacity.rename(columns={"id": "link"}), s.periods)
-    merged = cm.var_keys["flow"].reset_index().merge(
-        rows[["link", "period"]].reset_index().rename(columns={"index": "row"}), on=["link", "period"]
+    merged = (
+        cm.var_keys["flow"]
+        .reset_index()
+        .merge(
+            rows[["link", "period"]].reset_index().rename(columns={"index": "row"}),
+            on=["link", "period"],
+        )
     )
     cm.add_rows(
         "link_capacity",
@@ -68,6 +72,3 @@ def add_link_capacity(cm: ChainModel) -> None:
         rows["capacity"].to_numpy(dtype=float),
         doc="total tonnes on a link <= capacity",
     )
-
-
-

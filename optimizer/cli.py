@@ -1,0 +1,242 @@
+"""The ``rechain`` command line (typer + rich).
+
+Exit codes (DESIGN.md §4): 0 solved, 2 bad input or usage, 3 infeasible or
+unbounded, 4 solver failure or time limit without a usable solution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, RechainError
+
+app = typer.Typer(
+    name="rechain",
+    help="Where the rare-earth magnet chain breaks: solve supply-chain LPs under policies and outages.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# When piped, do not fold tables at 80 columns: logs and greps want whole lines.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
+)
+
+Scenario = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help="Scenario id (from INSTANCE/scenarios/) or YAML path; repeat to stack.",
+    ),
+]
+InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (e.g. instances/world-2024).")]
+
+
+@contextlib.contextmanager
+def _step(message: str) -> Iterator[None]:
+    """A spinner on a terminal; silent when not a TTY."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
+
+
+def _fail(e: RechainError) -> None:
+    if isinstance(e, InputError):
+        err.print(
+            f"[bold red]error:[/] {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the input",
+            markup=True,
+        )
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+    elif isinstance(e, InfeasibleError):
+        err.print(f"[bold red]infeasible:[/] {e}", markup=True)
+        for line in e.diagnosis:
+            err.print(f"  {line}", markup=False)
+    else:
+        err.print(f"[bold red]error:[/] {e}", markup=True)
+    raise typer.Exit(e.exit_code)
+
+
+@app.command()
+def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
+    """Check an instance (and scenarios) without solving; exit 2 listing every problem."""
+    from optimizer.instance import load
+
+    try:
+        with _step("validating"):
+            inst = load(instance, scenario or [])
+    except RechainError as e:
+        _fail(e)
+        return
+    s = inst.summary()
+    out.print(f"[bold green]valid[/] {s['name']}: {s['title']}", markup=True)
+    if inst.scenarios:
+        out.print(f"scenarios: {', '.join(inst.scenarios)}", markup=False)
+    out.print(
+        f"periods {', '.join(map(str, s['periods']))} · {s['commodities']} commodities · {s['sites']} sites · "
+        f"{s['processes']} processes · {s['recipes']} recipes · {s['links']} links · {s['sources']} sources",
+        markup=False,
+    )
+    t = Table(title="Sites by stage", show_edge=False)
+    t.add_column("stage")
+    t.add_column("sites", justify="right")
+    for k, v in s["sites_by_stage"].items():
+        t.add_row(escape(str(k)), str(v))
+    out.print(t)
+    t = Table(title="Sites by country", show_edge=False)
+    t.add_column("country")
+    t.add_column("sites", justify="right")
+    for k, v in list(s["sites_by_country"].items())[:15]:
+        t.add_row(escape(str(k)), str(v))
+    out.print(t)
+    t = Table(title="Demand by commodity (t, all periods)", show_edge=False)
+    t.add_column("commodity")
+    t.add_column("demand", justify="right")
+    for k, v in sorted(s["demand_by_commodity"].items(), key=lambda kv: -kv[1])[:20]:
+        t.add_row(escape(str(k)), f"{v:,.0f}")
+    out.print(t)
+    for w in inst.warnings:
+        err.print(f"[yellow]warning:[/] {w}", markup=True)
+
+
+@app.command()
+def solve(
+    instance: InstanceArg,
+    scenario: Scenario = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for summary.json and the CSV tables.")
+    ] = None,
+    export_model: Annotated[
+        Path | None, typer.Option("--export-model", help="Write the exact LP solved (.mps or .lp).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0, help="HiGHS time limit in seconds.")
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
+    ] = "choose",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Rows to show in the terminal tables.")
+    ] = 10,
+) -> None:
+    """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
+    from optimizer.instance import load
+
+    if export_model is not None and export_model.suffix.lower() not in (".mps", ".lp"):
+        err.print(
+            f"[bold red]error:[/] --export-model {export_model}: the file name must end in .mps or .lp",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        with _step("loading and validating"):
+            inst = load(instance, scenario or [])
+        for w in inst.warnings:
+            err.print(f"[yellow]warning:[/] {w}", markup=True)
+        with _step("building and solving"):
+            res = inst.solve(method=method, time_limit=time_limit, export=export_model)
+        if out_dir is not None:
+            res.write(out_dir)
+    except RechainError as e:
+        _fail(e)
+        return
+    show_result(res, top=top)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)
+    if export_model is not None:
+        out.print(f"model written to {export_model}", markup=False)
+
+
+def show_result(res, top: int = 10) -> None:
+    """Rich terminal summary of a :class:`~optimizer.results.Result`."""
+    s = res.summary
+    colour = "green" if s["status"] == "optimal" else "yellow"
+    out.print(
+        f"[bold {colour}]{s['status']}[/] {s['instance']}"
+        + (f" + {', '.join(s['scenarios'])}" if s["scenarios"] else ""),
+        markup=True,
+    )
+    out.print(
+        f"total cost {s['objective']:,.0f} USD · demand {s['total_demand']:,.1f} t · "
+        f"unmet {s['total_unmet']:,.1f} t ({100 * s['unmet_share']:.2f}%)",
+        markup=False,
+    )
+    ms = s["model_size"]
+    out.print(
+        f"{ms['variables']:,} variables · {ms['constraints']:,} rows · build {s['build_seconds']:.2f}s · "
+        f"hand-off {s['handoff_seconds']:.2f}s · solve {s['solve_seconds']:.2f}s (HiGHS {s['solver']['version']}, {s['solver']['method']})",
+        markup=False,
+    )
+    cb = s["cost_breakdown"]
+    out.print(
+        "cost: " + " · ".join(f"{k} {v:,.0f}" for k, v in cb.items() if abs(v) > 0.5), markup=False
+    )
+    short = res.unmet_by_market()
+    if len(short):
+        t = Table(title="Shortages (unmet demand)", show_edge=False)
+        for c in ("market", "commodity", "demand t", "unmet t", "unmet %"):
+            t.add_column(c, justify="right" if c.endswith(("t", "%")) else "left", overflow="fold")
+        for r in short.head(top).itertuples(index=False):
+            t.add_row(
+                escape(str(r.market)),
+                escape(str(r.commodity)),
+                f"{r.demand:,.1f}",
+                f"{r.unmet:,.1f}",
+                f"{100 * r.unmet / r.demand:.1f}",
+            )
+        out.print(t)
+    else:
+        out.print("no shortages: every market is fully served", markup=False)
+    b = res.bottlenecks
+    if len(b):
+        t = Table(
+            title="Bottlenecks (binding capacities; shadow price = cost saved per extra unit of capacity)",
+            show_edge=False,
+        )
+        for c in ("constraint", "country", "period", "shadow price USD", "utilization"):
+            t.add_column(
+                c,
+                justify="right" if c in ("shadow price USD", "utilization", "period") else "left",
+                overflow="fold",
+            )
+        for r in b.head(top).itertuples(index=False):
+            t.add_row(
+                escape(str(r.constraint)),
+                escape(str(r.country)),
+                str(r.period),
+                f"{r.shadow_price:,.2f}",
+                _pct(r.utilization),
+            )
+        out.print(t)
+
+
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{100 * x:.0f}%"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,260 @@
+"""Scenario overlays: YAML files applied on top of an instance, in order.
+
+A scenario has ``changes`` (set or scale numeric values of any table, on the
+rows a ``where`` selector picks) and ``policies`` (export controls, tariffs,
+… — see ``docs/scenarios.md``).  Unknown tables, columns, ids or policy types
+are errors with the file and line; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from optimizer.errors import InputError, Problem
+from optimizer.schema import TABLES
+from optimizer.yamlio import line_of, load_yaml, validate_yaml_model
+
+#: Policy types this version enforces.  Others are rejected with a clear message.
+SUPPORTED_POLICIES: set[str] = set()
+#: Policy types of the design (DESIGN.md §3) that a later version will enforce.
+PLANNED_POLICIES = {
+    "export_control",
+    "diversification_cap",
+    "domestic_share",
+    "tariff",
+    "procurement_ban",
+    "stockpile",
+    "environmental_cap",
+    "capacity_expansion",
+}
+
+
+class Change(BaseModel):
+    """One edit of an input table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    table: str
+    where: dict[str, Any] = Field(default_factory=dict)
+    set: dict[str, float] = Field(default_factory=dict)
+    scale: dict[str, float] = Field(default_factory=dict)
+
+
+class ScenarioFile(BaseModel):
+    """The contents of a scenario YAML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    question: str = ""
+    description: str = ""
+    sources: list[str] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
+    policies: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def resolve_path(instance_path: Path, ref: str) -> Path:
+    """A scenario id from ``INSTANCE/scenarios/`` or a path to a YAML file."""
+    p = Path(ref)
+    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+        return p
+    cand = instance_path / "scenarios" / f"{ref}.yaml"
+    if cand.exists():
+        return cand
+    known = sorted(x.stem for x in (instance_path / "scenarios").glob("*.yaml"))
+    raise InputError(
+        Problem(
+            str(ref),
+            None,
+            None,
+            f"no scenario {ref!r} in {instance_path / 'scenarios'}"
+            + (f" (known: {', '.join(known)})" if known else " (the folder has none)"),
+        )
+    )
+
+
+def load_scenario(path: Path) -> tuple[ScenarioFile, Any]:
+    """Load and validate one scenario file (returns the model and the raw YAML with lines)."""
+    data = load_yaml(path, str(path))
+    if not isinstance(data, dict):
+        raise InputError(
+            Problem(str(path), None, None, "expected a mapping with id, title, changes, policies")
+        )
+    return validate_yaml_model(ScenarioFile, data, str(path)), data  # type: ignore[return-value]
+
+
+def apply_scenarios(inst, refs: list[str]):
+    """Return a copy of ``inst`` with the scenarios applied in order."""
+    out = copy.copy(inst)
+    out.tables = {k: v.copy() for k, v in inst.tables.items()}
+    out.scenarios = list(inst.scenarios)
+    out.warnings = list(inst.warnings)
+    for ref in refs:
+        path = resolve_path(inst.path, ref)
+        sc, raw = load_scenario(path)
+        problems: list[Problem] = []
+        _check_sources(out, sc, raw, str(path), problems)
+        for i, ch in enumerate(sc.changes):
+            _apply_change(out, ch, raw, ("changes", i), str(path), problems)
+        for i, pol in enumerate(sc.policies):
+            _check_policy(pol, raw, ("policies", i), str(path), problems)
+        if problems:
+            raise InputError(problems)
+        out.scenarios.append(sc.id)
+    return out
+
+
+def _check_sources(inst, sc: ScenarioFile, raw, label: str, problems: list[Problem]) -> None:
+    known = set(inst.tables["sources"]["id"])
+    for i, s in enumerate(sc.sources):
+        if s not in known:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, ("sources", i)),
+                    "sources",
+                    f"{s!r} is not a source id in sources.csv",
+                )
+            )
+
+
+def _apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[Problem]) -> None:
+    line = line_of(raw, loc)
+    if ch.table not in TABLES:
+        problems.append(
+            Problem(
+                label,
+                line_of(raw, (*loc, "table")),
+                "table",
+                f"unknown table {ch.table!r} (known: {', '.join(TABLES)})",
+            )
+        )
+        return
+    table = TABLES[ch.table]
+    df = inst.tables.get(ch.table)
+    if df is None:
+        problems.append(Problem(label, line, "table", f"the instance has no {table.file}"))
+        return
+    cols = {c.name: c for c in table.columns}
+    mask = np.ones(len(df), dtype=bool)
+    for col, value in ch.where.items():
+        if col not in cols:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, (*loc, "where", col)),
+                    f"where.{col}",
+                    f"{table.file} has no column {col!r}",
+                )
+            )
+            continue
+        values = value if isinstance(value, list) else [value]
+        if col == "country":
+            expanded: set[str] = set()
+            for v in values:
+                expanded |= inst.region_members(str(v))
+            values = sorted(expanded)
+        if cols[col].dtype in ("float", "int"):
+            try:
+                values = [float(v) for v in values]
+            except (TypeError, ValueError):
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, "where", col)),
+                        f"where.{col}",
+                        f"{value!r} is not a number",
+                    )
+                )
+                continue
+            sel = df[col].isin(values).to_numpy()
+        else:
+            sel = df[col].astype(str).isin([str(v) for v in values]).to_numpy()
+            missing = sorted({str(v) for v in values} - set(df[col].astype(str)))
+            if missing:
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, "where", col)),
+                        f"where.{col}",
+                        f"no row of {table.file} has {col} = {', '.join(map(repr, missing))}",
+                    )
+                )
+        mask &= sel
+    if not (ch.set or ch.scale):
+        problems.append(Problem(label, line, None, "a change needs `set` or `scale`"))
+    for kind, edits in (("set", ch.set), ("scale", ch.scale)):
+        for col, v in edits.items():
+            if col not in cols or cols[col].dtype not in ("float", "int") or col == "period":
+                numeric = [
+                    c.name
+                    for c in table.columns
+                    if c.dtype in ("float", "int") and c.name != "period"
+                ]
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, kind, col)),
+                        f"{kind}.{col}",
+                        f"{table.file} has no numeric column {col!r} to {kind} (numeric: {', '.join(numeric)})",
+                    )
+                )
+                continue
+            c = cols[col]
+            if (
+                not np.isfinite(v)
+                or (c.ge is not None and kind == "set" and v < c.ge)
+                or (kind == "scale" and v < 0)
+            ):
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, kind, col)),
+                        f"{kind}.{col}",
+                        f"{v} is out of range",
+                    )
+                )
+                continue
+            if problems:
+                continue
+            new = df[col].to_numpy(dtype=float).copy()
+            if kind == "set":
+                new[mask] = v
+            else:
+                new[mask] = new[mask] * v
+            df[col] = new
+    inst.tables[ch.table] = df
+
+
+def _check_policy(pol: dict, raw, loc: tuple, label: str, problems: list[Problem]) -> None:
+    ptype = pol.get("type")
+    line = line_of(raw, loc)
+    if ptype is None:
+        problems.append(Problem(label, line, "type", "policy has no `type`"))
+    elif ptype in SUPPORTED_POLICIES:
+        return
+    elif ptype in PLANNED_POLICIES:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "type",
+                f"policy type {ptype!r} is not yet supported by this version of rechain; the scenario cannot be applied (it would be silently wrong)",
+            )
+        )
+    else:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "type",
+                f"unknown policy type {ptype!r} (known: {', '.join(sorted(PLANNED_POLICIES))})",
+            )
+        )
+
+
+__all__ = ["apply_scenarios", "load_scenario"]

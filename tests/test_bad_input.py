@@ -1,0 +1,326 @@
+"""Bad input: each kind gives exit 2, a message naming file, line and column, no traceback,
+and nothing written to the output folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+
+runner = CliRunner()
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def _write(path: Path, rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def set_cell(table: str, line: int, column: str, value: str):
+    """Mutation: set the cell at 1-based file ``line`` (header = 1) and ``column``."""
+
+    def mutate(folder: Path) -> None:
+        rows = _rows(folder / table)
+        rows[line - 1][rows[0].index(column)] = value
+        _write(folder / table, rows)
+
+    return mutate
+
+
+def drop_column(table: str, column: str):
+    def mutate(folder: Path) -> None:
+        rows = _rows(folder / table)
+        i = rows[0].index(column)
+        _write(folder / table, [r[:i] + r[i + 1 :] for r in rows])
+
+    return mutate
+
+
+def rename_column(table: str, column: str, new: str):
+    def mutate(folder: Path) -> None:
+        rows = _rows(folder / table)
+        rows[0][rows[0].index(column)] = new
+        _write(folder / table, rows)
+
+    return mutate
+
+
+def append_line(table: str, text: str):
+    def mutate(folder: Path) -> None:
+        with open(folder / table, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+    return mutate
+
+
+def replace_text(name: str, old: str, new: str):
+    def mutate(folder: Path) -> None:
+        p = folder / name
+        s = p.read_text(encoding="utf-8")
+        assert old in s, (old, name)
+        p.write_text(s.replace(old, new, 1), encoding="utf-8")
+
+    return mutate
+
+
+def write_bytes(name: str, data: bytes):
+    def mutate(folder: Path) -> None:
+        (folder / name).write_bytes(data)
+
+    return mutate
+
+
+def delete(name: str):
+    def mutate(folder: Path) -> None:
+        (folder / name).unlink()
+
+    return mutate
+
+
+CASES = [
+    ("missing file", delete("demand.csv"), "demand.csv: required file is missing"),
+    (
+        "missing column",
+        drop_column("processes.csv", "cost"),
+        "processes.csv:1:cost: required column is missing",
+    ),
+    (
+        "unknown column (typo)",
+        rename_column("links.csv", "capacity", "capacty"),
+        "links.csv:1:capacty: unknown column",
+    ),
+    (
+        "wrong type",
+        set_cell("processes.csv", 2, "capacity", "lots"),
+        "processes.csv:2:capacity: 'lots' is not a number",
+    ),
+    (
+        "negative capacity",
+        set_cell("processes.csv", 3, "capacity", "-5"),
+        "processes.csv:3:capacity: must be ≥ 0, got -5",
+    ),
+    (
+        "negative demand",
+        set_cell("demand.csv", 2, "quantity", "-1"),
+        "demand.csv:2:quantity: must be ≥ 0",
+    ),
+    (
+        "NaN",
+        set_cell("demand.csv", 3, "quantity", "NaN"),
+        "demand.csv:3:quantity: 'NaN' is not a finite number",
+    ),
+    (
+        "infinite cost",
+        set_cell("links.csv", 4, "cost", "inf"),
+        "links.csv:4:cost: 'inf' is not a finite number",
+    ),
+    ("blank required", set_cell("sites.csv", 2, "country", ""), "sites.csv:2:country: is blank"),
+    (
+        "duplicate id",
+        append_line("sites.csv", "sep,Second separation plant,CN,separation,X,40,110,illustrative"),
+        "sites.csv:8:id: duplicate (id) sep: also on line 4",
+    ),
+    (
+        "dangling site reference",
+        set_cell("links.csv", 2, "to_site", "nowhere"),
+        "links.csv:2:to_site: 'nowhere' is not a known site id",
+    ),
+    (
+        "dangling commodity reference",
+        set_cell("recipes.csv", 5, "commodity", "Nd_metal"),
+        "recipes.csv:5:commodity: 'Nd_metal' is not a known commodity id",
+    ),
+    (
+        "dangling recipe reference",
+        set_cell("processes.csv", 2, "recipe", "mine_other"),
+        "processes.csv:2:recipe: 'mine_other' is not a known recipe",
+    ),
+    (
+        "dangling source id",
+        set_cell("links.csv", 3, "source", "nosuch"),
+        "links.csv:3:source: 'nosuch' is not a known source id",
+    ),
+    (
+        "numbers without source",
+        set_cell("demand.csv", 2, "source", ""),
+        "demand.csv:2:source: row has numbers but no source id",
+    ),
+    (
+        "unknown period",
+        set_cell("demand.csv", 2, "period", "2030"),
+        "demand.csv:2:period: 2030 is not one of the periods",
+    ),
+    (
+        "fractional period",
+        set_cell("demand.csv", 2, "period", "2024.5"),
+        "demand.csv:2:period: '2024.5' is not a whole number",
+    ),
+    (
+        "non-UTF-8 file",
+        write_bytes(
+            "sites.csv",
+            "id,name,country,stage,company,lat,lon,source\nmine_north,Mine du Sud \xe9,CN,mine,X,1,1,illustrative\n".encode(
+                "latin-1"
+            ),
+        ),
+        "sites.csv:2: not UTF-8 text (byte 0xe9",
+    ),
+    (
+        "empty table",
+        write_bytes("demand.csv", b"market,commodity,period,quantity,shortage_penalty,source\n"),
+        "demand.csv: table has no rows",
+    ),
+    ("empty file", write_bytes("commodities.csv", b""), "commodities.csv: file is empty"),
+    (
+        "ragged row",
+        append_line("links.csv", "extra,sep,magnets,NdPr_oxide,,50,illustrative,oops"),
+        "links.csv:8: row has 8 fields, the header has 7",
+    ),
+    (
+        "unknown stage",
+        set_cell("sites.csv", 4, "stage", "refinery"),
+        "sites.csv:4:stage: 'refinery' is not one of mine, separation",
+    ),
+    (
+        "bad country code",
+        set_cell("sites.csv", 3, "country", "ZZ"),
+        "sites.csv:3:country: 'ZZ' is not an ISO 3166-1 alpha-2 country code",
+    ),
+    (
+        "latitude out of range",
+        set_cell("sites.csv", 2, "lat", "100"),
+        "sites.csv:2:lat: must be ≤ 90, got 100",
+    ),
+    (
+        "zero recipe amount",
+        set_cell("recipes.csv", 4, "amount", "0"),
+        "recipes.csv:4:amount: must be > 0, got 0",
+    ),
+    (
+        "id with a space",
+        set_cell("commodities.csv", 7, "id", "magnet ht"),
+        "commodities.csv:7:id: 'magnet ht' is not a valid id",
+    ),
+    (
+        "recipe without output",
+        set_cell("recipes.csv", 2, "direction", "input"),
+        "recipes.csv:2:recipe: recipe 'mine_light' has no output row",
+    ),
+    (
+        "demand at a non-market site",
+        set_cell("demand.csv", 2, "market", "sep"),
+        "demand.csv:2:market: site 'sep' has stage 'separation'",
+    ),
+    (
+        "link to itself",
+        set_cell("links.csv", 2, "to_site", "mine_north"),
+        "links.csv:2:to_site: a link must join two different sites",
+    ),
+    (
+        "process on two sites",
+        set_cell("processes.csv", 5, "site", "magnets"),
+        "processes.csv:5:site: process 'separation' is on several sites",
+    ),
+    (
+        "YAML syntax error",
+        replace_text("instance.yaml", "periods: [2024]", "periods: [2024"),
+        "instance.yaml:",
+    ),
+    (
+        "YAML unknown key",
+        replace_text("instance.yaml", "currency: USD", "currency: USD\ncolour: blue"),
+        "instance.yaml:12:colour: unknown key",
+    ),
+    (
+        "YAML wrong type",
+        replace_text("instance.yaml", "shortage_penalty: 100000", "shortage_penalty: lots"),
+        "instance.yaml:13:defaults.shortage_penalty: Input should be a valid number",
+    ),
+    (
+        "YAML periods not increasing",
+        replace_text("instance.yaml", "periods: [2024]", "periods: [2025, 2024]"),
+        "instance.yaml:10:periods: Value error, periods must be strictly increasing",
+    ),
+    (
+        "YAML missing key",
+        replace_text("instance.yaml", "base_year: 2024\n", ""),
+        "instance.yaml:1:base_year: required key is missing",
+    ),
+    (
+        "region with a bad country",
+        replace_text("instance.yaml", "EU: [DE, FR, IT, NL]", "EU: [DE, FR, XY]"),
+        "instance.yaml:regions.EU: 'XY' is not an ISO 3166-1 alpha-2",
+    ),
+    (
+        "group with unknown commodity",
+        replace_text(
+            "instance.yaml",
+            "magnet_oxides: [NdPr_oxide, Dy_oxide]",
+            "magnet_oxides: [NdPr_oxide, Tb_oxide]",
+        ),
+        "instance.yaml:commodity_groups.magnet_oxides: 'Tb_oxide' is not a known commodity",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("command", ["validate", "solve"])
+def test_bad_input(tiny_copy, tmp_path, name, mutate, expected, command):
+    mutate(tiny_copy)
+    out = tmp_path / "out"
+    args = [command, str(tiny_copy)] + (["--out", str(out)] if command == "solve" else [])
+    r = runner.invoke(app, args)
+    text = r.stdout + r.stderr
+    assert r.exit_code == 2, text
+    assert expected in text, text
+    assert "Traceback" not in text
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), repr(
+        r.exception
+    )
+    assert not out.exists(), "nothing may be written on bad input"
+
+
+def test_at_least_fifteen_kinds():
+    assert len(CASES) >= 15
+
+
+def test_all_problems_reported_at_once(tiny_copy):
+    set_cell("processes.csv", 2, "capacity", "-1")(tiny_copy)
+    set_cell("links.csv", 2, "to_site", "nowhere")(tiny_copy)
+    set_cell("sites.csv", 3, "country", "ZZ")(tiny_copy)
+    r = runner.invoke(app, ["validate", str(tiny_copy)])
+    assert r.exit_code == 2
+    assert "3 problems" in r.stderr
+    for needle in ("processes.csv:2:capacity", "links.csv:2:to_site", "sites.csv:3:country"):
+        assert needle in r.stderr
+
+
+def test_missing_instance_folder(tmp_path):
+    r = runner.invoke(app, ["validate", str(tmp_path / "nope")])
+    assert r.exit_code == 2
+    assert "instance folder not found" in r.stderr
+
+
+def test_bad_export_suffix(tmp_path):
+    from tests.conftest import TINY
+
+    r = runner.invoke(app, ["solve", str(TINY), "--export-model", str(tmp_path / "m.txt")])
+    assert r.exit_code == 2
+    assert "must end in .mps or .lp" in r.stderr
+    assert not (tmp_path / "m.txt").exists()
+
+
+def test_unknown_option_is_usage_error():
+    from tests.conftest import TINY
+
+    r = runner.invoke(app, ["solve", str(TINY), "--frobnicate"])
+    assert r.exit_code == 2

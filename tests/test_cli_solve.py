@@ -1,0 +1,132 @@
+"""`rechain solve` end to end: contract files, exported model, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import highspy
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+from tests.conftest import TINY
+
+runner = CliRunner()
+
+CONTRACT = {
+    "flows.csv": [
+        "period",
+        "source",
+        "target",
+        "commodity",
+        "quantity",
+        "source_country",
+        "target_country",
+    ],
+    "production.csv": ["period", "site", "process", "activity"],
+    "shortages.csv": ["period", "market", "commodity", "demand", "served", "unmet"],
+    "prices.csv": ["period", "site", "commodity", "marginal_cost"],
+    "bottlenecks.csv": [
+        "constraint",
+        "kind",
+        "site",
+        "country",
+        "period",
+        "shadow_price",
+        "utilization",
+    ],
+}
+SUMMARY_KEYS = {
+    "status",
+    "objective",
+    "total_demand",
+    "total_unmet",
+    "instance",
+    "scenarios",
+    "solver",
+    "build_seconds",
+    "solve_seconds",
+}
+
+
+def _highs_objective(path) -> float:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return h.getInfo().objective_function_value
+
+
+@pytest.mark.parametrize("suffix", [".mps", ".lp"])
+def test_solve_writes_contract_files_and_exact_model(tmp_path, suffix):
+    out = tmp_path / "out"
+    model = out / f"model{suffix}"
+    r = runner.invoke(app, ["solve", str(TINY), "--out", str(out), "--export-model", str(model)])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    for fname, cols in CONTRACT.items():
+        df = pd.read_csv(out / fname)
+        assert set(cols) <= set(df.columns), (fname, df.columns)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) >= SUMMARY_KEYS
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == pytest.approx(2_925_000)
+    assert summary["total_demand"] == pytest.approx(350)
+    assert summary["total_unmet"] == 0
+    # the exported file is the LP that was solved: same optimum with raw HiGHS
+    assert _highs_objective(model) == pytest.approx(summary["objective"], rel=1e-9)
+    assert not [p for p in out.iterdir() if p.name.startswith(".rechain-")], (
+        "temp files left behind"
+    )
+
+
+def test_terminal_summary_names_shortages_and_bottlenecks():
+    r = runner.invoke(app, ["solve", str(TINY), "-s", "south-mine-halved"])
+    assert r.exit_code == 0
+    assert "optimal" in r.stdout
+    assert "market_us" in r.stdout
+    assert "process_capacity[mine_south,2024]" in r.stdout
+    assert "7,559,000" in r.stdout
+
+
+def test_python_dash_m_is_the_cli(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "optimizer", "solve", str(TINY), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Running HiGHS" not in p.stdout  # the solver banner is swallowed
+    assert json.loads((tmp_path / "summary.json").read_text())["objective"] == pytest.approx(
+        2_925_000
+    )
+
+
+def test_validate_prints_summary():
+    r = runner.invoke(app, ["validate", str(TINY)])
+    assert r.exit_code == 0
+    assert "valid" in r.stdout and "Sites by stage" in r.stdout and "magnet_ht" in r.stdout
+
+
+def test_time_limit_without_solution_exits_4(tmp_path):
+    # a zero time limit stops HiGHS before any solution
+    r = runner.invoke(app, ["solve", str(TINY), "--time-limit", "0", "--method", "ipm"])
+    assert r.exit_code == 4, r.stdout + r.stderr
+    assert "HiGHS stopped" in r.stderr
+
+
+def test_method_choice_gives_same_optimum():
+    from optimizer import load
+
+    inst = load(TINY)
+    objs = {m: inst.solve(method=m).objective for m in ("simplex", "ipm")}
+    assert objs["simplex"] == pytest.approx(objs["ipm"], rel=1e-8)
+
+
+def test_unknown_method_is_input_error():
+    r = runner.invoke(app, ["solve", str(TINY), "--method", "magic"])
+    assert r.exit_code == 2
+    assert "unknown solver method" in r.stderr

@@ -1,0 +1,35 @@
+"""The schema document is current; structure checks find what they should."""
+
+from __future__ import annotations
+
+from optimizer import load
+from optimizer.schema import updated_doc
+from tests.conftest import ROOT
+from tests.test_bad_input import append_line, set_cell
+
+
+def test_instance_format_doc_is_generated_from_schema():
+    doc = (ROOT / "docs" / "instance-format.md").read_text()
+    assert doc == updated_doc(doc), "run: python -m optimizer.schema docs/instance-format.md"
+
+
+def test_tiny_has_no_structure_warnings():
+    assert load(ROOT / "instances" / "tiny").warnings == []
+
+
+def test_unreachable_demand_and_dead_end_are_named(tiny_copy):
+    # cut the only lane into the US market, and add a mine whose ore nobody can use
+    set_cell("links.csv", 7, "to_site", "market_eu")(tiny_copy)  # magnets_to_us now goes to EU
+    set_cell("links.csv", 7, "id", "magnets_to_eu_2")(tiny_copy)
+    append_line("sites.csv", "mine_x,Lonely mine,AU,mine,X,-28,122,illustrative")(tiny_copy)
+    append_line("commodities.csv", "ore_x,Ore X,mine,t REO,,,,")(tiny_copy)
+    append_line("recipes.csv", "mine_x_recipe,ore_x,output,1,illustrative")(tiny_copy)
+    append_line("processes.csv", "mine_x,mine_x,mine_x_recipe,10,1,illustrative")(tiny_copy)
+    inst = load(tiny_copy)
+    text = "\n".join(inst.warnings)
+    assert "unreachable demand: no mine or stock can supply magnet_ht to market market_us" in text
+    assert "dead-end site: nothing made at mine_x can reach a market" in text
+    res = inst.solve()
+    assert (
+        res.shortages.set_index(["market", "commodity"])["unmet"]["market_us", "magnet_ht"] == 100
+    )
