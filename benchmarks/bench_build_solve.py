@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import gc
 import json
 import os
@@ -225,7 +226,6 @@ def bench_size(size: int, a: argparse.Namespace) -> dict:
 
 
 def machine() -> dict:
-    import highspy
     import numpy
     import pandas
     import pyomo
@@ -251,7 +251,7 @@ def machine() -> dict:
         "mem_gib": round(mem, 1),
         "python": platform.python_version(),
         "pyomo": pyomo.__version__,
-        "highspy": highspy.Highs().version() if hasattr(highspy.Highs, "version") else "",
+        "highspy": importlib.metadata.version("highspy"),
         "numpy": numpy.__version__,
         "pandas": pandas.__version__,
     }

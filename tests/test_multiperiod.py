@@ -1,0 +1,56 @@
+"""Several periods with inventory, initial stocks and discounting, checked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer import load
+from tests.builders import one_mine_one_market
+
+
+def test_single_period_is_the_simple_case(tmp_path):
+    inst = load(one_mine_one_market(tmp_path / "i", [2024], {2024: 50}))
+    res = inst.solve()
+    assert res.objective == pytest.approx(50 * 11)
+    assert len(res.inventory) == 0
+    assert res.summary["model_size"]["variables"] == 3  # act, flow, unmet: no inventory in one period
+
+
+def test_build_ahead_and_store(tmp_path):
+    # capacity 100/period, demand 50 then 150: make 100 + 100, store 50 at 2/t
+    res = load(one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150})).solve()
+    assert res.objective == pytest.approx(200 * 10 + 200 * 1 + 50 * 2)
+    assert res.total_unmet == 0
+    inv = res.inventory.groupby("period")["quantity"].sum()
+    assert inv[2024] == pytest.approx(50)
+    assert inv.get(2025, 0) == pytest.approx(0)
+
+
+def test_not_storable_means_shortage(tmp_path):
+    res = load(one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost="")).solve()
+    assert res.total_unmet == pytest.approx(50)
+    assert res.objective == pytest.approx(150 * 11 + 50 * 1000)
+
+
+def test_storage_dearer_than_shortage_is_not_used(tmp_path):
+    res = load(one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost=5000)).solve()
+    assert res.total_unmet == pytest.approx(50)
+
+
+def test_initial_stock_is_drawn_first(tmp_path):
+    # 30 t in stock at the market: buy only 20 t in 2024
+    res = load(one_mine_one_market(tmp_path / "i", [2024], {2024: 50}, stock=30)).solve()
+    assert res.objective == pytest.approx(20 * 11)
+    assert res.production["activity"].sum() == pytest.approx(20)
+
+
+def test_unused_stock_stays_in_inventory(tmp_path):
+    res = load(one_mine_one_market(tmp_path / "i", [2024], {2024: 10}, stock=30, storage_cost=0)).solve()
+    assert res.objective == pytest.approx(0)
+    assert res.inventory["quantity"].sum() == pytest.approx(20)
+
+
+def test_discounting_weights_later_periods(tmp_path):
+    r = 0.1
+    res = load(one_mine_one_market(tmp_path / "i", [2024, 2026], {2024: 10, 2026: 10}, storage_cost="", discount_rate=r)).solve()
+    assert res.objective == pytest.approx(10 * 11 + 10 * 11 / (1 + r) ** 2)
