@@ -123,6 +123,9 @@ def solve(
     export_model: Annotated[
         Path | None, typer.Option("--export-model", help="Write the exact LP solved (.mps or .lp).")
     ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write every table to one Excel workbook.")
+    ] = None,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0, help="HiGHS time limit in seconds.")
     ] = None,
@@ -151,6 +154,8 @@ def solve(
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:
             res.write(out_dir)
+        if xlsx is not None:
+            res.to_excel(xlsx)
     except RechainError as e:
         _fail(e)
         return
@@ -159,6 +164,8 @@ def solve(
         out.print(f"tables written to {out_dir}/", markup=False)
     if export_model is not None:
         out.print(f"model written to {export_model}", markup=False)
+    if xlsx is not None:
+        out.print(f"workbook written to {xlsx}", markup=False)
 
 
 def show_result(res, top: int = 10) -> None:

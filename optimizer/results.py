@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import __version__
+from optimizer.concentration import concentration
 
 if TYPE_CHECKING:
     from optimizer.instance import Instance
@@ -41,6 +42,7 @@ TABLE_FILES = {
     "shortages.csv": "shortages",
     "prices.csv": "prices",
     "bottlenecks.csv": "bottlenecks",
+    "concentration.csv": "concentration",
     "capacities.csv": "capacities",
     "disposal.csv": "disposal",
     "inventory.csv": "inventory",
@@ -57,6 +59,7 @@ class Result:
     shortages: pd.DataFrame
     prices: pd.DataFrame
     bottlenecks: pd.DataFrame
+    concentration: pd.DataFrame
     capacities: pd.DataFrame
     disposal: pd.DataFrame
     inventory: pd.DataFrame
@@ -83,6 +86,28 @@ class Result:
             .sum()
             .sort_values("unmet", ascending=False)
         )
+
+    def to_excel(self, path: str | Path) -> Path:
+        """One workbook: a summary sheet and one sheet per table (written atomically)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".rechain-", suffix=".xlsx", dir=path.parent)
+        os.close(fd)
+        try:
+            flat = pd.json_normalize(self.summary, sep=".").T.reset_index()
+            flat.columns = ["key", "value"]
+            flat["value"] = flat["value"].astype(str)
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                flat.to_excel(xw, sheet_name="summary", index=False)
+                for fname, attr in TABLE_FILES.items():
+                    getattr(self, attr).to_excel(
+                        xw, sheet_name=fname.removesuffix(".csv"), index=False
+                    )
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
 
     def write(self, out: str | Path) -> Path:
         """Write ``summary.json`` and the CSV tables into folder ``out``.
@@ -340,6 +365,7 @@ def collect(
         shortages=shortages,
         prices=prices,
         bottlenecks=bottlenecks,
+        concentration=concentration(inst, production),
         capacities=capacities,
         disposal=disposal,
         inventory=inventory,

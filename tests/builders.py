@@ -7,13 +7,31 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-SOURCES = pd.DataFrame([{"id": "test", "title": "Numbers made up for a unit test", "publisher": "rechain", "year": 2026, "url": "", "note": "[E] test"}])
+SOURCES = pd.DataFrame(
+    [
+        {
+            "id": "test",
+            "title": "Numbers made up for a unit test",
+            "publisher": "rechain",
+            "year": 2026,
+            "url": "",
+            "note": "[E] test",
+        }
+    ]
+)
 
 
 def write_instance(folder: Path, manifest: dict, **tables: list[dict] | pd.DataFrame) -> Path:
     """Write ``instance.yaml`` and one CSV per keyword (rows as dicts); sources default to one test row."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = {"schema_version": 1, "name": folder.name, "title": "test", "base_year": 2024, "periods": [2024], "defaults": {"shortage_penalty": 1000}}
+    base = {
+        "schema_version": 1,
+        "name": folder.name,
+        "title": "test",
+        "base_year": 2024,
+        "periods": [2024],
+        "defaults": {"shortage_penalty": 1000},
+    }
     base.update(manifest)
     (folder / "instance.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
     tables.setdefault("sources", SOURCES)
@@ -23,19 +41,103 @@ def write_instance(folder: Path, manifest: dict, **tables: list[dict] | pd.DataF
     return folder
 
 
-def one_mine_one_market(folder: Path, periods: list[int], demand: dict[int, float], *, capacity: float = 100, storage_cost: float | str = 2, stock: float | None = None, discount_rate: float = 0.0) -> Path:
+def one_mine_one_market(
+    folder: Path,
+    periods: list[int],
+    demand: dict[int, float],
+    *,
+    capacity: float = 100,
+    storage_cost: float | str = 2,
+    stock: float | None = None,
+    discount_rate: float = 0.0,
+) -> Path:
     """A mine (cost 10/t) linked (1/t) to a market; ore storable at ``storage_cost``."""
     tables = dict(
-        commodities=[{"id": "ore", "name": "ore", "stage": "mine", "unit": "t", "element": "", "disposal_cost": "", "storage_cost": storage_cost, "source": "test"}],
-        sites=[
-            {"id": "mine", "name": "Mine", "country": "AU", "stage": "mine", "company": "M", "lat": 0, "lon": 0, "source": "test"},
-            {"id": "mkt", "name": "Market", "country": "JP", "stage": "market", "company": "", "lat": 0, "lon": 0, "source": "test"},
+        commodities=[
+            {
+                "id": "ore",
+                "name": "ore",
+                "stage": "mine",
+                "unit": "t",
+                "element": "",
+                "disposal_cost": "",
+                "storage_cost": storage_cost,
+                "source": "test",
+            }
         ],
-        recipes=[{"recipe": "dig", "commodity": "ore", "direction": "output", "amount": 1, "source": "test"}],
-        processes=[{"id": "mine", "site": "mine", "recipe": "dig", "capacity": capacity, "cost": 10, "source": "test"}],
-        links=[{"id": "lane", "from_site": "mine", "to_site": "mkt", "commodity": "ore", "capacity": "", "cost": 1, "source": "test"}],
-        demand=[{"market": "mkt", "commodity": "ore", "period": p, "quantity": q, "shortage_penalty": "", "source": "test"} for p, q in demand.items()],
+        sites=[
+            {
+                "id": "mine",
+                "name": "Mine",
+                "country": "AU",
+                "stage": "mine",
+                "company": "M",
+                "lat": 0,
+                "lon": 0,
+                "source": "test",
+            },
+            {
+                "id": "mkt",
+                "name": "Market",
+                "country": "JP",
+                "stage": "market",
+                "company": "",
+                "lat": 0,
+                "lon": 0,
+                "source": "test",
+            },
+        ],
+        recipes=[
+            {
+                "recipe": "dig",
+                "commodity": "ore",
+                "direction": "output",
+                "amount": 1,
+                "source": "test",
+            }
+        ],
+        processes=[
+            {
+                "id": "mine",
+                "site": "mine",
+                "recipe": "dig",
+                "capacity": capacity,
+                "cost": 10,
+                "source": "test",
+            }
+        ],
+        links=[
+            {
+                "id": "lane",
+                "from_site": "mine",
+                "to_site": "mkt",
+                "commodity": "ore",
+                "capacity": "",
+                "cost": 1,
+                "source": "test",
+            }
+        ],
+        demand=[
+            {
+                "market": "mkt",
+                "commodity": "ore",
+                "period": p,
+                "quantity": q,
+                "shortage_penalty": "",
+                "source": "test",
+            }
+            for p, q in demand.items()
+        ],
     )
     if stock is not None:
-        tables["stocks"] = [{"site": "mkt", "commodity": "ore", "quantity": stock, "source": "test"}]
-    return write_instance(folder, {"periods": periods, "defaults": {"shortage_penalty": 1000, "discount_rate": discount_rate}}, **tables)
+        tables["stocks"] = [
+            {"site": "mkt", "commodity": "ore", "quantity": stock, "source": "test"}
+        ]
+    return write_instance(
+        folder,
+        {
+            "periods": periods,
+            "defaults": {"shortage_penalty": 1000, "discount_rate": discount_rate},
+        },
+        **tables,
+    )

@@ -130,3 +130,14 @@ def test_unknown_method_is_input_error():
     r = runner.invoke(app, ["solve", str(TINY), "--method", "magic"])
     assert r.exit_code == 2
     assert "unknown solver method" in r.stderr
+
+
+def test_xlsx_workbook(tmp_path):
+    book = tmp_path / "r.xlsx"
+    r = runner.invoke(app, ["solve", str(TINY), "--xlsx", str(book)])
+    assert r.exit_code == 0, r.stderr
+    sheets = pd.read_excel(book, sheet_name=None)
+    assert {"summary", "flows", "shortages", "prices", "bottlenecks", "concentration"} <= set(
+        sheets
+    )
+    assert sheets["flows"]["quantity"].sum() == pytest.approx(900)

@@ -43,15 +43,32 @@ def test_values_land_on_their_labels():
 amounts = st.floats(min_value=0.0, max_value=2000.0, allow_nan=False)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cap_north=amounts, cap_south=amounts, cap_sep=amounts, cap_mag=amounts, d_eu=amounts, d_us=amounts, d_lace=amounts)
-def test_random_capacities_and_demand(tmp_path_factory, cap_north, cap_south, cap_sep, cap_mag, d_eu, d_us, d_lace):
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cap_north=amounts,
+    cap_south=amounts,
+    cap_sep=amounts,
+    cap_mag=amounts,
+    d_eu=amounts,
+    d_us=amounts,
+    d_lace=amounts,
+)
+def test_random_capacities_and_demand(
+    tmp_path_factory, cap_north, cap_south, cap_sep, cap_mag, d_eu, d_us, d_lace
+):
     """Any capacities and demand: optimal, invariants hold (checked by the autouse fixture),
     served never exceeds what the binding resources allow, and objective matches Pyomo's interface."""
     base = load(TINY)
     t = base.tables
     p = t["processes"].set_index("id")
-    caps = {"mine_north": cap_north, "mine_south": cap_south, "separation": cap_sep, "magnet_line": cap_mag}
+    caps = {
+        "mine_north": cap_north,
+        "mine_south": cap_south,
+        "separation": cap_sep,
+        "magnet_line": cap_mag,
+    }
     t["processes"]["capacity"] = [caps[i] for i in t["processes"]["id"]]
     d = t["demand"]
     d["quantity"] = [d_eu, d_us, d_lace]

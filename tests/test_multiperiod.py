@@ -13,7 +13,9 @@ def test_single_period_is_the_simple_case(tmp_path):
     res = inst.solve()
     assert res.objective == pytest.approx(50 * 11)
     assert len(res.inventory) == 0
-    assert res.summary["model_size"]["variables"] == 3  # act, flow, unmet: no inventory in one period
+    assert (
+        res.summary["model_size"]["variables"] == 3
+    )  # act, flow, unmet: no inventory in one period
 
 
 def test_build_ahead_and_store(tmp_path):
@@ -27,13 +29,17 @@ def test_build_ahead_and_store(tmp_path):
 
 
 def test_not_storable_means_shortage(tmp_path):
-    res = load(one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost="")).solve()
+    res = load(
+        one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost="")
+    ).solve()
     assert res.total_unmet == pytest.approx(50)
     assert res.objective == pytest.approx(150 * 11 + 50 * 1000)
 
 
 def test_storage_dearer_than_shortage_is_not_used(tmp_path):
-    res = load(one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost=5000)).solve()
+    res = load(
+        one_mine_one_market(tmp_path / "i", [2024, 2025], {2024: 50, 2025: 150}, storage_cost=5000)
+    ).solve()
     assert res.total_unmet == pytest.approx(50)
 
 
@@ -45,12 +51,126 @@ def test_initial_stock_is_drawn_first(tmp_path):
 
 
 def test_unused_stock_stays_in_inventory(tmp_path):
-    res = load(one_mine_one_market(tmp_path / "i", [2024], {2024: 10}, stock=30, storage_cost=0)).solve()
+    res = load(
+        one_mine_one_market(tmp_path / "i", [2024], {2024: 10}, stock=30, storage_cost=0)
+    ).solve()
     assert res.objective == pytest.approx(0)
     assert res.inventory["quantity"].sum() == pytest.approx(20)
 
 
 def test_discounting_weights_later_periods(tmp_path):
     r = 0.1
-    res = load(one_mine_one_market(tmp_path / "i", [2024, 2026], {2024: 10, 2026: 10}, storage_cost="", discount_rate=r)).solve()
+    res = load(
+        one_mine_one_market(
+            tmp_path / "i", [2024, 2026], {2024: 10, 2026: 10}, storage_cost="", discount_rate=r
+        )
+    ).solve()
     assert res.objective == pytest.approx(10 * 11 + 10 * 11 / (1 + r) ** 2)
+
+
+def test_concentration_hhi_by_hand(tmp_path):
+    from tests.builders import write_instance
+
+    folder = write_instance(
+        tmp_path / "c",
+        {},
+        commodities=[
+            {
+                "id": "ore",
+                "name": "ore",
+                "stage": "mine",
+                "unit": "t",
+                "element": "",
+                "disposal_cost": "",
+                "storage_cost": "",
+                "source": "",
+            }
+        ],
+        sites=[
+            {
+                "id": "a",
+                "name": "A",
+                "country": "AU",
+                "stage": "mine",
+                "company": "Alpha",
+                "lat": "",
+                "lon": "",
+                "source": "",
+            },
+            {
+                "id": "b",
+                "name": "B",
+                "country": "CN",
+                "stage": "mine",
+                "company": "Beta",
+                "lat": "",
+                "lon": "",
+                "source": "",
+            },
+            {
+                "id": "c",
+                "name": "C",
+                "country": "CN",
+                "stage": "mine",
+                "company": "Gamma",
+                "lat": "",
+                "lon": "",
+                "source": "",
+            },
+            {
+                "id": "m",
+                "name": "M",
+                "country": "JP",
+                "stage": "market",
+                "company": "",
+                "lat": "",
+                "lon": "",
+                "source": "",
+            },
+        ],
+        recipes=[
+            {
+                "recipe": "dig",
+                "commodity": "ore",
+                "direction": "output",
+                "amount": 1,
+                "source": "test",
+            }
+        ],
+        processes=[
+            {"id": "pa", "site": "a", "recipe": "dig", "capacity": 30, "cost": 1, "source": "test"},
+            {"id": "pb", "site": "b", "recipe": "dig", "capacity": 40, "cost": 1, "source": "test"},
+            {"id": "pc", "site": "c", "recipe": "dig", "capacity": 30, "cost": 1, "source": "test"},
+        ],
+        links=[
+            {
+                "id": f"l{x}",
+                "from_site": x,
+                "to_site": "m",
+                "commodity": "*",
+                "capacity": "",
+                "cost": 0,
+                "source": "test",
+            }
+            for x in "abc"
+        ],
+        demand=[
+            {
+                "market": "m",
+                "commodity": "ore",
+                "period": 2024,
+                "quantity": 100,
+                "shortage_penalty": "",
+                "source": "test",
+            }
+        ],
+    )
+    res = load(folder).solve()
+    c = res.concentration.set_index(["scope", "commodity"])
+    # countries: CN 70%, AU 30% -> 4900 + 900; companies 40/30/30 -> 1600 + 900 + 900
+    assert c.loc[("country", "ore"), "hhi"] == pytest.approx(5800)
+    assert c.loc[("country", "ore"), "top_country"] == "CN"
+    assert c.loc[("country", "ore"), "top_share"] == pytest.approx(0.7)
+    assert c.loc[("company", "ore"), "hhi"] == pytest.approx(3400)
+    assert c.loc[("company", "ore"), "top"] == "Beta"
+    assert c.loc[("country", "*"), "hhi"] == pytest.approx(5800)
