@@ -120,53 +120,54 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
 
     rec = t["recipes"]
     _dangling(rec, "commodity", com, "recipes.csv", "commodity id (commodities.csv)", problems)
+    first_line = rec.groupby("recipe", sort=False)[LINE].first()
     outs = set(rec.loc[rec["direction"] == "output", "recipe"])
-    for name, g in rec.groupby("recipe", sort=False):
-        if name not in outs:
-            problems.append(
-                Problem(
-                    "recipes.csv",
-                    int(g[LINE].iloc[0]),
-                    "recipe",
-                    f"recipe {name!r} has no output row",
-                )
+    for name in first_line.index.difference(pd.Index(list(outs))):
+        problems.append(
+            Problem(
+                "recipes.csv", int(first_line[name]), "recipe", f"recipe {name!r} has no output row"
             )
-        both = set(g.loc[g["direction"] == "input", "commodity"]) & set(
-            g.loc[g["direction"] == "output", "commodity"]
         )
-        for c in sorted(both):
-            problems.append(
-                Problem(
-                    "recipes.csv",
-                    int(g[LINE].iloc[0]),
-                    "commodity",
-                    f"recipe {name!r} has {c!r} as both input and output",
-                )
+    both = rec.loc[rec["direction"] == "input", ["recipe", "commodity"]].merge(
+        rec.loc[rec["direction"] == "output", ["recipe", "commodity"]]
+    )
+    for r in both.itertuples(index=False):
+        problems.append(
+            Problem(
+                "recipes.csv",
+                int(first_line[r.recipe]),
+                "commodity",
+                f"recipe {r.recipe!r} has {r.commodity!r} as both input and output",
             )
+        )
 
     pro = t["processes"]
     _dangling(pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems)
     _dangling(pro, "recipe", set(rec["recipe"]), "processes.csv", "recipe (recipes.csv)", problems)
-    for pid, g in pro.groupby("id", sort=False):
-        if g["site"].nunique() > 1:
-            problems.append(
-                Problem(
-                    "processes.csv",
-                    int(g[LINE].iloc[1]),
-                    "site",
-                    f"process {pid!r} is on several sites; rows sharing an id must share the site",
-                )
+    grp = pro.groupby("id", sort=False)
+    nsite = grp["site"].nunique()
+    ncap = grp["capacity"].nunique()
+    for pid in nsite.index[nsite > 1]:
+        g = pro.loc[pro["id"] == pid]
+        problems.append(
+            Problem(
+                "processes.csv",
+                int(g[LINE].iloc[1]),
+                "site",
+                f"process {pid!r} is on several sites; rows sharing an id must share the site",
             )
+        )
+    for pid in ncap.index[ncap > 1]:
+        g = pro.loc[pro["id"] == pid]
         caps = g["capacity"].dropna().unique()
-        if len(caps) > 1:
-            problems.append(
-                Problem(
-                    "processes.csv",
-                    int(g[LINE].iloc[1]),
-                    "capacity",
-                    f"process {pid!r} has different capacities on its rows ({', '.join(f'{c:g}' for c in caps)})",
-                )
+        problems.append(
+            Problem(
+                "processes.csv",
+                int(g[LINE].iloc[1]),
+                "capacity",
+                f"process {pid!r} has different capacities on its rows ({', '.join(f'{c:g}' for c in caps)})",
             )
+        )
 
     links = t["links"]
     _dangling(links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems)

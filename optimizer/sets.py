@@ -42,19 +42,46 @@ class IndexSets:
     storage: pd.DataFrame
 
 
-def _closure(pairs: pd.DataFrame, lc: pd.DataFrame, src: str, dst: str) -> pd.DataFrame:
-    """Propagate (site, commodity) pairs along link-commodity edges src -> dst to a fixpoint."""
-    cur = pairs.drop_duplicates()
-    edges = lc[[src, dst, "commodity"]].drop_duplicates()
-    while True:
-        step = edges.merge(cur, left_on=[src, "commodity"], right_on=["site", "commodity"])
-        new = pd.DataFrame(
-            {"site": step[dst].to_numpy(), "commodity": step["commodity"].to_numpy()}
+def _carried(
+    sites: pd.Index,
+    coms: pd.Index,
+    links: pd.DataFrame,
+    member: np.ndarray,
+    name_idx: np.ndarray,
+    have: pd.DataFrame,
+    need: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(link row, commodity code) pairs a link actually carries.
+
+    ``avail[s, c]``: site ``s`` can ever have ``c`` (made, stocked, or received);
+    ``want[s, c]``: site ``s`` can ever use ``c`` (consumed, demanded, or passed
+    on).  Both are closures over the links, computed on dense boolean
+    site × commodity matrices (one vectorised step per chain depth).
+    """
+    ns, nc = len(sites), len(coms)
+    a = sites.get_indexer(links["from_site"])
+    b = sites.get_indexer(links["to_site"])
+    avail = np.zeros((ns, nc), dtype=bool)
+    avail[sites.get_indexer(have["site"]), coms.get_indexer(have["commodity"])] = True
+    want = np.zeros((ns, nc), dtype=bool)
+    want[sites.get_indexer(need["site"]), coms.get_indexer(need["commodity"])] = True
+    mem = member[name_idx]  # links x commodities
+    for grid, src, dst in ((avail, a, b), (want, b, a)):
+        order = np.argsort(dst, kind="stable")
+        s_src, s_dst, s_mem = src[order], dst[order], mem[order]
+        starts = (
+            np.flatnonzero(np.r_[True, s_dst[1:] != s_dst[:-1]])
+            if len(s_dst)
+            else np.zeros(0, dtype=np.int64)
         )
-        nxt = pd.concat([cur, new], ignore_index=True).drop_duplicates()
-        if len(nxt) == len(cur):
-            return cur
-        cur = nxt
+        targets = s_dst[starts]
+        while len(starts):
+            before = int(grid.sum())
+            grid[targets] |= np.logical_or.reduceat(grid[s_src] & s_mem, starts, axis=0)
+            if int(grid.sum()) == before:
+                break
+    li, ci = np.nonzero(avail[a] & mem & want[b])
+    return li, ci
 
 
 def build_sets(inst: Instance) -> IndexSets:
@@ -88,30 +115,32 @@ def build_sets(inst: Instance) -> IndexSets:
     stocks = inst.stocks
     stocked = stocks[["site", "commodity"]].drop_duplicates()
 
-    # Expand link commodity names (id, group or *) into one row per commodity.
-    links = t["links"]
-    all_com = list(t["commodities"]["id"])
-    names = links["commodity"].unique()
-    expansion = pd.DataFrame(
-        [(n, c) for n in names for c in inst.commodities_of(n)], columns=["name", "commodity"]
+    # Which commodities each link carries (its id, group or *, as far as the chain allows).
+    links = t["links"].reset_index(drop=True)
+    sites = pd.Index(t["sites"]["id"])
+    coms = pd.Index(t["commodities"]["id"])
+    names = pd.Index(links["commodity"].unique())
+    member = np.zeros((len(names), len(coms)), dtype=bool)
+    for i, n in enumerate(names):
+        member[i, coms.get_indexer(inst.commodities_of(n))] = True
+    li, ci = _carried(
+        sites,
+        coms,
+        links,
+        member,
+        names.get_indexer(links["commodity"]),
+        pd.concat([produced, stocked], ignore_index=True),
+        pd.concat([consumed, demanded], ignore_index=True),
     )
-    if expansion.empty:
-        expansion = pd.DataFrame(columns=["name", "commodity"])
-    lc = links[["id", "from_site", "to_site", "commodity", "cost"]].rename(
-        columns={"commodity": "name"}
+    lc = pd.DataFrame(
+        {
+            "link": links["id"].to_numpy()[li],
+            "from_site": links["from_site"].to_numpy()[li],
+            "to_site": links["to_site"].to_numpy()[li],
+            "cost": links["cost"].to_numpy(dtype=float)[li],
+            "commodity": coms.to_numpy()[ci],
+        }
     )
-    lc = lc.merge(expansion, on="name").drop(columns="name")
-    del all_com
-
-    avail = _closure(pd.concat([produced, stocked], ignore_index=True), lc, "from_site", "to_site")
-    want = _closure(pd.concat([consumed, demanded], ignore_index=True), lc, "to_site", "from_site")
-    lc = lc.merge(avail, left_on=["from_site", "commodity"], right_on=["site", "commodity"]).drop(
-        columns="site"
-    )
-    lc = lc.merge(want, left_on=["to_site", "commodity"], right_on=["site", "commodity"]).drop(
-        columns="site"
-    )
-    lc = lc.rename(columns={"id": "link"}).reset_index(drop=True)
 
     lcap = links.loc[links["capacity"].notna(), ["id", "capacity"]]
     lcap = lcap.loc[lcap["id"].isin(lc["link"])].reset_index(drop=True)

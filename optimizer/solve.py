@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.errors import InfeasibleError, InputError, SolverError
@@ -93,9 +94,10 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
     t0 = time.perf_counter()
     col_order = [v for name in cm.var_data for v in cm.var_data[name]]
     row_order = [c for name in cm.con_data for c in cm.con_data[name]]
-    repn = LinearStandardFormCompiler().write(
-        cm.m, mixed_form=True, set_sense=None, column_order=col_order, row_order=row_order
-    )
+    with PauseGC():
+        repn = LinearStandardFormCompiler().write(
+            cm.m, mixed_form=True, set_sense=None, column_order=col_order, row_order=row_order
+        )
     if len(repn.columns) != len(col_order) or len(repn.rows) != len(row_order):
         # A variable in no row and not in the objective is dropped by the compiler;
         # our builders never create one, so this is a programming error.

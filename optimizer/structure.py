@@ -1,8 +1,10 @@
 """Pre-solve structure checks on the chain as a networkx graph.
 
 Nodes are (site, commodity) pairs; edges are recipe steps inside a site
-(each input to each output) and links between sites.  A super-source feeds
-every extraction recipe (no inputs) and every stock.
+(each input to each output of a recipe) and links between sites (only for
+commodities the link can carry, see :mod:`optimizer.sets`).  A super-source
+feeds every extraction recipe (no inputs) and every stock; a super-sink is fed
+by every demand.  Two graph searches answer both questions, whatever the size.
 """
 
 from __future__ import annotations
@@ -10,68 +12,74 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import networkx as nx
+import pandas as pd
 
 if TYPE_CHECKING:
     from optimizer.instance import Instance
+    from optimizer.sets import IndexSets
 
 SOURCE = ("__source__", "")
+SINK = ("__sink__", "")
 
 
-def chain_graph(inst: Instance) -> nx.DiGraph:
-    """The chain as a directed graph of (site, commodity) nodes."""
+def _pairs(df: pd.DataFrame, site: str, com: str = "commodity") -> list[tuple]:
+    return list(
+        zip(
+            df[site].to_numpy(dtype=object).tolist(),
+            df[com].to_numpy(dtype=object).tolist(),
+            strict=True,
+        )
+    )
+
+
+def chain_graph(inst: Instance, sets: IndexSets | None = None) -> nx.DiGraph:
+    """The chain as a directed graph of (site, commodity) nodes, with SOURCE and SINK."""
     from optimizer.sets import build_sets
 
-    s = build_sets(inst)
+    s = sets if sets is not None else build_sets(inst)
     g = nx.DiGraph()
     g.add_node(SOURCE)
+    g.add_node(SINK)
     mc = s.mode_coefs
-    for (pid, _recipe), grp in mc.groupby(["id", "recipe"], sort=False):
-        site = grp["site"].iloc[0]
-        ins = grp.loc[grp["coef"] < 0, "commodity"].tolist()
-        outs = grp.loc[grp["coef"] > 0, "commodity"].tolist()
-        for o in outs:
-            g.add_node((site, o))
-            if not ins:
-                g.add_edge(SOURCE, (site, o), kind="extraction", process=pid)
-            for i in ins:
-                g.add_edge((site, i), (site, o), kind="recipe", process=pid)
-    for r in s.storage.itertuples(index=False):
-        if r.initial > 0:
-            g.add_edge(SOURCE, (r.site, r.commodity), kind="stock")
-    for r in s.link_commodities.itertuples(index=False):
-        g.add_edge((r.from_site, r.commodity), (r.to_site, r.commodity), kind="link", link=r.link)
-    for r in s.demand.itertuples(index=False):
-        g.add_node((r.market, r.commodity))
+    ins = mc.loc[mc["coef"] < 0, ["id", "recipe", "site", "commodity"]]
+    outs = mc.loc[mc["coef"] > 0, ["id", "recipe", "site", "commodity"]]
+    steps = ins.merge(outs, on=["id", "recipe", "site"], suffixes=("_in", "_out")).drop_duplicates(
+        ["site", "commodity_in", "commodity_out"]
+    )
+    g.add_edges_from(
+        zip(
+            _pairs(steps, "site", "commodity_in"),
+            _pairs(steps, "site", "commodity_out"),
+            strict=True,
+        )
+    )
+    has_input = ins[["id", "recipe"]].drop_duplicates()
+    extraction = outs.merge(has_input, on=["id", "recipe"], how="left", indicator=True)
+    extraction = extraction.loc[extraction["_merge"] == "left_only"]
+    g.add_edges_from((SOURCE, n) for n in _pairs(extraction, "site"))
+    stocked = s.storage.loc[s.storage["initial"] > 0]
+    g.add_edges_from((SOURCE, n) for n in _pairs(stocked, "site"))
+    lc = s.link_commodities[["from_site", "to_site", "commodity"]].drop_duplicates()
+    g.add_edges_from(zip(_pairs(lc, "from_site"), _pairs(lc, "to_site"), strict=True))
+    g.add_edges_from((n, SINK) for n in _pairs(s.demand, "market"))
     return g
 
 
-def check(inst: Instance) -> list[str]:
-    """Warnings: demand no mine can reach, and sites whose output reaches no market."""
-    g = chain_graph(inst)
+def check(inst: Instance, sets: IndexSets | None = None) -> list[str]:
+    """Warnings: demand no mine or stock can reach, and sites whose output reaches no market."""
+    g = chain_graph(inst, sets)
     reach = nx.descendants(g, SOURCE)
+    feeds_market = nx.ancestors(g, SINK)
     warnings: list[str] = []
     dem = inst.tables["demand"]
     dem = dem.loc[dem["quantity"] > 0]
-    unreachable = sorted(
-        {
-            (m, c)
-            for m, c in zip(dem["market"], dem["commodity"], strict=True)
-            if (m, c) not in reach
-        }
-    )
+    unreachable = sorted({n for n in _pairs(dem, "market") if n not in reach})
     for m, c in unreachable:
         warnings.append(
             f"unreachable demand: no mine or stock can supply {c} to market {m}; it will be unmet"
         )
-    demand_nodes = {(m, c) for m, c in zip(dem["market"], dem["commodity"], strict=True)}
-    if demand_nodes:
-        rev = g.reverse(copy=False)
-        useful: set = set()
-        for n in demand_nodes:
-            if n in rev:
-                useful.add(n)
-                useful |= nx.descendants(rev, n)
-        useful_sites = {n[0] for n in useful}
+    if len(dem):
+        useful_sites = {n[0] for n in feeds_market}
         sites = inst.tables["sites"]
         for sid, stage in zip(sites["id"], sites["stage"], strict=True):
             if stage != "market" and sid not in useful_sites:

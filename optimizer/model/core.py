@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from optimizer.sets import IndexSets
 
@@ -49,7 +50,7 @@ class ChainModel:
     ) -> list:
         """Add a non-negative variable indexed by the rows of ``keys`` (column order = row order)."""
         keys = keys.reset_index(drop=True)
-        index = list(keys.itertuples(index=False, name=None))
+        index = tuples(keys)
         var = pyo.Var(index, domain=pyo.NonNegativeReals, dense=True, doc=doc)
         self.m.add_component(name, var)
         data = list(var.values())
@@ -90,12 +91,14 @@ class ChainModel:
         coefs_l = coefs.tolist()
         vars_l = vars_.tolist()
         rhs_l = np.asarray(rhs, dtype=float).tolist()
-        index = list(keys.itertuples(index=False, name=None))
+        index = tuples(keys)
         pos = {k: i for i, k in enumerate(index)}
 
+        bounds_l = bounds.tolist()
+
         def body(i: int):
-            lo, hi = bounds[i], bounds[i + 1]
-            return sum(c * v for c, v in zip(coefs_l[lo:hi], vars_l[lo:hi], strict=True))
+            lo, hi = bounds_l[i], bounds_l[i + 1]
+            return linear(coefs_l[lo:hi], vars_l[lo:hi])
 
         if sense == "==":
 
@@ -121,6 +124,33 @@ class ChainModel:
         k2["sense"] = sense
         self.con_keys[name] = k2
         self.con_data[name] = list(con.values())
+
+
+def tuples(keys: pd.DataFrame) -> list[tuple]:
+    """Rows of ``keys`` as tuples of plain Python objects (fast even for pandas string columns)."""
+    cols = [
+        keys[c].to_numpy(dtype=object)
+        if keys[c].dtype.kind not in "iu"
+        else keys[c].to_numpy().tolist()
+        for c in keys.columns
+    ]
+    cols = [c.tolist() if isinstance(c, np.ndarray) else c for c in cols]
+    return list(zip(*cols, strict=True)) if cols else []
+
+
+def linear(coefs: list[float], vars_: list) -> LinearExpression:
+    """``sum(c * v)`` built directly as a Pyomo LinearExpression of monomials.
+
+    Measured 1.5x faster to build than ``sum()`` (which grows the expression
+    one term at a time) and faster for the standard-form compiler to walk;
+    a coefficient of 1 is passed as the bare variable (6x cheaper again).
+    """
+    return LinearExpression(
+        [
+            v if c == 1.0 else MonomialTermExpression((c, v))
+            for c, v in zip(coefs, vars_, strict=True)
+        ]
+    )
 
 
 def by_period(keys: pd.DataFrame, periods: list[int]) -> pd.DataFrame:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.model.core import ChainModel
+from optimizer.model.core import ChainModel, linear
 
 
 def add_objective(cm: ChainModel) -> None:
     """Objective ``total_cost`` from the terms the families contributed."""
-    terms = []
+    coefs: list[float] = []
+    data: list = []
     for name, pos, coef in cm.objective_terms:
-        data = np.asarray(cm.var_data[name], dtype=object)[pos].tolist()
-        terms.extend(zip(coef.tolist(), data, strict=True))
-    cm.m.total_cost = pyo.Objective(expr=sum(c * v for c, v in terms), sense=pyo.minimize)
+        data.extend(np.asarray(cm.var_data[name], dtype=object)[pos].tolist())
+        coefs.extend(coef.tolist())
+    cm.m.total_cost = pyo.Objective(expr=linear(coefs, data), sense=pyo.minimize)
