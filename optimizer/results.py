@@ -303,8 +303,10 @@ def collect(
         capacities = capacities[cap_cols]
     else:
         capacities = pd.DataFrame(columns=cap_cols)
+    # A bottleneck limits existing capacity; a zero capacity with a shadow price is the
+    # value of building something that does not exist yet (kept in capacities.csv).
     bottlenecks = (
-        capacities.loc[capacities["shadow_price"].abs() > DUAL_TOL]
+        capacities.loc[(capacities["shadow_price"].abs() > DUAL_TOL) & (capacities["capacity"] > 0)]
         .sort_values(["shadow_price", "utilization"], ascending=False)
         .reset_index(drop=True)
     )
