@@ -391,18 +391,9 @@ def _positive(
     return df.loc[df["quantity"] > TOL, [*cols, "quantity"]].reset_index(drop=True)
 
 
-_COST_GROUPS = {
-    "act": "production",
-    "flow": "transport",
-    "dispose": "disposal",
-    "inventory": "storage",
-    "unmet": "shortage_penalty",
-}
-
-
 def _cost_breakdown(cm, handle: LpHandle, x: np.ndarray) -> dict[str, float]:
-    out = {v: 0.0 for v in _COST_GROUPS.values()}
-    for name, pos, coef in cm.objective_terms:
+    out = {g: 0.0 for g in ("production", "transport", "disposal", "storage", "shortage_penalty")}
+    for name, pos, coef, group in cm.objective_terms:
         vals = _slice(x, handle.col_slices, name)[pos]
-        out[_COST_GROUPS[name]] += float(np.dot(vals, coef))
+        out[group] = out.get(group, 0.0) + float(np.dot(vals, coef))
     return out

@@ -37,13 +37,24 @@ class ChainModel:
     con_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: constraint component name -> list of ConstraintData, aligned with con_keys
     con_data: dict[str, list] = field(default_factory=dict)
-    #: objective terms: (variable name, positions, coefficients)
+    #: labelled frames other families reuse: "flow" (one row per flow variable, with
+    #: from_site/to_site/commodity/period) and "act_terms" (recipe coefficients with
+    #: the position of their activity variable, column ``var``)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: rows of the commodity balance (site, commodity, period), fixed before families add terms
     balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
-    objective_terms: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: objective terms: (variable name, positions, coefficients, cost group for reports)
+    objective_terms: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)
     #: balance terms: (variable name, positions, row positions, coefficients)
     balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=list
     )
+
+    def add_cost(self, name: str, pos: np.ndarray, coef: np.ndarray, group: str) -> None:
+        """Add ``sum(coef * var[pos])`` to the objective, reported under ``group``."""
+        coef = np.asarray(coef, dtype=float)
+        nz = np.flatnonzero(coef != 0)
+        self.objective_terms.append((name, np.asarray(pos)[nz], coef[nz], group))
 
     def add_var(
         self, name: str, keys: pd.DataFrame, ub: np.ndarray | None = None, doc: str = ""

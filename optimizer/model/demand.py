@@ -32,7 +32,9 @@ def add_unmet(cm: ChainModel) -> None:
         "unmet", keys, ub=d["quantity"].to_numpy(dtype=float), doc="tonnes of demand not served"
     )
     w = d["period"].map(s.weights).to_numpy(dtype=float)
-    cm.objective_terms.append(("unmet", np.arange(len(d)), d["penalty"].to_numpy(dtype=float) * w))
+    cm.add_cost(
+        "unmet", np.arange(len(d)), d["penalty"].to_numpy(dtype=float) * w, "shortage_penalty"
+    )
     rows = positions(
         d.rename(columns={"market": "site"}), cm.balance_index, ["site", "commodity", "period"]
     )

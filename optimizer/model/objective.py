@@ -21,7 +21,7 @@ def add_objective(cm: ChainModel) -> None:
     """Objective ``total_cost`` from the terms the families contributed."""
     coefs: list[float] = []
     data: list = []
-    for name, pos, coef in cm.objective_terms:
+    for name, pos, coef, _group in cm.objective_terms:
         data.extend(np.asarray(cm.var_data[name], dtype=object)[pos].tolist())
         coefs.extend(coef.tolist())
     cm.m.total_cost = pyo.Objective(expr=linear(coefs, data), sense=pyo.minimize)

@@ -34,13 +34,13 @@ def add_activity(cm: ChainModel) -> None:
     cm.add_var("act", keys, doc="activity of recipe at process (units of activity per period)")
     cost = by_period(s.modes[["cost"]], s.periods)["cost"].to_numpy(dtype=float)
     w = keys["period"].map(s.weights).to_numpy(dtype=float)
-    nz = np.flatnonzero(cost != 0)
-    cm.objective_terms.append(("act", nz, (cost * w)[nz]))
+    cm.add_cost("act", np.arange(len(keys)), cost * w, "production")
 
     terms = by_period(s.mode_coefs, s.periods)
     var_pos = positions(terms, keys, ["id", "recipe", "period"])
     row_pos = positions(terms, cm.balance_index, ["site", "commodity", "period"])
     cm.balance_terms.append(("act", var_pos, row_pos, terms["coef"].to_numpy(dtype=float)))
+    cm.frames["act_terms"] = terms.assign(var=var_pos)
 
 
 def add_process_capacity(cm: ChainModel) -> None:

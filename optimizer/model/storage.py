@@ -35,8 +35,7 @@ def add_disposal(cm: ChainModel) -> None:
     d = by_period(s.disposal, s.periods)
     cm.add_var("dispose", d[["site", "commodity", "period"]], doc="tonnes disposed of")
     cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
-    nz = np.flatnonzero(cost != 0)
-    cm.objective_terms.append(("dispose", nz, cost[nz]))
+    cm.add_cost("dispose", np.arange(len(d)), cost, "disposal")
     rows = positions(d, cm.balance_index, ["site", "commodity", "period"])
     cm.balance_terms.append(("dispose", np.arange(len(d)), rows, -np.ones(len(d))))
 
@@ -52,8 +51,7 @@ def add_inventory(cm: ChainModel) -> None:
         "inventory", d[["site", "commodity", "period"]], doc="tonnes held at the end of the period"
     )
     cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
-    nz = np.flatnonzero(cost != 0)
-    cm.objective_terms.append(("inventory", nz, cost[nz]))
+    cm.add_cost("inventory", np.arange(n), cost, "storage")
     idx = np.arange(n, dtype=np.int64)
     rows = positions(d, cm.balance_index, ["site", "commodity", "period"])
     cm.balance_terms.append(("inventory", idx, rows, -np.ones(n)))

@@ -28,9 +28,9 @@ def add_flows(cm: ChainModel) -> None:
     lc = by_period(s.link_commodities, s.periods)
     keys = lc[["link", "commodity", "period"]]
     cm.add_var("flow", keys, doc="tonnes moved on a link per period")
+    cm.frames["flow"] = lc
     cost = lc["cost"].to_numpy(dtype=float) * lc["period"].map(s.weights).to_numpy(dtype=float)
-    nz = np.flatnonzero(cost != 0)
-    cm.objective_terms.append(("flow", nz, cost[nz]))
+    cm.add_cost("flow", np.arange(len(lc)), cost, "transport")
     n = len(lc)
     idx = np.arange(n, dtype=np.int64)
     out_rows = positions(
