@@ -36,6 +36,8 @@ class Instance:
     tables: dict[str, pd.DataFrame]
     scenarios: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: policies from scenarios: (policy id, validated policy model)
+    policies: list[tuple[str, Any]] = field(default_factory=list)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:

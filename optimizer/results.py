@@ -43,6 +43,7 @@ TABLE_FILES = {
     "prices.csv": "prices",
     "bottlenecks.csv": "bottlenecks",
     "concentration.csv": "concentration",
+    "policies.csv": "policies",
     "capacities.csv": "capacities",
     "disposal.csv": "disposal",
     "inventory.csv": "inventory",
@@ -60,6 +61,7 @@ class Result:
     prices: pd.DataFrame
     bottlenecks: pd.DataFrame
     concentration: pd.DataFrame
+    policies: pd.DataFrame
     capacities: pd.DataFrame
     disposal: pd.DataFrame
     inventory: pd.DataFrame
@@ -368,11 +370,69 @@ def collect(
         prices=prices,
         bottlenecks=bottlenecks,
         concentration=concentration(inst, production),
+        policies=_policy_rows(inst, cm, handle, y, row_val),
         capacities=capacities,
         disposal=disposal,
         inventory=inventory,
         extra={"handle": handle},
     )
+
+
+POLICY_COLUMNS = [
+    "policy",
+    "type",
+    "constraint",
+    "period",
+    "commodity",
+    "country",
+    "sense",
+    "limit",
+    "used",
+    "shadow_price",
+    "binding",
+]
+
+
+def _policy_rows(
+    inst: Instance, cm, handle: LpHandle, y: np.ndarray, row_val: np.ndarray
+) -> pd.DataFrame:
+    """One row per policy constraint: limit, value, and the cost of the policy per unit.
+
+    ``shadow_price`` is what the total cost would fall if the limit were relaxed
+    by one unit (one tonne of export licence, one unit of share × tonnes).
+    """
+    types = {pid: p.type for pid, p in inst.policies}
+    frames = []
+    for name in cm.policy_rows:
+        k = cm.con_keys[name]
+        dual = _slice(y, handle.row_slices, name)
+        sign = np.where(k["sense"].to_numpy() == "<=", -1.0, 1.0)
+        idx_cols = [c for c in k.columns if c not in ("rhs", "sense")]
+        label = [
+            f"{name}[{','.join(map(str, r))}]"
+            for r in k[idx_cols].itertuples(index=False, name=None)
+        ]
+        shadow = _clean(sign * dual)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "policy": k["policy"].to_numpy(),
+                    "type": [types.get(p, name) for p in k["policy"]],
+                    "constraint": label,
+                    "period": k["period"].to_numpy(),
+                    "commodity": k["commodity"].to_numpy() if "commodity" in k else "",
+                    "country": k["country"].to_numpy() if "country" in k else "",
+                    "sense": k["sense"].to_numpy(),
+                    "limit": k["rhs"].to_numpy(dtype=float),
+                    "used": _slice(row_val, handle.row_slices, name),
+                    "shadow_price": shadow,
+                    "binding": np.abs(shadow) > DUAL_TOL,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=POLICY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[POLICY_COLUMNS]
 
 
 def _clean(a: np.ndarray) -> np.ndarray:

@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optimizer.errors import InputError, Problem
+from optimizer.policies import SUPPORTED, PolicyEnvelope
 from optimizer.schema import TABLES
 from optimizer.yamlio import line_of, load_yaml, validate_yaml_model
 
-#: Policy types this version enforces.  Others are rejected with a clear message.
-SUPPORTED_POLICIES: set[str] = set()
 #: Policy types of the design (DESIGN.md §3) that a later version will enforce.
 PLANNED_POLICIES = {
-    "export_control",
-    "diversification_cap",
-    "domestic_share",
-    "tariff",
     "procurement_ban",
     "stockpile",
     "environmental_cap",
@@ -93,6 +88,7 @@ def apply_scenarios(inst, refs: list[str]):
     out.tables = {k: v.copy() for k, v in inst.tables.items()}
     out.scenarios = list(inst.scenarios)
     out.warnings = list(inst.warnings)
+    out.policies = list(inst.policies)
     for ref in refs:
         path = resolve_path(inst.path, ref)
         sc, raw = load_scenario(path)
@@ -100,10 +96,24 @@ def apply_scenarios(inst, refs: list[str]):
         _check_sources(out, sc, raw, str(path), problems)
         for i, ch in enumerate(sc.changes):
             _apply_change(out, ch, raw, ("changes", i), str(path), problems)
+        new = []
         for i, pol in enumerate(sc.policies):
-            _check_policy(pol, raw, ("policies", i), str(path), problems)
+            parsed = _parse_policy(out, pol, raw, ("policies", i), str(path), problems)
+            if parsed is not None:
+                pid = parsed.id or f"{sc.id}.{i + 1}"
+                if pid in {q for q, _ in out.policies} | {q for q, _ in new}:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            line_of(raw, ("policies", i)),
+                            "id",
+                            f"policy id {pid!r} is used twice",
+                        )
+                    )
+                new.append((pid, parsed))
         if problems:
             raise InputError(problems)
+        out.policies.extend(new)
         out.scenarios.append(sc.id)
     return out
 
@@ -230,13 +240,29 @@ def _apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[
     inst.tables[ch.table] = df
 
 
-def _check_policy(pol: dict, raw, loc: tuple, label: str, problems: list[Problem]) -> None:
-    ptype = pol.get("type")
+def _parse_policy(inst, pol: dict, raw, loc: tuple, label: str, problems: list[Problem]):
+    """Validate one policy mapping (schema, then names against the instance)."""
+    ptype = pol.get("type") if isinstance(pol, dict) else None
     line = line_of(raw, loc)
-    if ptype is None:
+    if not isinstance(pol, dict):
+        problems.append(Problem(label, line, None, "a policy must be a mapping with a `type`"))
+    elif ptype is None:
         problems.append(Problem(label, line, "type", "policy has no `type`"))
-    elif ptype in SUPPORTED_POLICIES:
-        return
+    elif ptype in SUPPORTED:
+        try:
+            model = PolicyEnvelope.model_validate({"policy": pol}).policy
+        except ValidationError as e:
+            for err in e.errors():
+                sub = tuple(
+                    x for x in err["loc"][2:] if not isinstance(x, str) or x not in SUPPORTED
+                )
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                path = ".".join(str(x) for x in sub) or "policy"
+                problems.append(Problem(label, line_of(raw, (*loc, *sub)), path, msg))
+            return None
+        for key, msg in model.check(inst):
+            problems.append(Problem(label, line_of(raw, (*loc, key)), key, msg))
+        return model
     elif ptype in PLANNED_POLICIES:
         problems.append(
             Problem(
@@ -252,9 +278,10 @@ def _check_policy(pol: dict, raw, loc: tuple, label: str, problems: list[Problem
                 label,
                 line,
                 "type",
-                f"unknown policy type {ptype!r} (known: {', '.join(sorted(PLANNED_POLICIES))})",
+                f"unknown policy type {ptype!r} (known: {', '.join(sorted(PLANNED_POLICIES | SUPPORTED))})",
             )
         )
+    return None
 
 
 __all__ = ["apply_scenarios", "load_scenario"]

@@ -240,12 +240,21 @@ def solve(
     :class:`SolverError` (exit 4) on solver failure or a limit hit without a
     usable solution.  Shortages are a result, never an error.
     """
+    from optimizer.policies import needs_baseline
     from optimizer.results import collect
 
     choose_method(method, 0)  # validate early
+    baseline = None
+    if needs_baseline(inst):
+        # share-of-baseline limits and ad valorem tariffs refer to the unconstrained solve
+        import copy
+
+        free = copy.copy(inst)
+        free.policies = []
+        baseline = solve(free, method=method, time_limit=time_limit)
     t0 = time.perf_counter()
     sets = build_sets(inst)
-    cm = build_model(sets)
+    cm = build_model(sets, inst, baseline)
     build_seconds = time.perf_counter() - t0
     handle = to_highs(cm, names=export is not None)
     if export is not None:
@@ -275,4 +284,11 @@ def solve(
         )
     else:
         raise SolverError(f"HiGHS failed: {facts['status_text']}")
-    return collect(inst, handle, facts, status, build_seconds)
+    res = collect(inst, handle, facts, status, build_seconds)
+    if baseline is not None:
+        res.summary["baseline_objective"] = baseline.objective
+        res.summary["baseline_note"] = (
+            "policies with max_share or ad valorem rates refer to a baseline solve of the same "
+            "instance and scenario changes without policies"
+        )
+    return res

@@ -90,8 +90,28 @@ def test_original_instance_unchanged(tmp_path):
         ("id: x\ntitle: X\nsources: [nosuch]\n", "sc.yaml:3:sources: 'nosuch' is not a source id"),
         ("id: x\ntitle: X\nfoo: 1\n", "sc.yaml:3:foo: unknown key"),
         (
+            "id: x\ntitle: X\npolicies:\n  - type: procurement_ban\n    market: market_us\n",
+            "sc.yaml:4:type: policy type 'procurement_ban' is not yet supported",
+        ),
+        (
             "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: CN\n",
-            "sc.yaml:4:type: policy type 'export_control' is not yet supported",
+            "sc.yaml:4:policy: Value error, give exactly one of max_share or quota",
+        ),
+        (
+            "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: XX\n    max_share: 0\n",
+            "sc.yaml:5:exporter: 'XX' is not a country code or a region",
+        ),
+        (
+            "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: CN\n    max_share: 1.5\n",
+            "sc.yaml:6:max_share: Input should be less than or equal to 1",
+        ),
+        (
+            "id: x\ntitle: X\npolicies:\n  - type: tariff\n    importer: US\n    commodities: [unobtainium]\n    per_tonne: 5\n",
+            "sc.yaml:6:commodities: 'unobtainium' is not a commodity id or group",
+        ),
+        (
+            "id: x\ntitle: X\npolicies:\n  - type: domestic_share\n    importer: EU\n    stage: refining\n    min_share: 0.4\n",
+            "sc.yaml:6:stage: 'refining' is not a stage",
         ),
         (
             "id: x\ntitle: X\npolicies:\n  - type: magic\n",

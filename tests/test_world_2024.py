@@ -27,7 +27,9 @@ def world():
     return inst, res
 
 
-def _share_by_country(inst, res, stage: str | None = None, commodities: list[str] | None = None) -> pd.Series:
+def _share_by_country(
+    inst, res, stage: str | None = None, commodities: list[str] | None = None
+) -> pd.Series:
     out = outputs(inst, res.production)
     sites = inst.sites.set_index("id")
     out["stage"] = sites["stage"].reindex(out["site"]).to_numpy()
@@ -69,7 +71,9 @@ def test_world_mine_production_near_usgs_total(world):
 
 def test_china_separation_share_iea(world):
     inst, res = world
-    share = _share_by_country(inst, res, stage="separation", commodities=inst.commodities_of("oxides"))
+    share = _share_by_country(
+        inst, res, stage="separation", commodities=inst.commodities_of("oxides")
+    )
     assert share["CN"] == pytest.approx(0.91, abs=0.04)
 
 
@@ -82,14 +86,19 @@ def test_china_ndfeb_share_iea(world):
 def test_world_ndfeb_output_about_240kt(world):
     inst, res = world
     out = outputs(inst, res.production)
-    assert out.loc[out["commodity"].isin(["NdFeB_std", "NdFeB_ht"]), "quantity"].sum() == pytest.approx(240_000, rel=0.15)
+    assert out.loc[
+        out["commodity"].isin(["NdFeB_std", "NdFeB_ht"]), "quantity"
+    ].sum() == pytest.approx(240_000, rel=0.15)
 
 
 def test_magnet_ree_demand_in_range(world):
     # Nd+Pr+Dy+Tb oxide consumed by metal making (IEA: 93 kt in 2023, rising)
     inst, res = world
     rec = inst.recipes
-    ins = rec.loc[(rec["direction"] == "input") & rec["commodity"].isin(["NdPr_oxide", "Dy_oxide", "Tb_oxide"])]
+    ins = rec.loc[
+        (rec["direction"] == "input")
+        & rec["commodity"].isin(["NdPr_oxide", "Dy_oxide", "Tb_oxide"])
+    ]
     used = res.production.merge(ins[["recipe", "amount"]], on="recipe")
     total = (used["activity"] * used["amount"]).sum()
     assert 90_000 <= total <= 110_000
@@ -98,7 +107,11 @@ def test_magnet_ree_demand_in_range(world):
 def test_chinese_oxide_prices_in_published_ranges(world):
     _, res = world
     p = res.prices
-    cn = p.loc[(p["country"] == "CN") & (p["period"] == 2024)].groupby("commodity")["marginal_cost"].median()
+    cn = (
+        p.loc[(p["country"] == "CN") & (p["period"] == 2024)]
+        .groupby("commodity")["marginal_cost"]
+        .median()
+    )
     assert 45_000 <= cn["NdPr_oxide"] <= 60_000  # $50-56/kg (Fastmarkets, SMM, USGS)
     assert 180_000 <= cn["Dy_oxide"] <= 300_000  # ~$220-260/kg
     assert 700_000 <= cn["Tb_oxide"] <= 1_100_000  # ~$900/kg

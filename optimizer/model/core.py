@@ -45,6 +45,8 @@ class ChainModel:
     balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: objective terms: (variable name, positions, coefficients, cost group for reports)
     objective_terms: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)
+    #: names of the constraint components added by policies (reported in policies.csv)
+    policy_rows: list[str] = field(default_factory=list)
     #: balance terms: (variable name, positions, row positions, coefficients)
     balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=list

@@ -1,0 +1,190 @@
+"""Policy schemas (pydantic, told apart by ``type``) and their checks against an instance.
+
+Each policy type has one model here and one ``add_<type>`` function in the
+model layer (:mod:`optimizer.policies.trade`, :mod:`optimizer.policies.shares`).
+The math of each is in ``docs/policies.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from optimizer.instance import Instance
+
+
+class AllExcept(BaseModel):
+    """``destinations: {all_except: [US, JP]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    all_except: list[str] = Field(min_length=1)
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Policy id (default: <scenario>.<n>).",
+    )
+    periods: list[int] | None = Field(None, description="Periods it applies in (default: all).")
+
+    def needs_baseline(self) -> bool:
+        return False
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        """Problems as (key, message) pairs: unknown countries, commodities, stages, periods."""
+        out = []
+        for p in self.periods or []:
+            if p not in inst.periods:
+                out.append(("periods", f"{p} is not one of the instance's periods"))
+        return out
+
+
+def _check_place(inst: Instance, key: str, name: str) -> list[tuple[str, str]]:
+    from optimizer.checks import country_codes
+
+    if name in inst.manifest.regions or name in country_codes():
+        return []
+    return [(key, f"{name!r} is not a country code or a region of instance.yaml")]
+
+
+def _check_commodities(inst: Instance, key: str, names: str | list[str]) -> list[tuple[str, str]]:
+    if names == "all":
+        return []
+    known = set(inst.commodities["id"]) | set(inst.manifest.commodity_groups)
+    return [
+        (key, f"{n!r} is not a commodity id or group")
+        for n in ([names] if isinstance(names, str) else names)
+        if n not in known
+    ]
+
+
+def _check_stage(inst: Instance, key: str, stage: str) -> list[tuple[str, str]]:
+    from optimizer.schema import STAGES
+
+    return [] if stage in STAGES else [(key, f"{stage!r} is not a stage ({', '.join(STAGES)})")]
+
+
+class ExportControl(_Policy):
+    """Exports of ``commodities`` from ``exporter`` to ``destinations`` are limited.
+
+    ``max_share: 0`` is a ban; ``0 < max_share < 1`` is licensing friction (that
+    share of the flow the unconstrained baseline ships is approved); ``quota``
+    caps tonnes per period.  With ``per: commodity`` (default) the limit holds
+    for each commodity; with ``per: total`` for their sum.
+    """
+
+    type: Literal["export_control"]
+    exporter: str
+    commodities: str | list[str] = "all"
+    destinations: Literal["all"] | list[str] | AllExcept = "all"
+    max_share: float | None = Field(None, ge=0, le=1)
+    quota: float | None = Field(None, ge=0)
+    per: Literal["commodity", "total"] = "commodity"
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> ExportControl:
+        if (self.max_share is None) == (self.quota is None):
+            raise ValueError("give exactly one of max_share or quota")
+        return self
+
+    def needs_baseline(self) -> bool:
+        return self.max_share is not None and self.max_share > 0
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "exporter", self.exporter)
+        out += _check_commodities(inst, "commodities", self.commodities)
+        dests = (
+            self.destinations.all_except
+            if isinstance(self.destinations, AllExcept)
+            else ([] if self.destinations == "all" else self.destinations)
+        )
+        for d in dests:
+            out += _check_place(inst, "destinations", d)
+        return out
+
+
+class Tariff(_Policy):
+    """Imports into ``importer`` from ``exporter`` pay ``ad_valorem`` × value + ``per_tonne``.
+
+    The value basis of the ad valorem rate is the commodity's marginal cost at
+    the shipping site in the unconstrained baseline (its price at origin).
+    """
+
+    type: Literal["tariff"]
+    importer: str
+    exporter: str = "all"
+    commodities: str | list[str] = "all"
+    ad_valorem: float = Field(0.0, ge=0, le=10)
+    per_tonne: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> Tariff:
+        if self.ad_valorem == 0 and self.per_tonne == 0:
+            raise ValueError("give ad_valorem and/or per_tonne")
+        return self
+
+    def needs_baseline(self) -> bool:
+        return self.ad_valorem > 0
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        if self.exporter != "all":
+            out += _check_place(inst, "exporter", self.exporter)
+        return out + _check_commodities(inst, "commodities", self.commodities)
+
+
+class DiversificationCap(_Policy):
+    """No single third country supplies more than ``max_share`` of what ``importer`` uses of
+    each commodity of ``stage`` (EU CRMA: 65%)."""
+
+    type: Literal["diversification_cap"]
+    importer: str
+    stage: str
+    commodities: str | list[str] = "all"
+    max_share: float = Field(ge=0, le=1)
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        return (
+            out
+            + _check_stage(inst, "stage", self.stage)
+            + _check_commodities(inst, "commodities", self.commodities)
+        )
+
+
+class DomesticShare(_Policy):
+    """At least ``min_share`` of what ``importer`` uses of each commodity of ``stage`` is made
+    inside it (EU CRMA: 10% extraction, 40% processing, 25% recycling)."""
+
+    type: Literal["domestic_share"]
+    importer: str
+    stage: str
+    commodities: str | list[str] = "all"
+    min_share: float = Field(ge=0, le=1)
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        return (
+            out
+            + _check_stage(inst, "stage", self.stage)
+            + _check_commodities(inst, "commodities", self.commodities)
+        )
+
+
+Policy = Annotated[
+    ExportControl | Tariff | DiversificationCap | DomesticShare, Field(discriminator="type")
+]
+
+
+class PolicyEnvelope(BaseModel):
+    """Wrapper used to validate one policy mapping with located errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    policy: Policy
+
+
+SUPPORTED = {"export_control", "tariff", "diversification_cap", "domestic_share"}

@@ -1,0 +1,144 @@
+r"""Trade policies: export controls and tariffs.
+
+``export_control[policy, commodity, period]``
+    For the flows :math:`F` of a commodity from sites in the exporter (country
+    or region) to sites outside it in the destinations:
+
+    .. math:: \sum_{f \in F} \mathrm{flow}_f \le \bar q
+              \quad\text{with}\quad \bar q = \text{quota} \;\text{or}\; s \cdot B
+
+    where :math:`B` is what the same flows carried in the **unconstrained
+    baseline** (the instance with the scenarios' table changes but no
+    policies, solved first) and :math:`s` is ``max_share``: 0 is a ban,
+    0.25 means a quarter of normal exports is licensed.  With ``per: total``
+    one row covers the sum over all the commodities.  The dual is the cost of
+    the control per tonne of licence (``policies.csv``).
+
+Tariff (objective term)
+    Each tonne on a matching flow (exporter → importer) costs
+    :math:`\tau_{pt} + \tau_{av} \cdot \max(0, p^B_{o,c,t})`, where
+    :math:`p^B` is the baseline marginal cost of the commodity at the shipping
+    site (its price at origin, the value basis of the ad valorem rate).
+    Reported as ``tariffs`` in the cost breakdown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from optimizer.policies.common import (
+    commodity_set,
+    destination_mask,
+    flows_with_countries,
+    in_periods,
+)
+from optimizer.policies.schema import ExportControl, Tariff
+
+if TYPE_CHECKING:
+    from optimizer.instance import Instance
+    from optimizer.model.core import ChainModel
+    from optimizer.results import Result
+
+
+def _export_flows(inst: Instance, f: pd.DataFrame, p: ExportControl) -> np.ndarray:
+    exporters = inst.region_members(p.exporter)
+    mask = (
+        f["from_country"].isin(exporters).to_numpy() & ~f["to_country"].isin(exporters).to_numpy()
+    )
+    mask &= destination_mask(inst, f["to_country"], p.destinations)
+    mask &= f["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+    mask &= in_periods(f["period"], p.periods)
+    return mask
+
+
+def add_export_controls(
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+) -> None:
+    """Rows ``export_control[policy, commodity, period]`` (``commodity`` is ``*`` for per: total)."""
+    pols = [(pid, p) for pid, p in policies if isinstance(p, ExportControl)]
+    if not pols:
+        return
+    f = flows_with_countries(cm, inst)
+    base = None
+    if baseline is not None:
+        base = baseline.flows[["link", "commodity", "period", "quantity"]]
+    keys, terms_var, terms_row, rhs = [], [], [], []
+    for pid, p in pols:
+        sel = f.loc[_export_flows(inst, f, p)]
+        if sel.empty:
+            continue
+        group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
+        sel = sel.assign(group=group.to_numpy())
+        if p.max_share is not None and p.max_share > 0:
+            assert base is not None, "baseline needed for max_share"
+            bq = sel[["link", "commodity", "period", "group"]].merge(
+                base, on=["link", "commodity", "period"], how="left"
+            )
+            bq = bq.groupby(["group", "period"])["quantity"].sum()
+        for (g, t), rows in sel.groupby(["group", "period"], sort=True):
+            if p.quota is not None:
+                limit = p.quota
+            elif p.max_share == 0:
+                limit = 0.0
+            else:
+                limit = p.max_share * float(bq.get((g, t), 0.0))
+            keys.append((pid, g, int(t)))
+            terms_var.append(rows["var"].to_numpy())
+            terms_row.append(np.full(len(rows), len(keys) - 1))
+            rhs.append(limit)
+    if not keys:
+        return
+    cm.add_rows(
+        "export_control",
+        pd.DataFrame(keys, columns=["policy", "commodity", "period"]),
+        [
+            (
+                "flow",
+                np.concatenate(terms_var),
+                np.concatenate(terms_row),
+                np.ones(sum(len(v) for v in terms_var)),
+            )
+        ],
+        "<=",
+        np.asarray(rhs),
+        doc="controlled exports <= licensed share of baseline, or quota",
+    )
+    cm.policy_rows.append("export_control")
+
+
+def add_tariffs(
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+) -> None:
+    """Tariff cost on matching flows, added to the objective under ``tariffs``."""
+    pols = [(pid, p) for pid, p in policies if isinstance(p, Tariff)]
+    if not pols:
+        return
+    f = flows_with_countries(cm, inst)
+    price = None
+    if baseline is not None:
+        pr = baseline.prices
+        price = pr.set_index(["site", "commodity", "period"])["marginal_cost"]
+    w = f["period"].map(cm.sets.weights).to_numpy(dtype=float)
+    rate = np.zeros(len(f))
+    for _pid, p in pols:
+        importers = inst.region_members(p.importer)
+        mask = (
+            f["to_country"].isin(importers).to_numpy()
+            & ~f["from_country"].isin(importers).to_numpy()
+        )
+        if p.exporter != "all":
+            mask &= f["from_country"].isin(inst.region_members(p.exporter)).to_numpy()
+        mask &= f["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+        mask &= in_periods(f["period"], p.periods)
+        per_t = np.full(len(f), p.per_tonne)
+        if p.ad_valorem > 0:
+            assert price is not None, "baseline needed for ad valorem tariffs"
+            idx = pd.MultiIndex.from_arrays([f["from_site"], f["commodity"], f["period"]])
+            value = np.clip(price.reindex(idx).to_numpy(dtype=float), 0, None)
+            per_t = per_t + p.ad_valorem * np.nan_to_num(value)
+        rate += np.where(mask, per_t, 0.0)
+    cm.add_cost("flow", np.arange(len(f)), rate * w, "tariffs")
+    cm.frames["tariff_rate"] = f.assign(rate=rate)

@@ -1,0 +1,255 @@
+"""Each policy type binds exactly, changes the objective as computed by hand, and is a
+no-op when absent.  Hand computations in docs/policies.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer import load
+from tests.builders import write_instance
+from tests.conftest import TINY
+
+
+def _scenario(tmp_path, body: str, name: str = "p") -> str:
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(f"id: {name}\ntitle: test policy\n" + body)
+    return str(p)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load(TINY).solve()
+
+
+# -- export controls on tiny ---------------------------------------------------------
+
+
+def test_export_ban_stops_flows_and_shorts_everything(tmp_path, base):
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: export_control\n    exporter: CN\n    commodities: magnet_oxides\n    max_share: 0\n",
+    )
+    res = load(TINY, [sc]).solve()
+    cn_out = res.flows.loc[
+        (res.flows["source_country"] == "CN")
+        & (res.flows["target_country"] != "CN")
+        & res.flows["commodity"].isin(["NdPr_oxide", "Dy_oxide"])
+    ]
+    assert cn_out["quantity"].sum() == 0
+    # no oxides leave China, so no magnets; NdPr and Dy cannot be disposed of, so
+    # nothing is separated at all and the La/Ce demand goes unmet too: 350 t x 100,000
+    assert res.objective == pytest.approx(35_000_000)
+    pol = res.policies
+    assert set(pol["commodity"]) == {"NdPr_oxide", "Dy_oxide"}
+    assert (pol["limit"] == 0).all() and (pol["used"].abs() < 1e-9).all()
+
+
+def test_export_quota_binds_exactly(tmp_path):
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: export_control\n    id: dy-quota\n    exporter: CN\n    commodities: [Dy_oxide]\n    quota: 5\n",
+    )
+    res = load(TINY, [sc]).solve()
+    row = res.policies.set_index("policy").loc["dy-quota"]
+    assert row["used"] == pytest.approx(5.0)
+    assert bool(row["binding"])
+    # 5 t of Dy reach the magnet plant: the same optimum as halving the southern mine
+    # (docs/tiny.md): 7,559,000 USD, 50 t short in the US
+    assert res.objective == pytest.approx(7_559_000)
+    # one more tonne of licence lets 10 t more heavy ore through: 10 x (447,620 + 5,000) - 10 x 5,000
+    assert row["shadow_price"] == pytest.approx(4_476_200)
+
+
+def test_licensing_friction_is_a_share_of_the_baseline(tmp_path, base):
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: export_control\n    exporter: CN\n    commodities: [Dy_oxide]\n    destinations: [JP]\n    max_share: 0.5\n",
+    )
+    res = load(TINY, [sc]).solve()
+    assert res.summary["baseline_objective"] == pytest.approx(base.objective)
+    row = res.policies.iloc[0]
+    assert row["limit"] == pytest.approx(0.5 * 10)  # baseline ships 10 t of Dy to Japan
+    assert row["used"] == pytest.approx(5.0)
+    assert res.objective == pytest.approx(7_559_000)
+
+
+def test_export_control_destinations_all_except(tmp_path, base):
+    # Japan exempted: nothing changes
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: export_control\n    exporter: CN\n    destinations: {all_except: [JP]}\n    commodities: magnet_oxides\n    max_share: 0\n",
+    )
+    res = load(TINY, [sc]).solve()
+    assert res.objective == pytest.approx(base.objective)
+    assert res.policies.empty
+
+
+def test_policy_touching_nothing_is_a_no_op(tmp_path, base):
+    sc = _scenario(
+        tmp_path, "policies:\n  - type: export_control\n    exporter: AU\n    max_share: 0\n"
+    )
+    res = load(TINY, [sc]).solve()
+    assert res.objective == pytest.approx(base.objective)
+    assert res.summary["model_size"] == base.summary["model_size"]
+    assert res.policies.empty and base.policies.empty
+
+
+# -- tariffs on tiny -----------------------------------------------------------------
+
+
+def test_tariff_per_tonne(tmp_path, base):
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: tariff\n    importer: JP\n    exporter: CN\n    commodities: magnet_oxides\n    per_tonne: 1000\n",
+    )
+    res = load(TINY, [sc]).solve()
+    # 90 t NdPr + 10 t Dy cross the tariff; nothing else changes
+    assert res.summary["cost_breakdown"]["tariffs"] == pytest.approx(100 * 1000)
+    assert res.objective == pytest.approx(base.objective + 100_000)
+    assert res.flows.set_index(["link", "commodity"])["quantity"].to_dict() == pytest.approx(
+        base.flows.set_index(["link", "commodity"])["quantity"].to_dict()
+    )
+
+
+def test_tariff_ad_valorem_on_baseline_origin_price(tmp_path, base):
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: tariff\n    importer: JP\n    commodities: [Dy_oxide]\n    ad_valorem: 0.1\n",
+    )
+    res = load(TINY, [sc]).solve()
+    # value basis: Dy marginal cost at the separation plant in the baseline, 74,950 USD/t
+    assert res.summary["cost_breakdown"]["tariffs"] == pytest.approx(0.1 * 74_950 * 10)
+    assert res.objective == pytest.approx(2_925_000 + 74_950)
+
+
+# -- share rules on a purpose-built instance -------------------------------------------
+
+
+def _three_mines(tmp_path):
+    mines = [("cn", "CN", 5), ("au", "AU", 10), ("de", "DE", 20)]
+    return write_instance(
+        tmp_path / "three",
+        {"regions": {"EU": ["DE", "FR"]}},
+        commodities=[
+            {
+                "id": "ore",
+                "name": "ore",
+                "stage": "mine",
+                "unit": "t",
+                "element": "",
+                "disposal_cost": "",
+                "storage_cost": "",
+                "source": "",
+            }
+        ],
+        sites=[
+            {
+                "id": m,
+                "name": m,
+                "country": c,
+                "stage": "mine",
+                "company": m,
+                "lat": "",
+                "lon": "",
+                "source": "",
+            }
+            for m, c, _ in mines
+        ]
+        + [
+            {
+                "id": "eu",
+                "name": "EU market",
+                "country": "FR",
+                "stage": "market",
+                "company": "",
+                "lat": "",
+                "lon": "",
+                "source": "",
+            }
+        ],
+        recipes=[
+            {
+                "recipe": "dig",
+                "commodity": "ore",
+                "direction": "output",
+                "amount": 1,
+                "source": "test",
+            }
+        ],
+        processes=[
+            {"id": m, "site": m, "recipe": "dig", "capacity": 100, "cost": cost, "source": "test"}
+            for m, _, cost in mines
+        ],
+        links=[
+            {
+                "id": f"{m}_eu",
+                "from_site": m,
+                "to_site": "eu",
+                "commodity": "ore",
+                "capacity": "",
+                "cost": 1,
+                "source": "test",
+            }
+            for m, _, _ in mines
+        ],
+        demand=[
+            {
+                "market": "eu",
+                "commodity": "ore",
+                "period": 2024,
+                "quantity": 100,
+                "shortage_penalty": "",
+                "source": "test",
+            }
+        ],
+    )
+
+
+def test_diversification_cap_binds_at_share(tmp_path):
+    folder = _three_mines(tmp_path)
+    assert load(folder).solve().objective == pytest.approx(100 * 6)  # all from CN
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: diversification_cap\n    importer: EU\n    stage: mine\n    max_share: 0.65\n",
+    )
+    res = load(folder, [sc]).solve()
+    by = res.flows.groupby("source_country")["quantity"].sum()
+    assert by["CN"] == pytest.approx(65) and by["AU"] == pytest.approx(35)
+    assert by["CN"] / by.sum() == pytest.approx(0.65, abs=1e-6)
+    assert res.objective == pytest.approx(65 * 6 + 35 * 11)
+    row = res.policies.set_index("country").loc["CN"]
+    assert row["shadow_price"] == pytest.approx(5.0)  # λ(0.35 + 0.65) = 11 - 6
+
+
+def test_domestic_share_binds_at_share(tmp_path):
+    folder = _three_mines(tmp_path)
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: domestic_share\n    importer: EU\n    stage: mine\n    min_share: 0.4\n",
+    )
+    res = load(folder, [sc]).solve()
+    by = res.flows.groupby("source_country")["quantity"].sum()
+    assert by["DE"] == pytest.approx(40) and by["CN"] == pytest.approx(60)
+    assert by["DE"] / by.sum() == pytest.approx(0.4, abs=1e-6)
+    assert res.objective == pytest.approx(40 * 21 + 60 * 6)
+    # relaxing the floor by one unit of (1 - s) D - s M saves (21 - 6) / (0.6 + 0.4)
+    assert res.policies.iloc[0]["shadow_price"] == pytest.approx(15.0)
+
+
+def test_stacked_policies_both_hold(tmp_path):
+    folder = _three_mines(tmp_path)
+    a = _scenario(
+        tmp_path,
+        "policies:\n  - type: diversification_cap\n    importer: EU\n    stage: mine\n    max_share: 0.5\n",
+        "a",
+    )
+    b = _scenario(
+        tmp_path,
+        "policies:\n  - type: domestic_share\n    importer: EU\n    stage: mine\n    min_share: 0.2\n",
+        "b",
+    )
+    res = load(folder, [a, b]).solve()
+    by = res.flows.groupby("source_country")["quantity"].sum()
+    # CN <= 50% of 100, DE >= 20%: CN 50, DE 20, AU 30
+    assert by.to_dict() == pytest.approx({"CN": 50, "DE": 20, "AU": 30})
+    assert res.objective == pytest.approx(50 * 6 + 20 * 21 + 30 * 11)
