@@ -79,6 +79,14 @@ class Result:
     def total_unmet(self) -> float:
         return float(self.summary["total_unmet"])
 
+    def compare(self, base: Result, name: str | None = None, base_name: str | None = None):
+        """What changed from ``base`` to this result (a :class:`~optimizer.compare.Comparison`)."""
+        from optimizer.compare import compare
+
+        name = name or ("+".join(self.summary["scenarios"]) or "baseline")
+        base_name = base_name or ("+".join(base.summary["scenarios"]) or "baseline")
+        return compare(self, base, name, base_name)
+
     def unmet_by_market(self) -> pd.DataFrame:
         """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
         s = self.shortages
