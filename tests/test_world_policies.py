@@ -133,15 +133,19 @@ def test_crma_caps_hold_from_the_output_files(solved):
 def test_section_301_tariff_costs_us_buyers(solved):
     base, res = solved(), solved("us-section301-magnets-2026")
     assert res.objective > base.objective
+
     # The LP avoids the tariff entirely: Chinese magnets stop going to the US
     # (18.7 kt in the baseline) and US demand is served by other routes (magnets
     # from Japan/Vietnam, components assembled in China), at a cost.
-    f = lambda r: r.flows.loc[
-        (r.flows["source_country"] == "CN")
-        & (r.flows["target_country"] == "US")
-        & r.flows["commodity"].isin(["NdFeB_std", "NdFeB_ht", "SmCo"]),
-        "quantity",
-    ].sum()  # noqa: E731
+    def f(r):
+        fl = r.flows
+        m = (
+            (fl["source_country"] == "CN")
+            & (fl["target_country"] == "US")
+            & fl["commodity"].isin(["NdFeB_std", "NdFeB_ht", "SmCo"])
+        )
+        return fl.loc[m, "quantity"].sum()
+
     assert f(base) > 15_000
     assert f(res) == pytest.approx(0, abs=1e-6)
     assert res.summary["cost_breakdown"]["tariffs"] == pytest.approx(0, abs=1e-3)
