@@ -383,3 +383,5 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from optimizer import cli_analysis  # noqa: E402,F401  (registers `rechain criticality`)

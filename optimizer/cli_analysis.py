@@ -1,0 +1,125 @@
+"""``rechain criticality``: chokepoint ranking from the command line (registered on the main app)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli import InstanceArg, Scenario, _fail, app, err, out
+from optimizer.errors import RechainError
+
+
+@app.command()
+def criticality(
+    instance: InstanceArg,
+    scenario: Scenario = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Element to remove: site, company, country, country-stage, link."
+        ),
+    ] = "site",
+    k: Annotated[
+        int,
+        typer.Option(
+            "--k",
+            min=1,
+            max=2,
+            help="1: one element at a time; 2: pairs among the top N-1 elements.",
+        ),
+    ] = 1,
+    pairs_from: Annotated[
+        int,
+        typer.Option("--pairs-from", min=2, help="With --k 2: pair up this many top N-1 elements."),
+    ] = 10,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for criticality.csv and criticality_detail.csv."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Run cases on a Dask LocalCluster of N worker processes."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
+) -> None:
+    """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from optimizer.criticality import criticality as run
+    from optimizer.instance import load
+
+    try:
+        inst = load(instance, scenario or [])
+        with Progress(
+            TextColumn("removing elements"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("cases", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            ranking, detail = run(
+                inst,
+                by=by,
+                k=k,
+                pairs_from=pairs_from,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".rechain-", dir=out_dir))
+            try:
+                ranking.to_csv(tmp / "criticality.csv", index=False, float_format="%.10g")
+                detail.to_csv(tmp / "criticality_detail.csv", index=False, float_format="%.10g")
+                for f in tmp.iterdir():
+                    os.replace(f, out_dir / f.name)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except RechainError as e:
+        _fail(e)
+        return
+    t = Table(
+        title=f"Chokepoints by {by}{' (pairs)' if k == 2 else ''}: unmet demand and extra cost when removed",
+        show_edge=False,
+    )
+    for c in ("rank", "element", "unmet t", "unmet %", "cost increase USD", "worst-hit market"):
+        t.add_column(
+            c,
+            justify="right" if c in ("rank", "unmet t", "unmet %", "cost increase USD") else "left",
+            overflow="fold",
+        )
+    for r in ranking.head(top).itertuples(index=False):
+        t.add_row(
+            str(r.rank),
+            escape(str(r.element)),
+            f"{r.unmet:,.1f}",
+            f"{100 * r.unmet_share:.2f}",
+            f"{r.cost_increase:,.0f}",
+            escape(str(r.worst_market)) or "—",
+        )
+    out.print(t)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)

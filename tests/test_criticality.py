@@ -1,0 +1,256 @@
+"""N-1 / N-2 criticality: hand-computed rankings, and Dask runs identical to serial runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimizer import load
+from optimizer.cli import app
+from optimizer.criticality import criticality
+from tests.builders import write_instance
+from tests.conftest import INSTANCES, TINY
+
+runner = CliRunner()
+
+
+def _one_separator(tmp_path):
+    """Two mines feed the only separator, which serves two markets: a single chokepoint."""
+    com = [
+        {
+            "id": "ore",
+            "name": "ore",
+            "stage": "mine",
+            "unit": "t",
+            "element": "",
+            "disposal_cost": "",
+            "storage_cost": "",
+            "source": "",
+        },
+        {
+            "id": "oxide",
+            "name": "oxide",
+            "stage": "separation",
+            "unit": "t",
+            "element": "",
+            "disposal_cost": "",
+            "storage_cost": "",
+            "source": "",
+        },
+    ]
+    site = lambda i, c, st: {
+        "id": i,
+        "name": i,
+        "country": c,
+        "stage": st,
+        "company": i.upper(),
+        "lat": "",
+        "lon": "",
+        "source": "",
+    }  # noqa: E731
+    return write_instance(
+        tmp_path / "one_sep",
+        {},
+        commodities=com,
+        sites=[
+            site("au", "AU", "mine"),
+            site("br", "BR", "mine"),
+            site("sep", "MY", "separation"),
+            site("m1", "JP", "market"),
+            site("m2", "US", "market"),
+        ],
+        recipes=[
+            {
+                "recipe": "dig",
+                "commodity": "ore",
+                "direction": "output",
+                "amount": 1,
+                "source": "test",
+            },
+            {
+                "recipe": "split",
+                "commodity": "ore",
+                "direction": "input",
+                "amount": 1,
+                "source": "test",
+            },
+            {
+                "recipe": "split",
+                "commodity": "oxide",
+                "direction": "output",
+                "amount": 1,
+                "source": "test",
+            },
+        ],
+        processes=[
+            {
+                "id": "au",
+                "site": "au",
+                "recipe": "dig",
+                "capacity": 100,
+                "cost": 10,
+                "source": "test",
+            },
+            {
+                "id": "br",
+                "site": "br",
+                "recipe": "dig",
+                "capacity": 100,
+                "cost": 12,
+                "source": "test",
+            },
+            {
+                "id": "sep",
+                "site": "sep",
+                "recipe": "split",
+                "capacity": 200,
+                "cost": 5,
+                "source": "test",
+            },
+        ],
+        links=[
+            {
+                "id": "au_sep",
+                "from_site": "au",
+                "to_site": "sep",
+                "commodity": "ore",
+                "capacity": "",
+                "cost": 1,
+                "source": "test",
+            },
+            {
+                "id": "br_sep",
+                "from_site": "br",
+                "to_site": "sep",
+                "commodity": "ore",
+                "capacity": "",
+                "cost": 1,
+                "source": "test",
+            },
+            {
+                "id": "sep_m1",
+                "from_site": "sep",
+                "to_site": "m1",
+                "commodity": "oxide",
+                "capacity": "",
+                "cost": 2,
+                "source": "test",
+            },
+            {
+                "id": "sep_m2",
+                "from_site": "sep",
+                "to_site": "m2",
+                "commodity": "oxide",
+                "capacity": "",
+                "cost": 3,
+                "source": "test",
+            },
+        ],
+        demand=[
+            {
+                "market": "m1",
+                "commodity": "oxide",
+                "period": 2024,
+                "quantity": 60,
+                "shortage_penalty": "",
+                "source": "test",
+            },
+            {
+                "market": "m2",
+                "commodity": "oxide",
+                "period": 2024,
+                "quantity": 40,
+                "shortage_penalty": "",
+                "source": "test",
+            },
+        ],
+    )
+
+
+def test_single_chokepoint_ranks_first_with_hand_numbers(tmp_path):
+    inst = load(_one_separator(tmp_path))
+    assert inst.solve().objective == pytest.approx(100 * 16 + 60 * 2 + 40 * 3)  # 1,840: all from AU
+    r, detail = criticality(inst, "site")
+    assert r["element"].tolist() == ["sep", "au", "br"]
+    top = r.iloc[0]
+    assert top["unmet"] == pytest.approx(100) and top["unmet_share"] == pytest.approx(1.0)
+    assert top["cost_increase"] == pytest.approx(
+        100 * 1000 - 1840
+    )  # penalty 1,000/t replaces the chain
+    assert top["worst_market"] == "m1" and top["worst_market_unmet"] == pytest.approx(60)
+    au = r.set_index("element").loc["au"]
+    assert au["unmet"] == 0 and au["cost_increase"] == pytest.approx(
+        100 * 2
+    )  # Brazil costs 2 more per t
+    assert r.set_index("element").loc["br", "cost_increase"] == 0
+    assert set(r.columns) >= {
+        "rank",
+        "element",
+        "kind",
+        "unmet",
+        "unmet_share",
+        "cost_increase",
+        "worst_market",
+    }
+    assert detail.set_index(["element", "market"])["unmet_increase"].to_dict() == pytest.approx(
+        {("sep", "m1"): 60, ("sep", "m2"): 40}
+    )
+
+
+def test_pairs_among_the_top(tmp_path):
+    inst = load(_one_separator(tmp_path))
+    r, _ = criticality(inst, "site", k=2, pairs_from=3)
+    assert len(r) == 3
+    assert set(r["element"]) == {"sep + au", "sep + br", "au + br"}
+    assert (r["unmet"] == 100).all()  # both mines gone starves the separator too
+
+
+def test_tiny_by_site_by_hand():
+    r, _ = criticality(load(TINY), "site")
+    first = r.iloc[0]
+    assert first["element"] == "sep"  # the only separator: everything is short
+    assert first["unmet"] == pytest.approx(350)
+    assert first["cost_increase"] == pytest.approx(35_000_000 - 2_925_000)
+    mag = r.set_index("element").loc["magnets"]
+    assert mag["unmet"] == pytest.approx(300)  # La/Ce still served (docs/tiny.md, no-heavy-ore)
+    assert mag["cost_increase"] == pytest.approx(30_448_750 - 2_925_000)
+
+
+def test_by_kinds_cover_the_instance():
+    inst = load(TINY)
+    for by, n in (("site", 4), ("company", 4), ("country", 3), ("country-stage", 4), ("link", 6)):
+        r, _ = criticality(inst, by)
+        assert len(r) == n, by
+
+
+def test_dask_local_cluster_gives_identical_table():
+    inst = load(INSTANCES / "world-2024")
+    serial, sd = criticality(inst, "country-stage")
+    parallel, pd_ = criticality(inst, "country-stage", workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    pd.testing.assert_frame_equal(sd.reset_index(drop=True), pd_.reset_index(drop=True))
+    assert serial.iloc[0]["element"] == "CN:separation"
+
+
+def test_cli_criticality_writes_contract_file(tmp_path):
+    r = runner.invoke(app, ["criticality", str(TINY), "--by", "site", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    df = pd.read_csv(tmp_path / "criticality.csv")
+    assert list(df.columns[:7]) == [
+        "rank",
+        "element",
+        "kind",
+        "unmet",
+        "unmet_share",
+        "cost_increase",
+        "worst_market",
+    ]
+    assert df.iloc[0]["element"] == "sep"
+    assert "sep" in r.stdout
+
+
+def test_cli_bad_by_is_exit_2(tmp_path):
+    r = runner.invoke(app, ["criticality", str(TINY), "--by", "planet"])
+    assert r.exit_code == 2
+    assert "--by 'planet'" in r.stderr
