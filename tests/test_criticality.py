@@ -39,16 +39,19 @@ def _one_separator(tmp_path):
             "source": "",
         },
     ]
-    site = lambda i, c, st: {
-        "id": i,
-        "name": i,
-        "country": c,
-        "stage": st,
-        "company": i.upper(),
-        "lat": "",
-        "lon": "",
-        "source": "",
-    }  # noqa: E731
+
+    def site(i, c, st):
+        return {
+            "id": i,
+            "name": i,
+            "country": c,
+            "stage": st,
+            "company": i.upper(),
+            "lat": "",
+            "lon": "",
+            "source": "",
+        }
+
     return write_instance(
         tmp_path / "one_sep",
         {},
