@@ -244,49 +244,31 @@ def collect(
         }
     )
 
-    # capacities and bottlenecks
+    # capacities and bottlenecks: one frame per capacity family, located at a site
+    site_of = {
+        "process_capacity": ("id", sets.process_capacity.set_index("id")["site"]),
+        "link_capacity": ("link", inst.tables["links"].set_index("id")["from_site"]),
+    }
     caps = []
-    if "process_capacity" in cm.con_keys:
-        k = cm.con_keys["process_capacity"]
-        pc = sets.process_capacity.set_index("id")
-        site = pc["site"].reindex(k["id"]).to_numpy()
+    for name, (col, where) in site_of.items():
+        if name not in cm.con_keys:
+            continue
+        k = cm.con_keys[name]
+        site = where.reindex(k[col]).to_numpy()
         caps.append(
             pd.DataFrame(
                 {
                     "constraint": [
-                        f"process_capacity[{a},{b}]"
-                        for a, b in zip(k["id"], k["period"], strict=True)
+                        f"{name}[{a},{b}]" for a, b in zip(k[col], k["period"], strict=True)
                     ],
-                    "kind": "process_capacity",
-                    "element": k["id"].to_numpy(),
+                    "kind": name,
+                    "element": k[col].to_numpy(),
                     "site": site,
                     "country": country.reindex(site).to_numpy(),
                     "period": k["period"].to_numpy(),
                     "capacity": k["rhs"].to_numpy(dtype=float),
-                    "used": _slice(row_val, handle.row_slices, "process_capacity"),
-                    "dual": _slice(y, handle.row_slices, "process_capacity"),
-                }
-            )
-        )
-    if "link_capacity" in cm.con_keys:
-        k = cm.con_keys["link_capacity"]
-        links = inst.tables["links"].set_index("id")
-        site = links["from_site"].reindex(k["link"]).to_numpy()
-        caps.append(
-            pd.DataFrame(
-                {
-                    "constraint": [
-                        f"link_capacity[{a},{b}]"
-                        for a, b in zip(k["link"], k["period"], strict=True)
-                    ],
-                    "kind": "link_capacity",
-                    "element": k["link"].to_numpy(),
-                    "site": site,
-                    "country": country.reindex(site).to_numpy(),
-                    "period": k["period"].to_numpy(),
-                    "capacity": k["rhs"].to_numpy(dtype=float),
-                    "used": _slice(row_val, handle.row_slices, "link_capacity"),
-                    "dual": _slice(y, handle.row_slices, "link_capacity"),
+                    "used": _slice(row_val, handle.row_slices, name),
+                    "dual": _slice(y, handle.row_slices, name),
                 }
             )
         )

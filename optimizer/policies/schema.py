@@ -137,42 +137,34 @@ class Tariff(_Policy):
         return out + _check_commodities(inst, "commodities", self.commodities)
 
 
-class DiversificationCap(_Policy):
+class _ShareRule(_Policy):
+    importer: str
+    stage: str
+    commodities: str | list[str] = "all"
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        return (
+            out
+            + _check_stage(inst, "stage", self.stage)
+            + _check_commodities(inst, "commodities", self.commodities)
+        )
+
+
+class DiversificationCap(_ShareRule):
     """No single third country supplies more than ``max_share`` of what ``importer`` uses of
     each commodity of ``stage`` (EU CRMA: 65%)."""
 
     type: Literal["diversification_cap"]
-    importer: str
-    stage: str
-    commodities: str | list[str] = "all"
     max_share: float = Field(ge=0, le=1)
 
-    def check(self, inst: Instance) -> list[tuple[str, str]]:
-        out = super().check(inst) + _check_place(inst, "importer", self.importer)
-        return (
-            out
-            + _check_stage(inst, "stage", self.stage)
-            + _check_commodities(inst, "commodities", self.commodities)
-        )
 
-
-class DomesticShare(_Policy):
+class DomesticShare(_ShareRule):
     """At least ``min_share`` of what ``importer`` uses of each commodity of ``stage`` is made
     inside it (EU CRMA: 10% extraction, 40% processing, 25% recycling)."""
 
     type: Literal["domestic_share"]
-    importer: str
-    stage: str
-    commodities: str | list[str] = "all"
     min_share: float = Field(ge=0, le=1)
-
-    def check(self, inst: Instance) -> list[tuple[str, str]]:
-        out = super().check(inst) + _check_place(inst, "importer", self.importer)
-        return (
-            out
-            + _check_stage(inst, "stage", self.stage)
-            + _check_commodities(inst, "commodities", self.commodities)
-        )
 
 
 Policy = Annotated[
