@@ -23,7 +23,6 @@ from optimizer.yamlio import line_of, load_yaml, validate_yaml_model
 #: Policy types of the design (DESIGN.md §3) that a later version will enforce.
 PLANNED_POLICIES = {
     "procurement_ban",
-    "stockpile",
     "environmental_cap",
     "capacity_expansion",
 }
@@ -111,6 +110,21 @@ def apply_scenarios(inst, refs: list[str]):
                         )
                     )
                 new.append((pid, parsed))
+        for i, (pid, pol) in enumerate(new):
+            if pol.type == "stockpile":
+                if not sc.sources:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            line_of(raw, ("policies", i)),
+                            "sources",
+                            "a stockpile adds stock rows: list the scenario's `sources:`",
+                        )
+                    )
+                    continue
+                from optimizer.policies.stockpile import compile_stockpile
+
+                compile_stockpile(out, pid, pol, sc.sources[0])
         if problems:
             raise InputError(problems)
         out.policies.extend(new)

@@ -254,3 +254,62 @@ def test_stacked_policies_both_hold(tmp_path):
     # CN <= 50% of 100, DE >= 20%: CN 50, DE 20, AU 30
     assert by.to_dict() == pytest.approx({"CN": 50, "DE": 20, "AU": 30})
     assert res.objective == pytest.approx(50 * 6 + 20 * 21 + 30 * 11)
+
+
+# -- stockpiles ------------------------------------------------------------------------
+
+
+def test_stockpile_in_japan_buys_bulk_dy_magnets(tmp_path, base):
+    sc = _scenario(
+        tmp_path,
+        "sources: [illustrative]\npolicies:\n  - type: stockpile\n    region: JP\n    commodity: Dy_oxide\n    initial: 5\n",
+    )
+    inst = load(TINY, [sc])
+    assert "stockpile.JP.Dy_oxide" in set(inst.sites["id"])
+    res = inst.solve()
+    # 15 t of Dy: 0.06 x + 0.02 (300 - x) = 15 -> x = 225 bulk-Dy magnets instead of 100,
+    # each saving 3,000 USD over GBD: 2,925,000 - 125 x 3,000
+    act = res.production.set_index("recipe")["activity"]
+    assert act["magnet_bulk_dy"] == pytest.approx(225)
+    assert res.objective == pytest.approx(2_925_000 - 125 * 3000)
+    assert res.flows.loc[
+        res.flows["source"] == "stockpile.JP.Dy_oxide", "quantity"
+    ].sum() == pytest.approx(5)
+
+
+def test_stockpile_larger_than_needed_stays_in_stock(tmp_path):
+    sc = _scenario(
+        tmp_path,
+        "sources: [illustrative]\npolicies:\n  - type: stockpile\n    region: JP\n    commodity: Dy_oxide\n    initial: 100\n    release_cost: 10\n",
+    )
+    res = load(TINY, [sc]).solve()
+    # 300 bulk-Dy magnets use 18 t of Dy, all from the stockpile at 10 USD/t; the southern
+    # ore is then not worth mining (its Dy would have to be disposed of): all 90 t of NdPr
+    # come from 450 t of northern ore, 82 t stay in the stockpile
+    assert res.flows.loc[
+        res.flows["source"] == "stockpile.JP.Dy_oxide", "quantity"
+    ].sum() == pytest.approx(18)
+    assert res.inventory["quantity"].sum() == pytest.approx(82)
+    assert res.production.set_index("recipe")["activity"].get("mine_heavy", 0) == pytest.approx(0)
+    expected = (
+        450 * 3100 + 50 * 100 + 310 * 500 + 90 * 50 + 18 * 10 + 300 * 1000 + 200 * 300 + 100 * 500
+    )
+    assert res.objective == pytest.approx(expected)
+
+
+def test_stockpile_needs_a_source_and_a_real_site(tmp_path):
+    from optimizer import InputError
+
+    sc = _scenario(
+        tmp_path,
+        "policies:\n  - type: stockpile\n    region: JP\n    commodity: Dy_oxide\n    initial: 5\n",
+    )
+    with pytest.raises(InputError, match="list the scenario's `sources:`"):
+        load(TINY, [sc])
+    sc = _scenario(
+        tmp_path,
+        "sources: [illustrative]\npolicies:\n  - type: stockpile\n    region: JP\n    commodity: Dy_oxide\n    initial: 5\n    site: sep\n",
+        "q",
+    )
+    with pytest.raises(InputError, match="site 'sep' is not in JP"):
+        load(TINY, [sc])

@@ -167,8 +167,38 @@ class DomesticShare(_ShareRule):
     min_share: float = Field(ge=0, le=1)
 
 
+class Stockpile(_Policy):
+    """A strategic stock of ``commodity`` held in ``region`` at the start of the first period.
+
+    Without ``site``, the stock sits at a new site ``stockpile.<region>.<commodity>``
+    linked (at ``release_cost`` per tonne) to every site of the region that uses
+    the commodity; with ``site``, it is added to that site's stock.  The LP
+    draws on it whenever that is cheaper than going short or buying elsewhere.
+    """
+
+    type: Literal["stockpile"]
+    region: str
+    commodity: str
+    initial: float = Field(ge=0)
+    site: str | None = None
+    release_cost: float = Field(0.0, ge=0)
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "region", self.region)
+        if self.commodity not in set(inst.commodities["id"]):
+            out.append(("commodity", f"{self.commodity!r} is not a commodity id"))
+        if self.site is not None:
+            sites = inst.sites.set_index("id")
+            if self.site not in sites.index:
+                out.append(("site", f"{self.site!r} is not a site id"))
+            elif sites.loc[self.site, "country"] not in inst.region_members(self.region):
+                out.append(("site", f"site {self.site!r} is not in {self.region}"))
+        return out
+
+
 Policy = Annotated[
-    ExportControl | Tariff | DiversificationCap | DomesticShare, Field(discriminator="type")
+    ExportControl | Tariff | DiversificationCap | DomesticShare | Stockpile,
+    Field(discriminator="type"),
 ]
 
 
@@ -179,4 +209,4 @@ class PolicyEnvelope(BaseModel):
     policy: Policy
 
 
-SUPPORTED = {"export_control", "tariff", "diversification_cap", "domestic_share"}
+SUPPORTED = {"export_control", "tariff", "diversification_cap", "domestic_share", "stockpile"}
