@@ -150,3 +150,17 @@ def test_section_301_tariff_costs_us_buyers(solved):
     assert f(res) == pytest.approx(0, abs=1e-6)
     assert res.summary["cost_breakdown"]["tariffs"] == pytest.approx(0, abs=1e-3)
     assert res.total_unmet == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".mps", ".lp"])
+def test_exported_policy_model_solves_to_same_objective(tmp_path, suffix):
+    import highspy
+
+    inst = load(WORLD, ["cn-export-controls-2025-04", "eu-crma-2030"])
+    path = tmp_path / f"model{suffix}"
+    res = inst.solve(export=path)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(res.objective, rel=1e-9)
