@@ -135,6 +135,10 @@ def solve(
     top: Annotated[
         int, typer.Option("--top", min=1, help="Rows to show in the terminal tables.")
     ] = 10,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write a self-contained HTML report (FILE.html)."),
+    ] = None,
 ) -> None:
     """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
     from optimizer.instance import load
@@ -156,6 +160,11 @@ def solve(
             res.write(out_dir)
         if xlsx is not None:
             res.to_excel(xlsx)
+        if report is not None:
+            from optimizer.report import write_report
+
+            with _step("writing the report"):
+                write_report(report, res, inst, scenario_refs=scenario or [])
     except RechainError as e:
         _fail(e)
         return
@@ -166,6 +175,8 @@ def solve(
         out.print(f"model written to {export_model}", markup=False)
     if xlsx is not None:
         out.print(f"workbook written to {xlsx}", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
 
 
 @app.command()
@@ -200,6 +211,10 @@ def compare(
         typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to show per table.")] = 8,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write a self-contained HTML comparison report."),
+    ] = None,
 ) -> None:
     """Solve several cases and show what changes against the baseline: cost, shortages, flows."""
     from rich.progress import Progress
@@ -231,6 +246,10 @@ def compare(
             for name, res in results:
                 res.write(out_dir / name.replace("/", "_"))
             write_comparisons(comps, out_dir)
+        if report is not None:
+            from optimizer.report import write_compare_report
+
+            write_compare_report(report, results, comps, base_inst)
     except RechainError as e:
         _fail(e)
         return
@@ -296,6 +315,35 @@ def compare(
             out.print(ft)
     if out_dir is not None:
         out.print(f"comparison tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
+
+
+@app.command("report")
+def report_cmd(
+    result_dir: Annotated[
+        Path,
+        typer.Argument(help="Folder written by `rechain solve --out` or `rechain compare --out`."),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    instance: Annotated[
+        Path | None,
+        typer.Option("--instance", help="Instance folder (default: the one in summary.json)."),
+    ] = None,
+) -> None:
+    """Build the HTML report from a saved --out folder, without solving again."""
+    from optimizer.report import load_saved, write_saved_report
+
+    try:
+        with _step("writing the report"):
+            saved = load_saved(result_dir, instance)
+            write_saved_report(saved, out_file)
+    except RechainError as e:
+        _fail(e)
+        return
+    for n in saved.notes:
+        err.print(f"[yellow]warning:[/] {escape(n)}", markup=True)
+    out.print(f"report written to {out_file}", markup=False)
 
 
 def _worst(res, n: int = 3) -> str:

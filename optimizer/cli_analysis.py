@@ -56,6 +56,13 @@ def criticality(
         ),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write the HTML report of the base case with the chokepoint ranking.",
+        ),
+    ] = None,
 ) -> None:
     """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -98,6 +105,12 @@ def criticality(
                     os.replace(f, out_dir / f.name)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+        if report is not None:
+            from optimizer.report import write_report
+
+            write_report(
+                report, inst.solve(), inst, scenario_refs=scenario or [], criticality=ranking
+            )
     except RechainError as e:
         _fail(e)
         return
@@ -123,3 +136,5 @@ def criticality(
     out.print(t)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)

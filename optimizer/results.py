@@ -87,6 +87,12 @@ class Result:
         base_name = base_name or ("+".join(base.summary["scenarios"]) or "baseline")
         return compare(self, base, name, base_name)
 
+    def sankey(self, instance: Instance | None = None):
+        """Plotly Sankey of the flows through the stages (the report's figure)."""
+        from optimizer.report import sankey
+
+        return sankey(self, instance)
+
     def unmet_by_market(self) -> pd.DataFrame:
         """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
         s = self.shortages

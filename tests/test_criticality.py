@@ -257,3 +257,12 @@ def test_cli_bad_by_is_exit_2(tmp_path):
     r = runner.invoke(app, ["criticality", str(TINY), "--by", "planet"])
     assert r.exit_code == 2
     assert "--by 'planet'" in r.stderr
+
+
+def test_cli_criticality_report_holds_the_ranking(tmp_path):
+    path = tmp_path / "crit.html"
+    r = runner.invoke(app, ["criticality", str(TINY), "--by", "site", "--report", str(path)])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    html = path.read_text()
+    assert "mine_south" in html and "sep" in html
+    assert "criticality" in html.lower() or "chokepoint" in html.lower()
