@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 INF = highspy.kHighsInf
 
 #: Below this many columns the dual simplex wins; above it interior point with
-#: crossover does (measured in benchmarks/bench_build_solve.py, docs/performance.md).
-SIMPLEX_MAX_COLUMNS = 20_000
+#: crossover does: they tie at 5-7k columns, IPM is 1.4-3x faster from 1e4 and 13x
+#: at 1e5 on cold solves (benchmarks/bench_build_solve.py, docs/performance.md).
+SIMPLEX_MAX_COLUMNS = 5_000
 
 METHODS = ("choose", "simplex", "ipm", "pdlp")
 
