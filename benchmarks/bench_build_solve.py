@@ -26,8 +26,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import gc
+import importlib.metadata
 import json
 import os
 import platform
@@ -41,7 +41,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
+#: children import ``optimizer`` from here: the working tree, or a snapshot of a git revision (--ref)
+sys.path.insert(0, os.environ.get("RECHAIN_CODE", str(ROOT)))
 
 import synthetic  # noqa: E402
 
@@ -60,6 +61,11 @@ def _rss_mb() -> float:
 # --------------------------------------------------------------------------- children
 
 
+def _progress(msg: str) -> None:
+    """Phase progress of a child, on stderr (the parent passes it through)."""
+    print(f"      [{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def child_ours(spec: dict) -> dict:
     """Our pipeline on one instance folder; exports the LP to spec['mps']."""
     import highspy
@@ -67,7 +73,14 @@ def child_ours(spec: dict) -> dict:
     from optimizer import load
     from optimizer.model import build_model
     from optimizer.sets import build_sets
-    from optimizer.solve import choose_method, column_names, export_model, row_names, run_highs, to_highs
+    from optimizer.solve import (
+        choose_method,
+        column_names,
+        export_model,
+        row_names,
+        run_highs,
+        to_highs,
+    )
 
     # warm-up (untimed): imports, Pyomo plugin registration, HiGHS banner
     warm, _, _ = synthetic.cached_instance(WORK, 500, seed=spec["seed"], periods=1)
@@ -77,26 +90,51 @@ def child_ours(spec: dict) -> dict:
     gc.collect()
 
     out: dict = {"rss_start_mb": _rss_mb()}
+    # load() = tables + references (timed as load_s) + structure checks (timed as structure_s)
     t = time.perf_counter()
-    inst = load(spec["folder"])
+    inst = load(spec["folder"], structure_checks=False)
     out["load_s"] = time.perf_counter() - t
+    _progress(f"load {out['load_s']:.2f} s")
+    out["structure_s"] = None
+    if spec["structure"]:
+        from optimizer import structure
+
+        t = time.perf_counter()
+        inst.warnings.extend(structure.check(inst))
+        out["structure_s"] = time.perf_counter() - t
+        _progress(f"structure checks {out['structure_s']:.2f} s")
     out["warnings"] = len(inst.warnings)
     t = time.perf_counter()
     sets = build_sets(inst)
     out["sets_s"] = time.perf_counter() - t
+    _progress(f"sets {out['sets_s']:.2f} s")
     t = time.perf_counter()
     cm = build_model(sets)
     out["model_s"] = time.perf_counter() - t
     out["build_s"] = out["sets_s"] + out["model_s"]
+    _progress(f"model {out['model_s']:.2f} s")
     out["rss_after_build_mb"] = _rss_mb()
     t = time.perf_counter()
     handle = to_highs(cm, names=False)
     out["handoff_s"] = time.perf_counter() - t
+    _progress(f"hand-off {out['handoff_s']:.2f} s ({handle.num_col:,} columns)")
     out["rss_after_handoff_mb"] = _rss_mb()
     out.update(vars=handle.num_col, rows=handle.num_row, nnz=handle.nnz)
     out["method"] = choose_method(spec["method"], handle.num_col)
+    if spec.get("build_only"):
+        out.update(
+            solve_s=None,
+            status="not solved",
+            objective=None,
+            iterations=None,
+            names_s=None,
+            export_s=None,
+            peak_rss_mb=_maxrss_mb(),
+        )
+        return out
     facts = run_highs(handle, spec["method"], spec["time_limit"])
     out["solve_s"] = facts["solve_seconds"]
+    _progress(f"solve {out['solve_s']:.2f} s ({facts['status_text']})")
     out["status"] = facts["status_text"]
     out["objective"] = facts["objective"]
     out["iterations"] = facts["iterations"]
@@ -110,6 +148,9 @@ def child_ours(spec: dict) -> dict:
     export_model(handle, spec["mps"])
     out["export_s"] = time.perf_counter() - t
     out["highs_version"] = highspy.Highs().version()
+    import optimizer
+
+    out["optimizer_path"] = str(Path(optimizer.__file__).parent)
     return out
 
 
@@ -146,16 +187,101 @@ def child_raw(spec: dict) -> dict:
     return out
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def code_state(ref: str | None) -> dict:
+    """Which optimizer code is measured: a snapshot of ``ref``, or the working tree (maybe dirty)."""
+    import hashlib
+
+    if ref:
+        sha = _git("rev-parse", ref)
+        dest = WORK / f"code-{sha[:10]}"
+        if not (dest / "optimizer").is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run(
+                ["git", "archive", sha, "optimizer"], cwd=ROOT, capture_output=True, check=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+        return {"code": str(dest), "ref": ref, "commit": sha, "dirty": False}
+    head = _git("rev-parse", "HEAD")
+    diff = _git("diff", "HEAD", "--", "optimizer")
+    untracked = _git("ls-files", "--others", "--exclude-standard", "optimizer")
+    dirty = bool(diff or untracked)
+    return {
+        "code": str(ROOT),
+        "ref": "working tree",
+        "commit": head,
+        "dirty": dirty,
+        "diff_sha1": hashlib.sha1((diff + untracked).encode()).hexdigest()[:12] if dirty else "",
+        "diff_stat": _git("diff", "HEAD", "--stat", "--", "optimizer") if dirty else "",
+    }
+
+
+CODE: dict = {}
+#: seconds to wait for a quiet machine before each measurement (--quiet-wait)
+QUIET_WAIT = [120.0]
+
+
+def _busy_jiffies() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine from /proc/stat, in seconds."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v) - idle) / hz, sum(v) / hz
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.15, window: float = 2.0) -> float:
+    """Wait (up to max_wait s) until other processes use < threshold cores; returns their load then."""
+    t0 = time.perf_counter()
+    while True:
+        b0, _ = _busy_jiffies()
+        time.sleep(window)
+        b1, _ = _busy_jiffies()
+        other = (b1 - b0) / window
+        if other < threshold or time.perf_counter() - t0 > max_wait:
+            return other
+        time.sleep(3.0)
+
+
 def run_child(kind: str, spec: dict) -> dict:
-    """Run a child measurement in a fresh interpreter; returns its JSON result."""
+    """Run a child measurement in a fresh interpreter; returns its JSON result.
+
+    Records ``foreign_cores``: CPU used by *other* processes during the run
+    (machine busy time minus the child's own), in cores; > 0.2 means the
+    timing was disturbed.
+    """
+    quiet = wait_quiet(QUIET_WAIT[0]) if QUIET_WAIT[0] > 0 else None
     load_before = os.getloadavg()[0]
+    busy0, _ = _busy_jiffies()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", kind, json.dumps(spec)]
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ)
+    if CODE.get("code"):
+        env["RECHAIN_CODE"] = CODE["code"]
+    p = subprocess.run(
+        cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )  # stderr: progress, passed through
     if p.returncode != 0:
-        sys.stderr.write(p.stderr)
         raise RuntimeError(f"{kind} child failed (exit {p.returncode})")
+    wall = time.perf_counter() - w0
+    busy1, _ = _busy_jiffies()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     res = json.loads(p.stdout.strip().splitlines()[-1])
     res["loadavg_before"] = load_before
+    res["foreign_cores_before"] = quiet
+    res["foreign_cores"] = max(0.0, (busy1 - busy0 - own) / wall)
+    if res["foreign_cores"] > 0.2:
+        print(
+            f"      (other processes used {res['foreign_cores']:.2f} cores during this run: timings disturbed)",
+            flush=True,
+        )
     return res
 
 
@@ -165,12 +291,17 @@ def best_of(kind: str, spec: dict, repeat: int, keys: tuple[str, ...]) -> dict:
     res = dict(runs[0])
     for k in keys:
         res[k] = min(r[k] for r in runs)
+    res["foreign_cores"] = max(r["foreign_cores"] for r in runs)
     if repeat > 1:
         res["runs"] = runs
     return res
 
 
 # --------------------------------------------------------------------------- driver
+
+
+def _s(x: float | None) -> str:
+    return "skipped" if x is None else f"{x:.2f}"
 
 
 def rel_diff(a: float, b: float) -> float:
@@ -181,16 +312,45 @@ def bench_size(size: int, a: argparse.Namespace) -> dict:
     t = time.perf_counter()
     folder, stats, fresh = synthetic.cached_instance(WORK, size, seed=a.seed, periods=a.periods)
     gen_s = time.perf_counter() - t
-    print(f"\n== size {size:g}: {folder.name} ({'generated' if fresh else 'cached'} in {gen_s:.2f} s)", flush=True)
-    mps = WORK / f"{folder.name}.mps"
-    spec = {"folder": str(folder), "method": a.method, "time_limit": a.time_limit, "seed": a.seed, "mps": str(mps)}
-    ours = best_of("ours", spec, a.repeat, ("load_s", "sets_s", "model_s", "build_s", "handoff_s", "solve_s", "names_s", "export_s"))
     print(
-        f"   ours: load {ours['load_s']:.2f}  build {ours['build_s']:.2f} (sets {ours['sets_s']:.2f} + model {ours['model_s']:.2f})"
-        f"  hand-off {ours['handoff_s']:.2f}  solve[{ours['method']}] {ours['solve_s']:.2f} ({ours['status']})"
+        f"\n== size {size:g}: {folder.name} ({'generated' if fresh else 'cached'} in {gen_s:.2f} s)",
+        flush=True,
+    )
+    mps = WORK / f"{folder.name}.mps"
+    structure = a.structure_checks and size <= a.structure_max
+    spec = {
+        "folder": str(folder),
+        "method": a.method,
+        "time_limit": a.time_limit,
+        "seed": a.seed,
+        "mps": str(mps),
+        "structure": structure,
+    }
+    keys = ("load_s", "sets_s", "model_s", "build_s", "handoff_s") + (
+        ("structure_s",) if structure else ()
+    )
+    if a.build_only:
+        spec["build_only"] = True
+    else:
+        keys += ("solve_s", "names_s", "export_s")
+    ours = best_of("ours", spec, a.repeat, keys)
+    print(
+        f"   ours: load {ours['load_s']:.2f}  structure checks {_s(ours['structure_s'])}  build {ours['build_s']:.2f} (sets {ours['sets_s']:.2f} + model {ours['model_s']:.2f})"
+        f"  hand-off {ours['handoff_s']:.2f}  solve[{ours['method']}] {_s(ours['solve_s'])} ({ours['status']})"
         f"  peak {ours['peak_rss_mb']:.0f} MB",
         flush=True,
     )
+    if a.build_only:
+        return {
+            "size": size,
+            "instance": folder.name,
+            "generator": stats,
+            "generate_s": gen_s,
+            "ours": ours,
+            "raw": {},
+            "build_only": True,
+            "objective_ok": True,
+        }
     raw = {}
     methods = [ours["method"]]
     if a.compare:
@@ -198,7 +358,10 @@ def bench_size(size: int, a: argparse.Namespace) -> dict:
     for m in methods:
         r = best_of("raw", {**spec, "method": m}, a.repeat, ("read_s", "solve_s"))
         raw[m] = r
-        print(f"   raw highspy [{m}]: read {r['read_s']:.2f}  solve {r['solve_s']:.2f} ({r['status']})  peak {r['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"   raw highspy [{m}]: read {r['read_s']:.2f}  solve {r['solve_s']:.2f} ({r['status']})  peak {r['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     same = raw[ours["method"]]
     ours_total = ours["build_s"] + ours["handoff_s"] + ours["solve_s"]
     res = {
@@ -219,9 +382,14 @@ def bench_size(size: int, a: argparse.Namespace) -> dict:
     if {"simplex", "ipm"} <= raw.keys():
         s, i = raw["simplex"], raw["ipm"]
         res["methods_agree"] = (
-            s["status"] != "Optimal" or i["status"] != "Optimal" or rel_diff(s["objective"], i["objective"]) <= REL_TOL
+            s["status"] != "Optimal"
+            or i["status"] != "Optimal"
+            or rel_diff(s["objective"], i["objective"]) <= REL_TOL
         )
-        res["faster_method"] = min(("simplex", "ipm"), key=lambda m: raw[m]["solve_s"] if raw[m]["status"] == "Optimal" else float("inf"))
+        res["faster_method"] = min(
+            ("simplex", "ipm"),
+            key=lambda m: raw[m]["solve_s"] if raw[m]["status"] == "Optimal" else float("inf"),
+        )
     return res
 
 
@@ -231,18 +399,12 @@ def machine() -> dict:
     import pyomo
 
     cpu = ""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     mem = 0.0
     try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                mem = int(line.split()[1]) / 2**20
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+        with open("/proc/meminfo") as f:
+            mem = next((int(ln.split()[1]) / 2**20 for ln in f if ln.startswith("MemTotal")), 0.0)
     except OSError:
         pass
     return {
@@ -259,20 +421,29 @@ def machine() -> dict:
 
 def fmt_table(results: list[dict]) -> str:
     head = (
-        "| size | vars / rows / nnz | load+validate s | build s (sets + model) | hand-off s | solve s (method) | "
+        "| size | vars / rows / nnz | load+validate s | structure checks s | build s (sets + model) | hand-off s | solve s (method) | "
         "ours build+hand-off+solve s | raw read s | raw solve s | ours / raw read+solve | ours / raw solve | "
-        "peak RSS ours / raw MB | objective rel. diff |"
+        "peak RSS ours / raw MB | objective rel. diff | other processes, cores |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        o, w = r["ours"], r["raw"][r["ours"]["method"]]
+        o = r["ours"]
+        if r.get("build_only"):
+            lines.append(
+                f"| {r['size']:.0e} | {o['vars']:,} / {o['rows']:,} / {o['nnz']:,} | {o['load_s']:.2f} | {_s(o.get('structure_s'))} | "
+                f"{o['build_s']:.2f} ({o['sets_s']:.2f} + {o['model_s']:.2f}) | {o['handoff_s']:.2f} | (build only) | "
+                f"{o['build_s'] + o['handoff_s']:.2f} + solve | | | | | {o['peak_rss_mb']:.0f} / | | {o.get('foreign_cores', 0.0):.2f} |"
+            )
+            continue
+        w = r["raw"][r["ours"]["method"]]
         lines.append(
-            f"| {r['size']:.0e} | {o['vars']:,} / {o['rows']:,} / {o['nnz']:,} | {o['load_s']:.2f} | "
+            f"| {r['size']:.0e} | {o['vars']:,} / {o['rows']:,} / {o['nnz']:,} | {o['load_s']:.2f} | {_s(o.get('structure_s'))} | "
             f"{o['build_s']:.2f} ({o['sets_s']:.2f} + {o['model_s']:.2f}) | {o['handoff_s']:.2f} | "
             f"{o['solve_s']:.2f} ({o['method']}{'' if o['status'] == 'Optimal' else ', ' + o['status']}) | "
             f"{r['ours_total_s']:.2f} | {w['read_s']:.2f} | {w['solve_s']:.2f} | {r['ratio_vs_raw_read_solve']:.2f}× | "
             f"{r['ratio_vs_raw_solve']:.2f}× | {o['peak_rss_mb']:.0f} / {w['peak_rss_mb']:.0f} | "
-            f"{r['objective_rel_diff']:.1e}{'' if r['objective_ok'] else ' FAIL'} |"
+            f"{r['objective_rel_diff']:.1e}{'' if r['objective_ok'] else ' FAIL'} | "
+            f"{max(o.get('foreign_cores', 0.0), w.get('foreign_cores', 0.0)):.2f} |"
         )
     return "\n".join(lines)
 
@@ -281,7 +452,10 @@ def fmt_methods(results: list[dict]) -> str:
     rows = [r for r in results if {"simplex", "ipm"} <= r["raw"].keys()]
     if not rows:
         return ""
-    lines = ["| size | vars | simplex s (iterations) | ipm + crossover s (iterations) | faster | ipm / simplex |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| size | vars | simplex s (iterations) | ipm + crossover s (iterations) | faster | ipm / simplex |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         s, i = r["raw"]["simplex"], r["raw"]["ipm"]
 
@@ -317,19 +491,87 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", action="append", type=synthetic.parse_size, help="approximate LP variables (repeatable): 1e4, 1e5, 1e6")
-    ap.add_argument("--method", default="choose", choices=("choose", "simplex", "ipm"), help="method for our solve (default: choose)")
-    ap.add_argument("--time-limit", type=float, default=300.0, help="per-solve HiGHS time limit, seconds (default 300)")
-    ap.add_argument("--no-compare", dest="compare", action="store_false", help="skip the simplex-vs-ipm comparison")
-    ap.add_argument("--repeat", type=int, default=1, help="repeat each measurement and keep the fastest (default 1)")
+    ap.add_argument(
+        "--size",
+        action="append",
+        type=synthetic.parse_size,
+        help="approximate LP variables (repeatable): 1e4, 1e5, 1e6",
+    )
+    ap.add_argument(
+        "--method",
+        default="choose",
+        choices=("choose", "simplex", "ipm"),
+        help="method for our solve (default: choose)",
+    )
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=300.0,
+        help="per-solve HiGHS time limit, seconds (default 300)",
+    )
+    ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only load, build and hand off (no solves, no raw highspy)",
+    )
+    ap.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip the simplex-vs-ipm comparison",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="repeat each measurement and keep the fastest (default 1)",
+    )
+    ap.add_argument(
+        "--no-structure-checks",
+        dest="structure_checks",
+        action="store_false",
+        help="skip timing optimizer.structure.check (part of load())",
+    )
+    ap.add_argument(
+        "--structure-max",
+        type=synthetic.parse_size,
+        default=10_000_000,
+        help="skip the structure checks above this size (default 1e7; before 0e246ab they were "
+        "O(demand x graph): use 2e5 with --ref a8e2b1e)",
+    )
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each measurement wait up to this many seconds for other processes to go idle (0: don't)",
+    )
+    ap.add_argument(
+        "--ref",
+        help="benchmark this git revision of optimizer/ (snapshot in benchmarks/_work) instead of the working tree",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--periods", type=int, default=1)
-    ap.add_argument("--json", type=Path, help="write all results here (default: benchmarks/_work/results-<time>.json)")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        help="write all results here (default: benchmarks/_work/results-<time>.json)",
+    )
     a = ap.parse_args(argv)
     sizes = a.size or [10_000, 100_000]
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
+    QUIET_WAIT[0] = a.quiet_wait
+    CODE.update(code_state(a.ref))
     print(f"machine: {info}", flush=True)
+    print(
+        f"code: {CODE['ref']} at {CODE['commit'][:10]}"
+        + (
+            f" + uncommitted changes to optimizer/ (diff {CODE['diff_sha1']})"
+            if CODE["dirty"]
+            else ""
+        ),
+        flush=True,
+    )
     results = [bench_size(s, a) for s in sizes]
     print("\n" + fmt_table(results))
     m = fmt_methods(results)
@@ -339,13 +581,32 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         o = r["ours"]
         bh = o["build_s"] + o["handoff_s"]
+        if r.get("build_only"):
+            print(f"size {r['size']:.0e}: build+hand-off {bh:.2f} s (build only)")
+            continue
+        target = ""
+        if 0.5 <= r["size"] / 1e5 <= 2:  # the issue's targets are stated at 1e5 variables
+            target = (
+                f" [targets at 1e5: build+hand-off <= 3 s {'ok' if bh <= 3 else 'MISSED'}, "
+                f"total <= 1.5x raw {'ok' if r['ratio_vs_raw_read_solve'] <= 1.5 else 'MISSED'}]"
+            )
         print(
-            f"size {r['size']:.0e}: build+hand-off {bh:.2f} s (target <= 3 s at 1e5: {'ok' if bh <= 3 else 'MISSED'}), "
-            f"total / raw read+solve {r['ratio_vs_raw_read_solve']:.2f}x (target <= 1.5x: {'ok' if r['ratio_vs_raw_read_solve'] <= 1.5 else 'MISSED'}), "
-            f"objectives {'agree' if r['objective_ok'] else 'DISAGREE'} ({r['objective_rel_diff']:.1e})"
+            f"size {r['size']:.0e}: build+hand-off {bh:.2f} s, total / raw read+solve {r['ratio_vs_raw_read_solve']:.2f}x, "
+            f"objectives {'agree' if r['objective_ok'] else 'DISAGREE'} ({r['objective_rel_diff']:.1e}){target}"
         )
     out = a.json or WORK / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"machine": info, "args": {k: str(v) for k, v in vars(a).items()}, "results": results}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "code": CODE,
+                "args": {k: str(v) for k, v in vars(a).items()},
+                "results": results,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"\nresults: {out}")
     return 0 if all(r["objective_ok"] for r in results) else 1
 

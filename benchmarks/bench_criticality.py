@@ -34,7 +34,9 @@ def rebuilt_without(inst, sites, links):
     pro = out.tables["processes"]
     pro.loc[pro["site"].isin(sites), "capacity"] = 0.0
     ln = out.tables["links"]
-    ln.loc[ln["from_site"].isin(sites) | ln["to_site"].isin(sites) | ln["id"].isin(links), "capacity"] = 0.0
+    ln.loc[
+        ln["from_site"].isin(sites) | ln["to_site"].isin(sites) | ln["id"].isin(links), "capacity"
+    ] = 0.0
     return out
 
 

@@ -53,13 +53,41 @@ NC = 10  # commodities per level
 LEVELS = ("ore", "ox", "met", "mag", "comp")
 STAGES = ("mine", "separation", "metal", "magnet", "component", "market")
 #: sites per stage per "unit" of size (rescaled to hit the target)
-STAGE_WEIGHTS = {"mine": 1.0, "separation": 0.5, "metal": 0.8, "magnet": 1.0, "component": 1.2, "market": 0.4}
+STAGE_WEIGHTS = {
+    "mine": 1.0,
+    "separation": 0.5,
+    "metal": 0.8,
+    "magnet": 1.0,
+    "component": 1.2,
+    "market": 0.4,
+}
 LINKS_PER_SITE = 20
 LINK_CAPACITY_SHARE = 0.3
 #: total plant capacity of a stage / what the demand needs from it (on average)
 CAPACITY_FACTOR = 1.6
 COUNTRIES = np.array(
-    ["CN", "MM", "AU", "US", "VN", "IN", "BR", "MY", "JP", "KR", "DE", "FR", "IT", "NL", "EE", "GB", "CA", "MX", "TH", "PL"]
+    [
+        "CN",
+        "MM",
+        "AU",
+        "US",
+        "VN",
+        "IN",
+        "BR",
+        "MY",
+        "JP",
+        "KR",
+        "DE",
+        "FR",
+        "IT",
+        "NL",
+        "EE",
+        "GB",
+        "CA",
+        "MX",
+        "TH",
+        "PL",
+    ]
 )
 SOURCE = "synthetic"
 DEFAULT_PENALTY = 100_000.0
@@ -92,29 +120,66 @@ def _recipes(rng: np.random.Generator) -> dict[str, list[Recipe]]:
             share = rng.dirichlet(np.ones(n_out)) * rng.uniform(0.8, 0.95)
             share = np.maximum(np.round(share, 4), 0.01)
             book["separation"].append(
-                Recipe(f"sep_{k}{v}", {_gid(0, k): 1.0}, {_gid(1, int(o)): float(s) for o, s in zip(oxides, share, strict=True)})
+                Recipe(
+                    f"sep_{k}{v}",
+                    {_gid(0, k): 1.0},
+                    {_gid(1, int(o)): float(s) for o, s in zip(oxides, share, strict=True)},
+                )
             )
     for k in range(NC):
-        book["metal"].append(Recipe(f"metal_{k}", {_gid(1, k): round(float(rng.uniform(1.1, 1.3)), 3)}, {_gid(2, k): 1.0}))
-    for k in range(NC):  # magnet grade k: two alternative recipes (bulk heavy-RE vs grain-boundary diffusion)
+        book["metal"].append(
+            Recipe(
+                f"metal_{k}",
+                {_gid(1, k): round(float(rng.uniform(1.1, 1.3)), 3)},
+                {_gid(2, k): 1.0},
+            )
+        )
+    for k in range(
+        NC
+    ):  # magnet grade k: two alternative recipes (bulk heavy-RE vs grain-boundary diffusion)
         main, light, heavy = rng.choice(NC, size=3, replace=False)
-        a_main, a_light = round(float(rng.uniform(0.25, 0.32)), 3), round(float(rng.uniform(0.02, 0.08)), 3)
-        book["magnet"].append(
-            Recipe(f"mag_{k}_bulk", {_gid(2, int(main)): a_main, _gid(2, int(light)): a_light, _gid(2, int(heavy)): round(float(rng.uniform(0.04, 0.08)), 3)}, {_gid(3, k): 1.0})
+        a_main, a_light = (
+            round(float(rng.uniform(0.25, 0.32)), 3),
+            round(float(rng.uniform(0.02, 0.08)), 3),
         )
         book["magnet"].append(
-            Recipe(f"mag_{k}_gbd", {_gid(2, int(main)): a_main, _gid(2, int(light)): a_light, _gid(2, int(heavy)): round(float(rng.uniform(0.01, 0.025)), 3)}, {_gid(3, k): 1.0})
+            Recipe(
+                f"mag_{k}_bulk",
+                {
+                    _gid(2, int(main)): a_main,
+                    _gid(2, int(light)): a_light,
+                    _gid(2, int(heavy)): round(float(rng.uniform(0.04, 0.08)), 3),
+                },
+                {_gid(3, k): 1.0},
+            )
+        )
+        book["magnet"].append(
+            Recipe(
+                f"mag_{k}_gbd",
+                {
+                    _gid(2, int(main)): a_main,
+                    _gid(2, int(light)): a_light,
+                    _gid(2, int(heavy)): round(float(rng.uniform(0.01, 0.025)), 3),
+                },
+                {_gid(3, k): 1.0},
+            )
         )
     for k in range(NC):
         # grade k (so every grade has a use) and, half the time, a second grade
         mags = [k] if rng.random() < 0.5 else [k, int((k + 1 + rng.integers(0, NC - 1)) % NC)]
         book["component"].append(
-            Recipe(f"comp_{k}", {_gid(3, int(m)): round(float(rng.uniform(0.2, 0.5)), 3) for m in mags}, {_gid(4, k): 1.0})
+            Recipe(
+                f"comp_{k}",
+                {_gid(3, int(m)): round(float(rng.uniform(0.2, 0.5)), 3) for m in mags},
+                {_gid(4, k): 1.0},
+            )
         )
     return book
 
 
-def _choose_k(rng: np.random.Generator, n: int, lo: int, hi: int, pool: int) -> tuple[np.ndarray, np.ndarray]:
+def _choose_k(
+    rng: np.random.Generator, n: int, lo: int, hi: int, pool: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For n sites, pick between lo and hi distinct items of range(pool): (site index, item) pairs."""
     counts = rng.integers(lo, hi + 1, size=n)
     perm = rng.random((n, pool)).argsort(axis=1)
@@ -136,7 +201,9 @@ def _ids(prefix: str, n: int, start: int = 0) -> np.ndarray:
     return (prefix + pd.Series(np.arange(start, start + n)).astype(str)).to_numpy(dtype=object)
 
 
-def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str, pd.DataFrame], dict]:
+def generate_tables(
+    unit: float, seed: int, periods: int = 1
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """All tables for ``unit`` (sites per stage weight); returns (tables, stats)."""
     rng = np.random.default_rng(seed)
     book = _recipes(rng)
@@ -203,8 +270,16 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
         site, rec, proc = site[order], rec[order], proc[order]
         pid = pd.Series(sid[site]).astype(str) + "_p" + pd.Series(proc).astype(str)
         proc_rows.append(
-            pd.DataFrame({"id": pid.to_numpy(dtype=object), "site_i": site, "site": sid[site], "stage": stage, "rec": rec,
-                          "recipe": np.array([r.id for r in recs], dtype=object)[rec]})
+            pd.DataFrame(
+                {
+                    "id": pid.to_numpy(dtype=object),
+                    "site_i": site,
+                    "site": sid[site],
+                    "stage": stage,
+                    "rec": rec,
+                    "recipe": np.array([r.id for r in recs], dtype=object)[rec],
+                }
+            )
         )
         lvl = stage_level_out[stage]
         om = np.zeros(n, dtype=np.int64)
@@ -270,7 +345,11 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
 
     # demand
     dem_q = np.round(rng.uniform(5, 50, size=len(msite)), 2)
-    penalty = np.where(rng.random(len(msite)) < 0.3, np.round(rng.uniform(50_000, 200_000, size=len(msite)), 0), np.nan)
+    penalty = np.where(
+        rng.random(len(msite)) < 0.3,
+        np.round(rng.uniform(50_000, 200_000, size=len(msite)), 0),
+        np.nan,
+    )
     years = list(range(2025, 2025 + periods))
     demand = pd.DataFrame(
         {
@@ -285,20 +364,31 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
     # capacities: each stage can make ~1.6x what demand needs (on average), spread at random
     need_comp = np.bincount(mcomp, weights=dem_q, minlength=NC)
     amt = {
-        s: np.array([[r.inputs.get(g, 0.0) for g in range(len(com_ids))] for r in book[s]]) for s in book
+        s: np.array([[r.inputs.get(g, 0.0) for g in range(len(com_ids))] for r in book[s]])
+        for s in book
     }
     need_mag = need_comp @ amt["component"][:, _gid(3, 0) : _gid(3, NC)]
-    need_met = need_mag @ (0.5 * (amt["magnet"][0::2] + amt["magnet"][1::2]))[:, _gid(2, 0) : _gid(2, NC)]
+    need_met = (
+        need_mag @ (0.5 * (amt["magnet"][0::2] + amt["magnet"][1::2]))[:, _gid(2, 0) : _gid(2, NC)]
+    )
     need_ox = need_met @ amt["metal"][:, _gid(1, 0) : _gid(1, NC)]
     sep_yield = np.array([sum(r.outputs.values()) for r in book["separation"]]).mean()
     activity = {
         "component": need_comp.sum(),
         "magnet": need_mag.sum(),
         "metal": need_met.sum(),
-        "separation": 2.0 * need_ox.sum() / sep_yield,  # co-production: the scarcest oxide sets the pace
+        "separation": 2.0
+        * need_ox.sum()
+        / sep_yield,  # co-production: the scarcest oxide sets the pace
         "mine": 2.0 * need_ox.sum() / sep_yield,
     }
-    cost_range = {"mine": (200, 2000), "separation": (500, 3000), "metal": (1000, 5000), "magnet": (2000, 10000), "component": (1000, 5000)}
+    cost_range = {
+        "mine": (200, 2000),
+        "separation": (500, 3000),
+        "metal": (1000, 5000),
+        "magnet": (2000, 10000),
+        "component": (1000, 5000),
+    }
     proc_ids = processes["id"].to_numpy()
     uniq, inv = np.unique(proc_ids, return_inverse=True)
     pstage = processes.groupby("id", sort=True)["stage"].first().to_numpy()
@@ -318,7 +408,13 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
     # lane capacities: 30 % of lanes, around their fair share of the flow into the destination stage
     stage_of = dict(zip(sites["id"], sites["stage"], strict=True))
     to_stage = links["to_site"].map(stage_of)
-    level_flow = {"separation": activity["separation"], "metal": need_ox.sum(), "magnet": need_met.sum(), "component": need_mag.sum(), "market": need_comp.sum()}
+    level_flow = {
+        "separation": activity["separation"],
+        "metal": need_ox.sum(),
+        "magnet": need_met.sum(),
+        "component": need_mag.sum(),
+        "market": need_comp.sum(),
+    }
     per_stage_links = to_stage.value_counts()
     fair = to_stage.map(lambda s: level_flow[s] / per_stage_links[s]).to_numpy(dtype=float)
     lcap = np.round(fair * rng.uniform(1.0, 4.0, size=len(links)), 2)
@@ -345,15 +441,27 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
             "stage": [level_stage[g // NC] for g in range(len(com_ids))],
             "unit": ["t REO" if g < _gid(2, 0) else "t" for g in range(len(com_ids))],
             "element": "",
-            "disposal_cost": [round(float(x), 1) if _gid(1, 0) <= g < _gid(2, 0) else np.nan
-                              for g, x in enumerate(rng.uniform(50, 500, size=len(com_ids)))],
-            "storage_cost": [20.0 if _gid(2, 0) <= g < _gid(4, 0) else np.nan for g in range(len(com_ids))],
+            "disposal_cost": [
+                round(float(x), 1) if _gid(1, 0) <= g < _gid(2, 0) else np.nan
+                for g, x in enumerate(rng.uniform(50, 500, size=len(com_ids)))
+            ],
+            "storage_cost": [
+                20.0 if _gid(2, 0) <= g < _gid(4, 0) else np.nan for g in range(len(com_ids))
+            ],
             "source": SOURCE,
         }
     )
     sources = pd.DataFrame(
-        [(SOURCE, "Synthetic benchmark instance (benchmarks/synthetic.py)", "rechain", 2026, "",
-          "[E] Random numbers for performance measurement; not data about any real site.")],
+        [
+            (
+                SOURCE,
+                "Synthetic benchmark instance (benchmarks/synthetic.py)",
+                "rechain",
+                2026,
+                "",
+                "[E] Random numbers for performance measurement; not data about any real site.",
+            )
+        ],
         columns=["id", "title", "publisher", "year", "url", "note"],
     )
 
@@ -363,11 +471,19 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
     n_unmet = len(msite)
     n_inventory = 0
     if periods > 1:  # storable metals and magnets at every node that holds them
-        n_inventory = int((_popcount(out_mask["metal"]) + _popcount(in_mask["magnet"]) + _popcount(out_mask["magnet"])
-                           + _popcount(in_mask["component"])).sum())
+        n_inventory = int(
+            (
+                _popcount(out_mask["metal"])
+                + _popcount(in_mask["magnet"])
+                + _popcount(out_mask["magnet"])
+                + _popcount(in_mask["component"])
+            ).sum()
+        )
         # plus relay nodes: upstream sites that receive them (approximation; multi-period only)
     n_vars = periods * (n_flows + n_act + n_dispose + n_unmet + n_inventory)
-    n_cap_rows = periods * (int(np.isfinite(cap).sum()) + int(links.loc[links["carried"] > 0, "capacity"].notna().sum()))
+    n_cap_rows = periods * (
+        int(np.isfinite(cap).sum()) + int(links.loc[links["carried"] > 0, "capacity"].notna().sum())
+    )
     stats = {
         "unit": unit,
         "sites": {s: int(n) for s, n in n_sites.items()},
@@ -395,10 +511,14 @@ def generate_tables(unit: float, seed: int, periods: int = 1) -> tuple[dict[str,
 _VARS_PER_UNIT = 190.0
 
 
-def generate(target_vars: float, seed: int = 0, periods: int = 1) -> tuple[dict[str, pd.DataFrame], dict]:
+def generate(
+    target_vars: float, seed: int = 0, periods: int = 1
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Tables whose LP has about ``target_vars`` variables (within a few %)."""
     unit = max(2.0, target_vars / periods / _VARS_PER_UNIT)
-    for _ in range(6):  # fixed-point on the site count (lane de-duplication makes it slightly nonlinear)
+    for _ in range(
+        6
+    ):  # fixed-point on the site count (lane de-duplication makes it slightly nonlinear)
         tables, stats = generate_tables(unit, seed, periods)
         ratio = target_vars / stats["vars_estimate"]
         if abs(ratio - 1.0) < 0.02 or unit <= 2.0:
@@ -443,13 +563,20 @@ def write_instance(folder: str | Path, target_vars: float, seed: int = 0, period
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
-    stats.update(target_vars=int(target_vars), seed=seed, periods=periods, generator_version=GENERATOR_VERSION,
-                 generate_seconds=round(time.perf_counter() - t0, 3))
+    stats.update(
+        target_vars=int(target_vars),
+        seed=seed,
+        periods=periods,
+        generator_version=GENERATOR_VERSION,
+        generate_seconds=round(time.perf_counter() - t0, 3),
+    )
     (folder.parent / (folder.name + ".meta.json")).write_text(json.dumps(stats, indent=1) + "\n")
     return stats
 
 
-def cached_instance(work: str | Path, target_vars: float, seed: int = 0, periods: int = 1) -> tuple[Path, dict, bool]:
+def cached_instance(
+    work: str | Path, target_vars: float, seed: int = 0, periods: int = 1
+) -> tuple[Path, dict, bool]:
     """The cached folder for these parameters, generating it if missing or stale.
 
     Returns (folder, stats, generated_now).
