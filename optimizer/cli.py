@@ -63,11 +63,11 @@ def _fail(e: RechainError) -> None:
         for p in e.problems:
             err.print(f"  {p}", markup=False)
     elif isinstance(e, InfeasibleError):
-        err.print(f"[bold red]infeasible:[/] {e}", markup=True)
+        err.print(f"[bold red]infeasible:[/] {escape(str(e))}", markup=True)
         for line in e.diagnosis:
             err.print(f"  {line}", markup=False)
     else:
-        err.print(f"[bold red]error:[/] {e}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True)
     raise typer.Exit(e.exit_code)
 
 
@@ -83,7 +83,7 @@ def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
         _fail(e)
         return
     s = inst.summary()
-    out.print(f"[bold green]valid[/] {s['name']}: {s['title']}", markup=True)
+    out.print(f"[bold green]valid[/] {escape(s['name'])}: {escape(s['title'])}", markup=True)
     if inst.scenarios:
         out.print(f"scenarios: {', '.join(inst.scenarios)}", markup=False)
     out.print(
@@ -110,7 +110,7 @@ def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
         t.add_row(escape(str(k)), f"{v:,.0f}")
     out.print(t)
     for w in inst.warnings:
-        err.print(f"[yellow]warning:[/] {w}", markup=True)
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
 
 
 @app.command()
@@ -153,7 +153,7 @@ def solve(
         with _step("loading and validating"):
             inst = load(instance, scenario or [])
         for w in inst.warnings:
-            err.print(f"[yellow]warning:[/] {w}", markup=True)
+            err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
         with _step("building and solving"):
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:
@@ -357,8 +357,8 @@ def show_result(res, top: int = 10) -> None:
     s = res.summary
     colour = "green" if s["status"] == "optimal" else "yellow"
     out.print(
-        f"[bold {colour}]{s['status']}[/] {s['instance']}"
-        + (f" + {', '.join(s['scenarios'])}" if s["scenarios"] else ""),
+        f"[bold {colour}]{s['status']}[/] {escape(s['instance'])}"
+        + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else ""),
         markup=True,
     )
     out.print(
