@@ -203,6 +203,24 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
             )
         )
 
+    if "expansions" in t:
+        ex = t["expansions"]
+        ok = _dangling(
+            ex, "process", set(pro["id"]), "expansions.csv", "process id (processes.csv)", problems
+        )
+        finite = set(pro.loc[pro["capacity"].notna(), "id"])
+        for _, r in ex.loc[
+            ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))
+        ].iterrows():
+            problems.append(
+                Problem(
+                    "expansions.csv",
+                    int(r[LINE]),
+                    "process",
+                    f"process {r['process']!r} has no capacity limit to add to (give it a capacity, 0 if it does not run yet)",
+                )
+            )
+
     if "stocks" in t:
         st = t["stocks"]
         _dangling(st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems)

@@ -83,8 +83,15 @@ def check_result(inst: Instance, res: Result) -> list[str]:
     pro = inst.tables["processes"]
     cap = pro.groupby("id")["capacity"].max().dropna()
     used = res.production.groupby(["process", "period"])["activity"].sum()
+    added: dict[tuple, float] = {}
+    if len(res.expansions):
+        for r in res.expansions.itertuples(index=False):
+            for p in inst.periods:
+                if p >= r.in_service:
+                    added[(r.process, p)] = added.get((r.process, p), 0.0) + r.built
     for (pid, period), v in used.items():
-        if pid in cap.index and v > cap[pid] + _tol(cap[pid]):
+        limit = cap.get(pid, np.inf) + added.get((pid, period), 0.0)
+        if pid in cap.index and v > limit + _tol(limit):
             problems.append(
                 f"capacity: process {pid} in {period} runs {v:.6g} > capacity {cap[pid]:.6g}"
             )

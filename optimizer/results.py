@@ -44,6 +44,7 @@ TABLE_FILES = {
     "bottlenecks.csv": "bottlenecks",
     "concentration.csv": "concentration",
     "policies.csv": "policies",
+    "expansions.csv": "expansions",
     "capacities.csv": "capacities",
     "disposal.csv": "disposal",
     "inventory.csv": "inventory",
@@ -62,6 +63,7 @@ class Result:
     bottlenecks: pd.DataFrame
     concentration: pd.DataFrame
     policies: pd.DataFrame
+    expansions: pd.DataFrame
     capacities: pd.DataFrame
     disposal: pd.DataFrame
     inventory: pd.DataFrame
@@ -367,6 +369,7 @@ def collect(
         bottlenecks=bottlenecks,
         concentration=concentration(inst, production),
         policies=_policy_rows(inst, cm, handle, y, row_val),
+        expansions=_expansions(inst, cm, handle, x),
         capacities=capacities,
         disposal=disposal,
         inventory=inventory,
@@ -429,6 +432,51 @@ def _policy_rows(
     if not frames:
         return pd.DataFrame(columns=POLICY_COLUMNS)
     return pd.concat(frames, ignore_index=True)[POLICY_COLUMNS]
+
+
+EXPANSION_COLUMNS = [
+    "id",
+    "process",
+    "site",
+    "country",
+    "in_service",
+    "committed",
+    "max_capacity",
+    "built",
+    "capex_cost",
+]
+
+
+def _expansions(inst: Instance, cm, handle: LpHandle, x: np.ndarray) -> pd.DataFrame:
+    """Capacity each project adds, and what it costs (annualised capex over its periods in service)."""
+    ex = cm.sets.expansions
+    if ex.empty:
+        return pd.DataFrame(columns=EXPANSION_COLUMNS)
+    built = _slice(x, handle.col_slices, "build")
+    site = (
+        cm.sets.modes.drop_duplicates("id")
+        .set_index("id")["site"]
+        .reindex(ex["process"])
+        .to_numpy()
+    )
+    cost = np.zeros(len(ex))
+    for name, pos, coef, _group in cm.objective_terms:
+        if name == "build":
+            cost[pos] = coef * built[pos]
+    df = pd.DataFrame(
+        {
+            "id": ex["id"],
+            "process": ex["process"],
+            "site": site,
+            "country": inst.sites.set_index("id")["country"].reindex(site).to_numpy(),
+            "in_service": ex["in_service"],
+            "committed": ex["committed"],
+            "max_capacity": ex["capacity"],
+            "built": np.where(np.abs(built) < TOL, 0.0, built),
+            "capex_cost": cost,
+        }
+    )
+    return df[EXPANSION_COLUMNS]
 
 
 def _clean(a: np.ndarray) -> np.ndarray:

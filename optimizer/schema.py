@@ -257,6 +257,57 @@ TABLES: dict[str, Table] = {
             required=False,
         ),
         Table(
+            "expansions",
+            "Capacity that can be added to a process over the periods (optional table): "
+            "candidate projects the LP may build, and committed ones it must. Built capacity "
+            "adds to the process's capacity from its first period in service on, and costs "
+            "its annualised capex in every period it is in service.",
+            (
+                Col("id", "id", "Unique project id."),
+                Col(
+                    "process",
+                    "id",
+                    "Process whose capacity it adds to (a process with a finite capacity).",
+                    references="processes.id",
+                ),
+                Col(
+                    "capacity",
+                    "float",
+                    "Most capacity the project adds.",
+                    unit="units of activity per period",
+                    ge=0,
+                ),
+                Col(
+                    "capex",
+                    "float",
+                    "Annualised capital cost per unit of capacity, paid in every period in service.",
+                    unit="USD per unit of capacity per period",
+                    ge=0,
+                ),
+                Col("earliest", "int", "Earliest period construction can start."),
+                Col(
+                    "lead_time",
+                    "int",
+                    "Years from the start of construction to service.",
+                    unit="years",
+                    ge=0,
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
+                    "committed",
+                    "str",
+                    "`yes`: built in full (announced and financed); `no` (default): the LP chooses how much.",
+                    choices=("yes", "no"),
+                    nullable=True,
+                    required=False,
+                ),
+                SOURCE,
+            ),
+            key=("id",),
+            required=False,
+        ),
+        Table(
             "sources",
             "Where every number comes from. Estimates say so in `note`.",
             (

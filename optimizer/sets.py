@@ -40,6 +40,8 @@ class IndexSets:
     disposal: pd.DataFrame
     #: inventory nodes: site, commodity, cost, initial
     storage: pd.DataFrame
+    #: capacity projects: id, process, capacity, capex, in_service (first period), committed
+    expansions: pd.DataFrame
 
 
 def _carried(
@@ -188,6 +190,28 @@ def build_sets(inst: Instance) -> IndexSets:
     store["initial"] = store["initial"].fillna(0.0)
     storage = store.reset_index(drop=True)
 
+    ex = inst.expansions
+    ready = (
+        (ex["earliest"].astype(float) + ex["lead_time"].fillna(0).astype(float)).to_numpy()
+        if len(ex)
+        else np.zeros(0)
+    )
+    in_service = [next((p for p in periods if p >= r), None) for r in ready]
+    expansions = pd.DataFrame(
+        {
+            "id": ex["id"].to_numpy(dtype=object),
+            "process": ex["process"].to_numpy(dtype=object),
+            "capacity": ex["capacity"].to_numpy(dtype=float),
+            "capex": ex["capex"].to_numpy(dtype=float),
+            "in_service": in_service,
+            "committed": (ex["committed"] == "yes").to_numpy()
+            if len(ex)
+            else np.zeros(0, dtype=bool),
+        }
+    )
+    expansions = expansions.loc[expansions["in_service"].notna()].reset_index(drop=True)
+    expansions["in_service"] = expansions["in_service"].astype(np.int64)
+
     return IndexSets(
         periods=periods,
         weights=weights,
@@ -200,4 +224,5 @@ def build_sets(inst: Instance) -> IndexSets:
         demand=demand,
         disposal=disposal,
         storage=storage,
+        expansions=expansions,
     )

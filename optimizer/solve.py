@@ -127,6 +127,8 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
     for name, (a, b) in col_slices.items():
         if cm.var_ub.get(name) is not None:
             ub[a:b] = cm.var_ub[name]
+        if cm.var_lb.get(name) is not None:
+            lb[a:b] = cm.var_lb[name]
     lp.col_lower_ = lb
     lp.col_upper_ = ub
     sense = np.fromiter((s for _, s in repn.rows), dtype=np.int64, count=m)

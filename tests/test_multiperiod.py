@@ -174,3 +174,112 @@ def test_concentration_hhi_by_hand(tmp_path):
     assert c.loc[("company", "ore"), "hhi"] == pytest.approx(3400)
     assert c.loc[("company", "ore"), "top"] == "Beta"
     assert c.loc[("country", "*"), "hhi"] == pytest.approx(5800)
+
+
+def _expansions(folder, rows):
+    import pandas as pd
+
+    pd.DataFrame(rows).to_csv(folder / "expansions.csv", index=False)
+    return folder
+
+
+def test_expansion_is_built_when_worth_it(tmp_path):
+    # capacity 100 in both periods, demand 100 then 150; a project adds up to 80 from 2025 at
+    # 3 USD per t of capacity per period: build 50 (not 80), cost 250 t x 11 + 50 x 3
+    folder = one_mine_one_market(
+        tmp_path / "i", [2024, 2025], {2024: 100, 2025: 150}, storage_cost=""
+    )
+    _expansions(
+        folder,
+        [
+            {
+                "id": "mine_x",
+                "process": "mine",
+                "capacity": 80,
+                "capex": 3,
+                "earliest": 2024,
+                "lead_time": 1,
+                "committed": "",
+                "source": "test",
+            }
+        ],
+    )
+    res = load(folder).solve()
+    assert res.total_unmet == pytest.approx(0)
+    e = res.expansions.set_index("id").loc["mine_x"]
+    assert e["built"] == pytest.approx(50) and e["in_service"] == 2025
+    assert res.objective == pytest.approx(250 * 11 + 50 * 3)
+    assert res.summary["cost_breakdown"]["capex"] == pytest.approx(150)
+
+
+def test_expansion_not_in_service_in_time_leaves_a_shortage(tmp_path):
+    folder = one_mine_one_market(
+        tmp_path / "i", [2024, 2025], {2024: 100, 2025: 150}, storage_cost=""
+    )
+    _expansions(
+        folder,
+        [
+            {
+                "id": "late",
+                "process": "mine",
+                "capacity": 80,
+                "capex": 3,
+                "earliest": 2025,
+                "lead_time": 2,
+                "committed": "",
+                "source": "test",
+            }
+        ],
+    )
+    res = load(folder).solve()
+    assert res.total_unmet == pytest.approx(50)
+    assert res.expansions.empty  # in service only after the last period
+
+
+def test_committed_expansion_is_built_and_paid_for_every_period(tmp_path):
+    folder = one_mine_one_market(
+        tmp_path / "i", [2024, 2025], {2024: 10, 2025: 10}, storage_cost=""
+    )
+    _expansions(
+        folder,
+        [
+            {
+                "id": "c",
+                "process": "mine",
+                "capacity": 40,
+                "capex": 2,
+                "earliest": 2024,
+                "lead_time": 0,
+                "committed": "yes",
+                "source": "test",
+            }
+        ],
+    )
+    res = load(folder).solve()
+    assert res.expansions.set_index("id").loc["c", "built"] == pytest.approx(40)
+    assert res.objective == pytest.approx(20 * 11 + 40 * 2 * 2)
+
+
+def test_expansion_of_an_unlimited_process_is_an_error(tmp_path):
+    from optimizer import InputError
+
+    folder = one_mine_one_market(tmp_path / "i", [2024], {2024: 10}, capacity="")
+    _expansions(
+        folder,
+        [
+            {
+                "id": "x",
+                "process": "mine",
+                "capacity": 40,
+                "capex": 2,
+                "earliest": 2024,
+                "lead_time": 0,
+                "committed": "",
+                "source": "test",
+            }
+        ],
+    )
+    with pytest.raises(
+        InputError, match="expansions.csv:2:process: process 'mine' has no capacity limit"
+    ):
+        load(folder)

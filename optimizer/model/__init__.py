@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from optimizer.model import balance, demand, objective, processes, storage, transport
+from optimizer.model import balance, demand, expansion, objective, processes, storage, transport
 from optimizer.model.core import ChainModel
 from optimizer.sets import IndexSets
 
@@ -33,6 +33,7 @@ def build_model(
         cm = ChainModel(pyo.ConcreteModel(name="rechain"), sets)
         cm.balance_index = balance.balance_index(cm)
         processes.add_activity(cm)
+        expansion.add_expansion(cm)
         processes.add_process_capacity(cm)
         transport.add_flows(cm)
         transport.add_link_capacity(cm)

@@ -33,6 +33,8 @@ class ChainModel:
     var_data: dict[str, list] = field(default_factory=dict)
     #: variable component name -> upper bounds (None: unbounded above)
     var_ub: dict[str, np.ndarray | None] = field(default_factory=dict)
+    #: variable component name -> lower bounds (None: zero)
+    var_lb: dict[str, np.ndarray | None] = field(default_factory=dict)
     #: constraint component name -> DataFrame of its index columns (+ rhs, sense)
     con_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: constraint component name -> list of ConstraintData, aligned with con_keys
@@ -59,7 +61,12 @@ class ChainModel:
         self.objective_terms.append((name, np.asarray(pos)[nz], coef[nz], group))
 
     def add_var(
-        self, name: str, keys: pd.DataFrame, ub: np.ndarray | None = None, doc: str = ""
+        self,
+        name: str,
+        keys: pd.DataFrame,
+        ub: np.ndarray | None = None,
+        doc: str = "",
+        lb: np.ndarray | None = None,
     ) -> list:
         """Add a non-negative variable indexed by the rows of ``keys`` (column order = row order)."""
         keys = keys.reset_index(drop=True)
@@ -70,9 +77,13 @@ class ChainModel:
         if ub is not None:
             for v, u in zip(data, ub.tolist(), strict=True):
                 v.setub(u)
+        if lb is not None:
+            for v, u in zip(data, lb.tolist(), strict=True):
+                v.setlb(u)
         self.var_keys[name] = keys
         self.var_data[name] = data
         self.var_ub[name] = None if ub is None else np.asarray(ub, dtype=float)
+        self.var_lb[name] = None if lb is None else np.asarray(lb, dtype=float)
         return data
 
     def add_rows(

@@ -12,9 +12,11 @@ Contribution to the commodity balance (see :mod:`optimizer.model.balance`)
     co-production: every output is made at once, in fixed proportions.
 
 Constraint ``process_capacity[p, t]``
-    .. math:: \sum_{r \in R(p)} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p
+    .. math:: \sum_{r \in R(p)} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p + \text{built}_{p,t}
 
     Alternative recipes of one plant share its capacity; the LP chooses the mix.
+    Capacity built by projects in service (:mod:`optimizer.model.expansion`)
+    adds to the right-hand side.
 
 Objective
     .. math:: \sum w_t\, \mathrm{cost}_{p,r}\, \mathrm{act}_{p,r,t}
@@ -56,10 +58,25 @@ def add_process_capacity(cm: ChainModel) -> None:
     )
     var_pos = merged["index"].to_numpy(dtype=np.int64)
     row_pos = merged["row"].to_numpy(dtype=np.int64)
+    terms = [("act", var_pos, row_pos, np.ones(len(var_pos)))]
+    built = cm.frames.get("build_terms")
+    if built is not None and len(built):
+        b = built.merge(
+            rows[["id", "period"]].reset_index().rename(columns={"index": "row"}),
+            on=["id", "period"],
+        )
+        terms.append(
+            (
+                "build",
+                b["var"].to_numpy(dtype=np.int64),
+                b["row"].to_numpy(dtype=np.int64),
+                -np.ones(len(b)),
+            )
+        )
     cm.add_rows(
         "process_capacity",
         rows[["id", "period"]],
-        [("act", var_pos, row_pos, np.ones(len(var_pos)))],
+        terms,
         "<=",
         rows["capacity"].to_numpy(dtype=float),
         doc="total activity of a process (all its recipes) <= capacity",

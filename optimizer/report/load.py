@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem, RechainError
-from optimizer.results import POLICY_COLUMNS, TABLE_FILES, Result
+from optimizer.results import EXPANSION_COLUMNS, POLICY_COLUMNS, TABLE_FILES, Result
 
 if TYPE_CHECKING:
     from optimizer.compare import Comparison
@@ -76,6 +76,7 @@ COLUMNS: dict[str, list[str]] = {
         "producers",
     ],
     "policies": POLICY_COLUMNS,
+    "expansions": EXPANSION_COLUMNS,
     "capacities": [
         "constraint",
         "kind",

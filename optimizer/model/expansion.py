@@ -1,0 +1,46 @@
+r"""Capacity expansion: projects that add capacity to a process from a period on.
+
+Variables
+    ``build[e]`` with :math:`0 \le \mathrm{build}_e \le \bar K_e` (committed
+    projects: :math:`\mathrm{build}_e = \bar K_e`) — capacity added by project
+    *e* (``expansions.csv``), in service from the first period :math:`\tau_e`
+    on or after ``earliest + lead_time``.
+
+Contribution to ``process_capacity[p, t]``
+    .. math:: \sum_{r} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p + \sum_{e \in E(p),\ \tau_e \le t} \mathrm{build}_e
+
+Objective
+    .. math:: \sum_e \mathrm{capex}_e \, \mathrm{build}_e \sum_{t \ge \tau_e} w_t
+
+    (annualised capex, paid in every period the capacity is in service).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.model.core import ChainModel
+
+
+def add_expansion(cm: ChainModel) -> None:
+    """Variables ``build`` with their capex; their terms in the capacity rows are added there."""
+    ex = cm.sets.expansions
+    if ex.empty:
+        return
+    cap = ex["capacity"].to_numpy(dtype=float)
+    lb = np.where(ex["committed"].to_numpy(), cap, 0.0)
+    cm.add_var("build", ex[["id"]], ub=cap, lb=lb, doc="capacity added by a project")
+    w = cm.sets.weights
+    service = np.array([sum(w[t] for t in cm.sets.periods if t >= s) for s in ex["in_service"]])
+    cm.add_cost("build", np.arange(len(ex)), ex["capex"].to_numpy(dtype=float) * service, "capex")
+    per = (
+        ex[["process", "in_service"]]
+        .reset_index()
+        .rename(columns={"index": "var", "process": "id"})
+    )
+    periods = pd.DataFrame({"period": cm.sets.periods})
+    terms = per.merge(periods, how="cross")
+    cm.frames["build_terms"] = terms.loc[
+        terms["period"] >= terms["in_service"], ["var", "id", "period"]
+    ].reset_index(drop=True)
