@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import __version__
+from optimizer.concentration import COLUMNS as CONCENTRATION_COLUMNS
 from optimizer.concentration import concentration
 
 if TYPE_CHECKING:
@@ -280,18 +281,7 @@ def collect(
                 }
             )
         )
-    cap_cols = [
-        "constraint",
-        "kind",
-        "element",
-        "site",
-        "country",
-        "period",
-        "capacity",
-        "used",
-        "utilization",
-        "shadow_price",
-    ]
+    cap_cols = OUTPUT_COLUMNS["capacities"]
     if caps:
         capacities = pd.concat(caps, ignore_index=True)
         capacities["utilization"] = np.where(
@@ -310,20 +300,7 @@ def collect(
         .sort_values(["shadow_price", "utilization"], ascending=False)
         .reset_index(drop=True)
     )
-    bottlenecks = bottlenecks[
-        [
-            "constraint",
-            "kind",
-            "site",
-            "country",
-            "period",
-            "shadow_price",
-            "utilization",
-            "element",
-            "capacity",
-            "used",
-        ]
-    ]
+    bottlenecks = bottlenecks[OUTPUT_COLUMNS["bottlenecks"]]
 
     disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
     inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
@@ -445,6 +422,63 @@ EXPANSION_COLUMNS = [
     "built",
     "capex_cost",
 ]
+
+
+#: The output schema: columns of every table a solve writes (contract columns first).
+OUTPUT_COLUMNS: dict[str, list[str]] = {
+    "flows": [
+        "period",
+        "source",
+        "target",
+        "commodity",
+        "quantity",
+        "source_country",
+        "target_country",
+        "link",
+        "unit_cost",
+    ],
+    "production": ["period", "site", "process", "recipe", "activity", "country", "unit_cost"],
+    "shortages": [
+        "period",
+        "market",
+        "commodity",
+        "demand",
+        "served",
+        "unmet",
+        "unmet_share",
+        "country",
+    ],
+    "prices": ["period", "site", "commodity", "marginal_cost", "country"],
+    "bottlenecks": [
+        "constraint",
+        "kind",
+        "site",
+        "country",
+        "period",
+        "shadow_price",
+        "utilization",
+        "element",
+        "capacity",
+        "used",
+    ],
+    "capacities": [
+        "constraint",
+        "kind",
+        "element",
+        "site",
+        "country",
+        "period",
+        "capacity",
+        "used",
+        "utilization",
+        "shadow_price",
+    ],
+    "concentration": CONCENTRATION_COLUMNS,
+    "policies": POLICY_COLUMNS,
+    "expansions": EXPANSION_COLUMNS,
+    "disposal": ["period", "site", "commodity", "quantity"],
+    "inventory": ["period", "site", "commodity", "quantity"],
+}
 
 
 def _expansions(inst: Instance, cm, handle: LpHandle, x: np.ndarray) -> pd.DataFrame:

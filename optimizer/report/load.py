@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem, RechainError
-from optimizer.results import EXPANSION_COLUMNS, POLICY_COLUMNS, TABLE_FILES, Result
+from optimizer.results import OUTPUT_COLUMNS, TABLE_FILES, Result
 
 if TYPE_CHECKING:
     from optimizer.compare import Comparison
@@ -27,71 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Columns of each table (used for tables missing from an older folder).
-COLUMNS: dict[str, list[str]] = {
-    "flows": [
-        "period",
-        "source",
-        "target",
-        "commodity",
-        "quantity",
-        "source_country",
-        "target_country",
-        "link",
-        "unit_cost",
-    ],
-    "production": ["period", "site", "process", "recipe", "activity", "country", "unit_cost"],
-    "shortages": [
-        "period",
-        "market",
-        "commodity",
-        "demand",
-        "served",
-        "unmet",
-        "unmet_share",
-        "country",
-    ],
-    "prices": ["period", "site", "commodity", "marginal_cost", "country"],
-    "bottlenecks": [
-        "constraint",
-        "kind",
-        "site",
-        "country",
-        "period",
-        "shadow_price",
-        "utilization",
-        "element",
-        "capacity",
-        "used",
-    ],
-    "concentration": [
-        "period",
-        "stage",
-        "commodity",
-        "scope",
-        "hhi",
-        "top_country",
-        "top_share",
-        "top",
-        "total",
-        "producers",
-    ],
-    "policies": POLICY_COLUMNS,
-    "expansions": EXPANSION_COLUMNS,
-    "capacities": [
-        "constraint",
-        "kind",
-        "element",
-        "site",
-        "country",
-        "period",
-        "capacity",
-        "used",
-        "utilization",
-        "shadow_price",
-    ],
-    "disposal": ["period", "site", "commodity", "quantity"],
-    "inventory": ["period", "site", "commodity", "quantity"],
-}
+COLUMNS = OUTPUT_COLUMNS
 
 #: Columns read as text (ids and names), whatever they look like.
 TEXT_COLUMNS = {
