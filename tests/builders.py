@@ -21,6 +21,47 @@ SOURCES = pd.DataFrame(
 )
 
 
+def commodity(id: str, stage: str, **kw) -> dict:
+    """A commodities.csv row (blank optional columns unless given)."""
+    return {
+        "id": id,
+        "name": id,
+        "stage": stage,
+        "unit": "t",
+        "element": "",
+        "disposal_cost": "",
+        "storage_cost": "",
+        "source": "",
+        **kw,
+    }
+
+
+def site(id: str, country: str, stage: str, **kw) -> dict:
+    """A sites.csv row without coordinates."""
+    return {
+        "id": id,
+        "name": id,
+        "country": country,
+        "stage": stage,
+        "company": id.upper(),
+        "lat": "",
+        "lon": "",
+        "source": "",
+        **kw,
+    }
+
+
+def recipe_row(recipe: str, commodity: str, direction: str = "output", amount: float = 1) -> dict:
+    """A recipes.csv row citing the test source."""
+    return {
+        "recipe": recipe,
+        "commodity": commodity,
+        "direction": direction,
+        "amount": amount,
+        "source": "test",
+    }
+
+
 def write_instance(folder: Path, manifest: dict, **tables: list[dict] | pd.DataFrame) -> Path:
     """Write ``instance.yaml`` and one CSV per keyword (rows as dicts); sources default to one test row."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,49 +94,12 @@ def one_mine_one_market(
 ) -> Path:
     """A mine (cost 10/t) linked (1/t) to a market; ore storable at ``storage_cost``."""
     tables = dict(
-        commodities=[
-            {
-                "id": "ore",
-                "name": "ore",
-                "stage": "mine",
-                "unit": "t",
-                "element": "",
-                "disposal_cost": "",
-                "storage_cost": storage_cost,
-                "source": "test",
-            }
-        ],
+        commodities=[commodity("ore", "mine", storage_cost=storage_cost, source="test")],
         sites=[
-            {
-                "id": "mine",
-                "name": "Mine",
-                "country": "AU",
-                "stage": "mine",
-                "company": "M",
-                "lat": 0,
-                "lon": 0,
-                "source": "test",
-            },
-            {
-                "id": "mkt",
-                "name": "Market",
-                "country": "JP",
-                "stage": "market",
-                "company": "",
-                "lat": 0,
-                "lon": 0,
-                "source": "test",
-            },
+            site("mine", "AU", "mine", name="Mine", company="M", lat=0, lon=0, source="test"),
+            site("mkt", "JP", "market", name="Market", company="", lat=0, lon=0, source="test"),
         ],
-        recipes=[
-            {
-                "recipe": "dig",
-                "commodity": "ore",
-                "direction": "output",
-                "amount": 1,
-                "source": "test",
-            }
-        ],
+        recipes=[recipe_row("dig", "ore")],
         processes=[
             {
                 "id": "mine",

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from optimizer import load
 from optimizer.cli import app
 from optimizer.criticality import criticality
-from tests.builders import write_instance
+from tests.builders import commodity, recipe_row, site, write_instance
 from tests.conftest import INSTANCES, TINY
 
 runner = CliRunner()
@@ -17,45 +17,10 @@ runner = CliRunner()
 
 def _one_separator(tmp_path):
     """Two mines feed the only separator, which serves two markets: a single chokepoint."""
-    com = [
-        {
-            "id": "ore",
-            "name": "ore",
-            "stage": "mine",
-            "unit": "t",
-            "element": "",
-            "disposal_cost": "",
-            "storage_cost": "",
-            "source": "",
-        },
-        {
-            "id": "oxide",
-            "name": "oxide",
-            "stage": "separation",
-            "unit": "t",
-            "element": "",
-            "disposal_cost": "",
-            "storage_cost": "",
-            "source": "",
-        },
-    ]
-
-    def site(i, c, st):
-        return {
-            "id": i,
-            "name": i,
-            "country": c,
-            "stage": st,
-            "company": i.upper(),
-            "lat": "",
-            "lon": "",
-            "source": "",
-        }
-
     return write_instance(
         tmp_path / "one_sep",
         {},
-        commodities=com,
+        commodities=[commodity("ore", "mine"), commodity("oxide", "separation")],
         sites=[
             site("au", "AU", "mine"),
             site("br", "BR", "mine"),
@@ -64,27 +29,9 @@ def _one_separator(tmp_path):
             site("m2", "US", "market"),
         ],
         recipes=[
-            {
-                "recipe": "dig",
-                "commodity": "ore",
-                "direction": "output",
-                "amount": 1,
-                "source": "test",
-            },
-            {
-                "recipe": "split",
-                "commodity": "ore",
-                "direction": "input",
-                "amount": 1,
-                "source": "test",
-            },
-            {
-                "recipe": "split",
-                "commodity": "oxide",
-                "direction": "output",
-                "amount": 1,
-                "source": "test",
-            },
+            recipe_row("dig", "ore"),
+            recipe_row("split", "ore", "input"),
+            recipe_row("split", "oxide"),
         ],
         processes=[
             {

@@ -69,74 +69,19 @@ def test_discounting_weights_later_periods(tmp_path):
 
 
 def test_concentration_hhi_by_hand(tmp_path):
-    from tests.builders import write_instance
+    from tests.builders import commodity, recipe_row, site, write_instance
 
     folder = write_instance(
         tmp_path / "c",
         {},
-        commodities=[
-            {
-                "id": "ore",
-                "name": "ore",
-                "stage": "mine",
-                "unit": "t",
-                "element": "",
-                "disposal_cost": "",
-                "storage_cost": "",
-                "source": "",
-            }
-        ],
+        commodities=[commodity("ore", "mine")],
         sites=[
-            {
-                "id": "a",
-                "name": "A",
-                "country": "AU",
-                "stage": "mine",
-                "company": "Alpha",
-                "lat": "",
-                "lon": "",
-                "source": "",
-            },
-            {
-                "id": "b",
-                "name": "B",
-                "country": "CN",
-                "stage": "mine",
-                "company": "Beta",
-                "lat": "",
-                "lon": "",
-                "source": "",
-            },
-            {
-                "id": "c",
-                "name": "C",
-                "country": "CN",
-                "stage": "mine",
-                "company": "Gamma",
-                "lat": "",
-                "lon": "",
-                "source": "",
-            },
-            {
-                "id": "m",
-                "name": "M",
-                "country": "JP",
-                "stage": "market",
-                "company": "",
-                "lat": "",
-                "lon": "",
-                "source": "",
-            },
+            site("a", "AU", "mine", company="Alpha"),
+            site("b", "CN", "mine", company="Beta"),
+            site("c", "CN", "mine", company="Gamma"),
+            site("m", "JP", "market", company=""),
         ],
-        recipes=[
-            {
-                "recipe": "dig",
-                "commodity": "ore",
-                "direction": "output",
-                "amount": 1,
-                "source": "test",
-            }
-        ],
+        recipes=[recipe_row("dig", "ore")],
         processes=[
             {"id": "pa", "site": "a", "recipe": "dig", "capacity": 30, "cost": 1, "source": "test"},
             {"id": "pb", "site": "b", "recipe": "dig", "capacity": 40, "cost": 1, "source": "test"},

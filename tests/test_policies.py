@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import load
-from tests.builders import write_instance
+from tests.builders import commodity, recipe_row, site, write_instance
 from tests.conftest import TINY
 
 
@@ -131,52 +131,10 @@ def _three_mines(tmp_path):
     return write_instance(
         tmp_path / "three",
         {"regions": {"EU": ["DE", "FR"]}},
-        commodities=[
-            {
-                "id": "ore",
-                "name": "ore",
-                "stage": "mine",
-                "unit": "t",
-                "element": "",
-                "disposal_cost": "",
-                "storage_cost": "",
-                "source": "",
-            }
-        ],
-        sites=[
-            {
-                "id": m,
-                "name": m,
-                "country": c,
-                "stage": "mine",
-                "company": m,
-                "lat": "",
-                "lon": "",
-                "source": "",
-            }
-            for m, c, _ in mines
-        ]
-        + [
-            {
-                "id": "eu",
-                "name": "EU market",
-                "country": "FR",
-                "stage": "market",
-                "company": "",
-                "lat": "",
-                "lon": "",
-                "source": "",
-            }
-        ],
-        recipes=[
-            {
-                "recipe": "dig",
-                "commodity": "ore",
-                "direction": "output",
-                "amount": 1,
-                "source": "test",
-            }
-        ],
+        commodities=[commodity("ore", "mine")],
+        sites=[site(m, c, "mine", company=m) for m, c, _ in mines]
+        + [site("eu", "FR", "market", company="")],
+        recipes=[recipe_row("dig", "ore")],
         processes=[
             {"id": m, "site": m, "recipe": "dig", "capacity": 100, "cost": cost, "source": "test"}
             for m, _, cost in mines
