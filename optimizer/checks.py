@@ -226,6 +226,43 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         _dangling(st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems)
         _dangling(st, "commodity", com, "stocks.csv", "commodity id (commodities.csv)", problems)
 
+    if "emissions" in t:
+        check_emissions(t["emissions"], rec, pro, problems)
+
+
+def check_emissions(
+    em: pd.DataFrame, rec: pd.DataFrame, pro: pd.DataFrame, problems: list[Problem]
+) -> None:
+    """Emission factors name real recipes and processes that run them; one unit per pollutant."""
+    f = "emissions.csv"
+    ok = _dangling(em, "recipe", set(rec["recipe"]), f, "recipe (recipes.csv)", problems)
+    ok &= _dangling(em, "process", set(pro["id"]), f, "process id (processes.csv)", problems)
+    runs = set(zip(pro["id"], pro["recipe"], strict=True))
+    named = em.loc[ok & (em["process"] != "")]
+    for _, r in named.iterrows():
+        if (r["process"], r["recipe"]) not in runs:
+            problems.append(
+                Problem(
+                    f,
+                    int(r[LINE]),
+                    "process",
+                    f"process {r['process']!r} does not run recipe {r['recipe']!r}",
+                )
+            )
+    units = em.loc[em["unit"] != ""].groupby("pollutant")["unit"].unique()
+    for pollutant, us in units.items():
+        if len(us) > 1:
+            line = int(em.loc[em["pollutant"] == pollutant, LINE].iloc[-1])
+            problems.append(
+                Problem(
+                    f,
+                    line,
+                    "unit",
+                    f"pollutant {pollutant!r} has several units ({', '.join(map(repr, us))}); "
+                    "caps add its factors, so give it one",
+                )
+            )
+
 
 def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
     """Every ``source`` names a row of sources.csv, and every numeric row has one."""

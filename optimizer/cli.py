@@ -158,6 +158,10 @@ def solve(
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:
             res.write(out_dir)
+            from optimizer.iis import DIAGNOSIS_FILES
+
+            for stale in DIAGNOSIS_FILES:  # from an earlier infeasible run
+                (out_dir / stale).unlink(missing_ok=True)
         if xlsx is not None:
             res.to_excel(xlsx)
         if report is not None:
@@ -165,6 +169,14 @@ def solve(
 
             with _step("writing the report"):
                 write_report(report, res, inst, scenario_refs=scenario or [])
+    except InfeasibleError as e:
+        if out_dir is not None:  # the diagnosis, and no other (partial) output
+            from optimizer.iis import DIAGNOSIS_FILES, write_diagnosis
+
+            write_diagnosis(out_dir, str(e), e.details)
+            e.diagnosis.append(f"written to {out_dir}/ ({', '.join(DIAGNOSIS_FILES)})")
+        _fail(e)
+        return
     except RechainError as e:
         _fail(e)
         return
@@ -432,4 +444,6 @@ def main() -> None:
 if __name__ == "__main__":  # pragma: no cover
     main()
 
+import optimizer.cli_survive  # noqa: E402,F401  (registers `rechain survive`, `stockpile-size`)
+import optimizer.cli_sweep  # noqa: E402,F401  (registers `rechain sweep`)
 from optimizer import cli_analysis  # noqa: E402,F401  (registers `rechain criticality`)

@@ -73,8 +73,10 @@ class InfeasibleError(RechainError):
 
     exit_code = EXIT_INFEASIBLE
 
-    def __init__(self, message: str, diagnosis: list[str] | None = None):
+    def __init__(self, message: str, diagnosis: list[str] | None = None, details=None):
         self.diagnosis = diagnosis or []
+        #: the :class:`~optimizer.iis.Diagnosis` (rows, bounds, policies), when one was found
+        self.details = details
         super().__init__(message)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from optimizer import checks, structure
+from optimizer import checks, extends, structure
 from optimizer.errors import InputError, Problem
 from optimizer.manifest import Manifest
 from optimizer.schema import TABLES
@@ -28,7 +28,8 @@ class Instance:
 
     Tables are pandas DataFrames with the columns of :mod:`optimizer.schema`
     (numbers as floats, blanks as NaN or ""), plus ``_line``, each row's line
-    in its CSV file.
+    in its CSV file (and, in an instance that ``extends`` another, ``_file``,
+    that file relative to the instance's folder: :mod:`optimizer.extends`).
     """
 
     path: Path
@@ -38,6 +39,8 @@ class Instance:
     warnings: list[str] = field(default_factory=list)
     #: policies from scenarios: (policy id, validated policy model)
     policies: list[tuple[str, Any]] = field(default_factory=list)
+    #: origin tags traced through the chain (:mod:`optimizer.tracing`); empty: no tracing
+    origins: list[Any] = field(default_factory=list)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -116,6 +119,15 @@ class Instance:
         }
 
 
+def _cross_checks(
+    manifest: Manifest, raw: dict[str, pd.DataFrame], problems: list[Problem]
+) -> None:
+    """Cross-table checks (references, sources) of a loaded manifest and its tables."""
+    checks.check_manifest(manifest, set(raw["commodities"]["id"]), problems)
+    checks.check_references(manifest, raw, problems)
+    checks.check_sources(raw, problems)
+
+
 def load(
     path: str | Path, scenarios: list[str] | None = None, *, structure_checks: bool = True
 ) -> Instance:
@@ -139,6 +151,7 @@ def load(
         )
     problems: list[Problem] = []
     manifest: Manifest | None = None
+    base, prefix, extending = None, "", False  # ``extends:`` a base instance (optimizer/extends.py)
     try:
         data = load_yaml(folder / "instance.yaml", "instance.yaml")
         if not isinstance(data, dict):
@@ -147,20 +160,27 @@ def load(
                     "instance.yaml", None, None, "expected a mapping of keys (name, periods, ...)"
                 )
             )
+        extending = data.get("extends") is not None
+        if extending:
+            base, prefix = extends.load_base(folder, data)
+            data = extends.merge_manifest(base, data)
         manifest = validate_yaml_model(Manifest, data, "instance.yaml")  # type: ignore[assignment]
     except InputError as e:
         problems.extend(e.problems)
 
     raw: dict[str, pd.DataFrame] = {}
     for name, table in TABLES.items():
-        df = read_table(folder, table, problems)
+        df = read_table(folder, extends.optional(table) if extending else table, problems)
         if df is not None:
             raw[name] = coerce_table(df, table, problems)
+    if base is not None:
+        raw = extends.merge_tables(base, prefix, raw)
     required_missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if manifest is not None and not required_missing:
-        checks.check_manifest(manifest, set(raw["commodities"]["id"]), problems)
-        checks.check_references(manifest, raw, problems)
-        checks.check_sources(raw, problems)
+        if base is not None:
+            extends.located_checks(lambda t, pr: _cross_checks(manifest, t, pr), raw, problems)
+        else:
+            _cross_checks(manifest, raw, problems)
     if problems:
         raise InputError(problems)
     assert manifest is not None

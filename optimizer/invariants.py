@@ -27,13 +27,16 @@ def _tol(scale: float) -> float:
 
 
 def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
-    """Residual of the commodity balance per (site, commodity, period), from the tables.
+    """Residual of the commodity balance per (site, commodity, origin, period), from the tables.
 
     made + received + stock drawn = used + shipped + disposed + served;
-    the residual should be zero everywhere.
+    the residual should be zero everywhere.  With origin tracing the balance
+    holds for each origin label (``origin``), with the ``use`` and ``relabel``
+    steps of ``origins.csv`` moving material between labels; without it
+    ``origin`` is "" throughout.
     """
     t = inst.tables
-    key = ["site", "commodity", "period"]
+    key = ["site", "commodity", "origin", "period"]
     rec = t["recipes"].assign(
         coef=lambda d: np.where(d["direction"] == "output", 1.0, -1.0) * d["amount"]
     )
@@ -43,13 +46,10 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
     inflow = fl.rename(columns={"target": "site"}).assign(q=fl["quantity"])[[*key, "q"]]
     outflow = fl.rename(columns={"source": "site"}).assign(q=-fl["quantity"])[[*key, "q"]]
     sh = res.shortages
-    served = sh.rename(columns={"market": "site"}).assign(q=-sh["served"])[[*key, "q"]]
-    disp = (
-        res.disposal.assign(q=-res.disposal["quantity"])[[*key, "q"]] if len(res.disposal) else None
-    )
+    served = sh.rename(columns={"market": "site"}).assign(q=-sh["served"], origin="")[[*key, "q"]]
     parts = [prod, inflow, outflow, served]
-    if disp is not None:
-        parts.append(disp)
+    if len(res.disposal):
+        parts.append(res.disposal.assign(q=-res.disposal["quantity"])[[*key, "q"]])
     periods = inst.periods
     if len(res.inventory):
         inv = res.inventory
@@ -63,8 +63,23 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
         )
     st = inst.stocks
     if len(st):
-        parts.append(st.assign(period=periods[0], q=st["quantity"])[[*key, "q"]])
+        origin = ""
+        if inst.origins:
+            from optimizer.tracing import site_label, site_tags
+
+            trig = site_tags(inst)
+            origin = [site_label(inst, trig, x) for x in st["site"]]
+        parts.append(st.assign(period=periods[0], q=st["quantity"], origin=origin)[[*key, "q"]])
+    steps = res.origins
+    if len(steps):
+        use = steps.loc[steps["step"] == "use"]
+        parts.append(use.assign(q=-use["quantity"])[[*key, "q"]])
+        parts.append(use.assign(q=use["quantity"], origin="")[[*key, "q"]])
+        rel = steps.loc[steps["step"] == "relabel"]
+        parts.append(rel.assign(q=-rel["quantity"])[[*key, "q"]])
+        parts.append(rel.assign(q=rel["quantity"], origin=rel["to_origin"])[[*key, "q"]])
     allq = pd.concat(parts, ignore_index=True)
+    allq["origin"] = allq["origin"].fillna("")
     allq["abs"] = allq["q"].abs()
     out = allq.groupby(key, as_index=False).agg(residual=("q", "sum"), scale=("abs", "sum"))
     return out
@@ -77,7 +92,8 @@ def check_result(inst: Instance, res: Result) -> list[str]:
     bad = mb.loc[mb["residual"].abs() > mb["scale"].map(_tol)]
     for r in bad.itertuples(index=False):
         problems.append(
-            f"mass balance: {r.site}/{r.commodity}/{r.period} residual {r.residual:.6g} t"
+            f"mass balance: {r.site}/{r.commodity}{'@' + r.origin if r.origin else ''}/"
+            f"{r.period} residual {r.residual:.6g} t"
         )
 
     pro = inst.tables["processes"]

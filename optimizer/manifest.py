@@ -30,6 +30,11 @@ class Manifest(_Strict):
     schema_version: Literal[1] = Field(
         description=f"Instance format version (currently {SCHEMA_VERSION})."
     )
+    extends: str | None = Field(
+        None,
+        description="Folder of a base instance (relative to this one) whose manifest, "
+        "tables and scenarios this instance inherits (optimizer/extends.py).",
+    )
     name: str = Field(min_length=1)
     title: str = Field(min_length=1)
     description: str = ""

@@ -26,6 +26,8 @@ import pandas as pd
 from optimizer import __version__
 from optimizer.concentration import COLUMNS as CONCENTRATION_COLUMNS
 from optimizer.concentration import concentration
+from optimizer.mincut import COLUMNS as MINCUT_COLUMNS
+from optimizer.tracing import PSEUDO, split_commodity, split_recipe
 
 if TYPE_CHECKING:
     from optimizer.instance import Instance
@@ -44,11 +46,14 @@ TABLE_FILES = {
     "prices.csv": "prices",
     "bottlenecks.csv": "bottlenecks",
     "concentration.csv": "concentration",
+    "mincut.csv": "mincut",
     "policies.csv": "policies",
     "expansions.csv": "expansions",
     "capacities.csv": "capacities",
     "disposal.csv": "disposal",
     "inventory.csv": "inventory",
+    "origins.csv": "origins",
+    "content.csv": "content",
 }
 
 
@@ -68,7 +73,13 @@ class Result:
     capacities: pd.DataFrame
     disposal: pd.DataFrame
     inventory: pd.DataFrame
+    #: with origin tracing: market use by origin and relabel steps (empty otherwise)
+    origins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORIGIN_COLUMNS))
+    #: with origin tracing: tonnes received per country, commodity and origin label
+    content: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONTENT_COLUMNS))
     extra: dict[str, Any] = field(default_factory=dict)
+    #: structural min-cut per demand (:mod:`optimizer.mincut`), computed on first use
+    mincut: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def objective(self) -> float:
@@ -150,6 +161,31 @@ class Result:
         return out
 
 
+def _get_mincut(self: Result) -> pd.DataFrame:
+    """Structural min-cut per demand (``mincut.csv``, :func:`optimizer.mincut.mincut`).
+
+    Computed from the solved instance on first use (about 0.5 s on world-2024),
+    so solves that never look at it do not pay for it.
+    """
+    if self._mincut is None:
+        from optimizer.mincut import mincut
+
+        inst = (self.extra or {}).get("instance")
+        self._mincut = (
+            mincut(inst, self.shortages)
+            if inst is not None
+            else pd.DataFrame(columns=MINCUT_COLUMNS)
+        )
+    return self._mincut
+
+
+def _set_mincut(self: Result, value: pd.DataFrame | None) -> None:
+    self._mincut = value
+
+
+Result.mincut = property(_get_mincut, _set_mincut)  # type: ignore[assignment]
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.integer):
         return int(o)
@@ -180,6 +216,7 @@ def collect(
     sites = inst.tables["sites"].set_index("id")
     country = sites["country"]
 
+    labels = sets.labels
     # flows
     lc = sets.link_commodities.set_index(["link", "commodity"])
     fk = vk["flow"].copy()
@@ -199,6 +236,7 @@ def collect(
         }
     )
     flows = flows.loc[flows["quantity"] > TOL].reset_index(drop=True)
+    flows["commodity"], flows["origin"] = split_commodity(flows["commodity"], labels)
 
     # production (activity of each process mode)
     ak = vk["act"].copy()
@@ -219,6 +257,10 @@ def collect(
         }
     )
     production = production.loc[production["activity"] > TOL].reset_index(drop=True)
+    steps = production.loc[production["process"].str.startswith(PSEUDO)]
+    production = production.loc[~production["process"].str.startswith(PSEUDO)]
+    production = production.reset_index(drop=True)
+    production["recipe"], production["origin"] = split_recipe(production["recipe"], labels)
 
     # shortages: every demand row
     dem = inst.tables["demand"]
@@ -243,13 +285,15 @@ def collect(
 
     # prices: balance duals
     bk = cm.con_keys["balance"]
+    pcom, porigin = split_commodity(bk["commodity"], labels)
     prices = pd.DataFrame(
         {
             "period": bk["period"].to_numpy(),
             "site": bk["site"].to_numpy(),
-            "commodity": bk["commodity"].to_numpy(),
+            "commodity": pcom,
             "marginal_cost": _clean(_slice(y, handle.row_slices, "balance")),
             "country": country.reindex(bk["site"]).to_numpy(),
+            "origin": porigin,
         }
     )
 
@@ -304,6 +348,8 @@ def collect(
 
     disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
     inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
+    for df in (disposal, inventory):
+        df["commodity"], df["origin"] = split_commodity(df["commodity"], labels)
 
     cost = _cost_breakdown(cm, handle, x)
     total_demand = float(dem["quantity"].sum())
@@ -350,7 +396,68 @@ def collect(
         capacities=capacities,
         disposal=disposal,
         inventory=inventory,
-        extra={"handle": handle},
+        origins=_origin_steps(steps, labels),
+        content=_content(flows) if labels is not None else pd.DataFrame(columns=CONTENT_COLUMNS),
+        extra={"handle": handle, "instance": inst},
+    )
+
+
+ORIGIN_COLUMNS = [
+    "period",
+    "site",
+    "country",
+    "step",
+    "commodity",
+    "origin",
+    "to_origin",
+    "quantity",
+]
+CONTENT_COLUMNS = ["period", "country", "commodity", "origin", "quantity", "share"]
+
+
+def _origin_steps(steps: pd.DataFrame, labels) -> pd.DataFrame:
+    """Tracing bookkeeping as a table: ``use`` (a market consumes c of an origin) and
+    ``relabel`` (a site mixes c of one origin into material of a wider one)."""
+    if labels is None or steps.empty:
+        return pd.DataFrame(columns=ORIGIN_COLUMNS)
+    body = steps["recipe"].str.slice(len(PSEUDO))
+    step = body.str.split(".", n=1).str[0]
+    rest = body.str.split(".", n=1).str[1]
+    com, origin, to = [], [], []
+    for r in rest:
+        c, ab = r.split("@", 1)
+        a, _, b = ab.partition(".to.")
+        com.append(c)
+        origin.append(a)
+        to.append(b)
+    return pd.DataFrame(
+        {
+            "period": steps["period"].to_numpy(),
+            "site": steps["site"].to_numpy(),
+            "country": steps["country"].to_numpy(),
+            "step": np.where(step.to_numpy() == "merge", "use", "relabel"),
+            "commodity": com,
+            "origin": origin,
+            "to_origin": to,
+            "quantity": steps["activity"].to_numpy(),
+        }
+    )[ORIGIN_COLUMNS].reset_index(drop=True)
+
+
+def _content(flows: pd.DataFrame) -> pd.DataFrame:
+    """Tonnes of each commodity received by sites of each country, by origin label."""
+    if flows.empty:
+        return pd.DataFrame(columns=CONTENT_COLUMNS)
+    g = flows.groupby(["period", "target_country", "commodity", "origin"], as_index=False)[
+        "quantity"
+    ].sum()
+    g = g.rename(columns={"target_country": "country"})
+    tot = g.groupby(["period", "country", "commodity"])["quantity"].transform("sum")
+    g["share"] = g["quantity"] / tot
+    return (
+        g[CONTENT_COLUMNS]
+        .sort_values(["period", "country", "commodity", "origin"])
+        .reset_index(drop=True)
     )
 
 
@@ -436,8 +543,18 @@ OUTPUT_COLUMNS: dict[str, list[str]] = {
         "target_country",
         "link",
         "unit_cost",
+        "origin",
     ],
-    "production": ["period", "site", "process", "recipe", "activity", "country", "unit_cost"],
+    "production": [
+        "period",
+        "site",
+        "process",
+        "recipe",
+        "activity",
+        "country",
+        "unit_cost",
+        "origin",
+    ],
     "shortages": [
         "period",
         "market",
@@ -448,7 +565,7 @@ OUTPUT_COLUMNS: dict[str, list[str]] = {
         "unmet_share",
         "country",
     ],
-    "prices": ["period", "site", "commodity", "marginal_cost", "country"],
+    "prices": ["period", "site", "commodity", "marginal_cost", "country", "origin"],
     "bottlenecks": [
         "constraint",
         "kind",
@@ -474,10 +591,13 @@ OUTPUT_COLUMNS: dict[str, list[str]] = {
         "shadow_price",
     ],
     "concentration": CONCENTRATION_COLUMNS,
+    "mincut": MINCUT_COLUMNS,
     "policies": POLICY_COLUMNS,
     "expansions": EXPANSION_COLUMNS,
-    "disposal": ["period", "site", "commodity", "quantity"],
-    "inventory": ["period", "site", "commodity", "quantity"],
+    "disposal": ["period", "site", "commodity", "quantity", "origin"],
+    "inventory": ["period", "site", "commodity", "quantity", "origin"],
+    "origins": ORIGIN_COLUMNS,
+    "content": CONTENT_COLUMNS,
 }
 
 

@@ -22,8 +22,6 @@ from optimizer.yamlio import line_of, load_yaml, validate_yaml_model
 
 #: Policy types of the design (DESIGN.md §3) that a later version will enforce.
 PLANNED_POLICIES = {
-    "procurement_ban",
-    "environmental_cap",
     "capacity_expansion",
 }
 
@@ -38,6 +36,14 @@ class Change(BaseModel):
     scale: dict[str, float] = Field(default_factory=dict)
 
 
+class TraceOrigin(BaseModel):
+    """``tracing: [{origin: CN, from_stage: mine}]``: carry this origin through the chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    origin: str
+    from_stage: str = "mine"
+
+
 class ScenarioFile(BaseModel):
     """The contents of a scenario YAML file."""
 
@@ -49,17 +55,22 @@ class ScenarioFile(BaseModel):
     sources: list[str] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
     policies: list[dict[str, Any]] = Field(default_factory=list)
+    tracing: list[TraceOrigin] = Field(default_factory=list)
 
 
 def resolve_path(instance_path: Path, ref: str) -> Path:
-    """A scenario id from ``INSTANCE/scenarios/`` or a path to a YAML file."""
+    """A scenario id from ``INSTANCE/scenarios/`` (or the base's: ``extends``) or a YAML path."""
     p = Path(ref)
     if p.suffix.lower() in (".yaml", ".yml") or p.exists():
         return p
-    cand = instance_path / "scenarios" / f"{ref}.yaml"
-    if cand.exists():
-        return cand
-    known = sorted(x.stem for x in (instance_path / "scenarios").glob("*.yaml"))
+    from optimizer.extends import scenario_folders
+
+    folders = scenario_folders(instance_path)  # its own, then those of the instances it extends
+    for folder in folders:
+        cand = folder / f"{ref}.yaml"
+        if cand.exists():
+            return cand
+    known = sorted({x.stem for folder in folders for x in folder.glob("*.yaml")})
     raise InputError(
         Problem(
             str(ref),
@@ -88,6 +99,7 @@ def apply_scenarios(inst, refs: list[str]):
     out.scenarios = list(inst.scenarios)
     out.warnings = list(inst.warnings)
     out.policies = list(inst.policies)
+    out.origins = list(inst.origins)
     for ref in refs:
         path = resolve_path(inst.path, ref)
         sc, raw = load_scenario(path)
@@ -125,11 +137,44 @@ def apply_scenarios(inst, refs: list[str]):
                 from optimizer.policies.stockpile import compile_stockpile
 
                 compile_stockpile(out, pid, pol, sc.sources[0])
+        _add_origins(out, sc, new, raw, str(path), problems)
         if problems:
             raise InputError(problems)
         out.policies.extend(new)
         out.scenarios.append(sc.id)
     return out
+
+
+def _add_origins(inst, sc: ScenarioFile, new: list, raw, label: str, problems: list[Problem]):
+    """Origin tags the scenario traces: its ``tracing`` list and its policies' ``origin``."""
+    from optimizer.policies.schema import _check_origin
+    from optimizer.tracing import MAX_TAGS, OriginTag
+
+    wanted: list[tuple[OriginTag, tuple]] = []
+    for i, tr in enumerate(sc.tracing):
+        for key, msg in _check_origin(inst, tr.origin, tr.from_stage):
+            problems.append(Problem(label, line_of(raw, ("tracing", i, key)), key, msg))
+        wanted.append((OriginTag(tr.origin, tr.from_stage), ("tracing", i)))
+    for i, (_pid, pol) in enumerate(new):
+        tag = pol.origin_tag()
+        if tag is not None:
+            wanted.append((tag, ("policies", i, "origin")))
+    for tag, loc in wanted:
+        if tag in inst.origins:
+            continue
+        if len(inst.origins) >= MAX_TAGS:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, loc),
+                    "origin",
+                    f"at most {MAX_TAGS} origins can be traced at once "
+                    f"(already: {', '.join(t.name for t in inst.origins)}); "
+                    f"each one doubles the traced part of the model",
+                )
+            )
+            continue
+        inst.origins = [*inst.origins, tag]
 
 
 def _check_sources(inst, sc: ScenarioFile, raw, label: str, problems: list[Problem]) -> None:

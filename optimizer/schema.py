@@ -308,6 +308,49 @@ TABLES: dict[str, Table] = {
             required=False,
         ),
         Table(
+            "emissions",
+            "Emission and waste factors per unit of activity (optional table): what a recipe "
+            "releases or leaves behind — radioactive residue, tailings, ammonium-sulfate "
+            "leachate, CO2 — at every process that runs it, or at one process. They change "
+            "nothing on their own; `environmental_cap` policies (docs/policies.md) limit their "
+            "sum at sites or in a country or region.",
+            (
+                Col("recipe", "id", "Recipe whose activity emits.", references="recipes.recipe"),
+                Col(
+                    "process",
+                    "id",
+                    "Process (plant) the factor applies to. Blank: every process that runs the "
+                    "recipe; a row naming a process replaces the blank-process row there.",
+                    required=False,
+                    nullable=True,
+                    references="processes.id",
+                ),
+                Col(
+                    "pollutant",
+                    "id",
+                    "Pollutant or indicator id, e.g. `radioactive_residue`, `tailings`, "
+                    "`nh4_leachate`, `co2e`.",
+                ),
+                Col(
+                    "factor",
+                    "float",
+                    "Amount released or left per unit of activity of the recipe.",
+                    unit="pollutant unit per unit of activity",
+                    ge=0,
+                ),
+                Col(
+                    "unit",
+                    "str",
+                    "Unit of the amount (`t`, `m3`, `t CO2e`; one per pollutant); caps are in it.",
+                    required=False,
+                    nullable=True,
+                ),
+                SOURCE,
+            ),
+            key=("recipe", "process", "pollutant"),
+            required=False,
+        ),
+        Table(
             "sources",
             "Where every number comes from. Estimates say so in `note`.",
             (

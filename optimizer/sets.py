@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.instance import Instance
+from optimizer.tracing import Labels, lift, lifted_id
 
 
 @dataclass
@@ -42,6 +43,8 @@ class IndexSets:
     storage: pd.DataFrame
     #: capacity projects: id, process, capacity, capex, in_service (first period), committed
     expansions: pd.DataFrame
+    #: origin labels when the instance is traced (commodity and recipe ids are lifted)
+    labels: Labels | None = None
 
 
 def _carried(
@@ -88,6 +91,9 @@ def _carried(
 
 def build_sets(inst: Instance) -> IndexSets:
     """Compute every sparse index set of the LP for ``inst``."""
+    labels = None
+    if inst.origins:
+        inst, labels = lift(inst)
     t = inst.tables
     m = inst.manifest
     periods = list(m.periods)
@@ -124,7 +130,10 @@ def build_sets(inst: Instance) -> IndexSets:
     names = pd.Index(links["commodity"].unique())
     member = np.zeros((len(names), len(coms)), dtype=bool)
     for i, n in enumerate(names):
-        member[i, coms.get_indexer(inst.commodities_of(n))] = True
+        ids = inst.commodities_of(n)
+        if labels is not None and n != "*":
+            ids = ids + [lifted_id(c, lab) for c in ids for lab in labels.sets]
+        member[i, coms.get_indexer(ids)] = True
     li, ci = _carried(
         sites,
         coms,
@@ -225,4 +234,5 @@ def build_sets(inst: Instance) -> IndexSets:
         disposal=disposal,
         storage=storage,
         expansions=expansions,
+        labels=labels,
     )

@@ -270,9 +270,16 @@ def solve(
         facts = run_highs(handle, method, time_limit, presolve=False)
         ms = facts["model_status"]
         if ms != MS.kOptimal:
+            diagnosis = None
+            if ms == MS.kInfeasible:
+                from optimizer.iis import diagnose
+
+                diagnosis = diagnose(handle, inst, time_limit)
             raise InfeasibleError(
                 f"the LP is {facts['status_text'].lower()} (HiGHS, presolve off); "
                 "elastic demand cannot cause this, so check hard limits in the scenario",
+                diagnosis.sentences if diagnosis is not None else None,
+                diagnosis,
             )
     if ms == MS.kOptimal:
         status = "optimal"

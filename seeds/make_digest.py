@@ -596,6 +596,23 @@ def tariff(R: Runs, claim: dict) -> str:
     )
 
 
+@metric
+def procurement(R: Runs, claim: dict) -> str:
+    """A procurement ban: the banned market's unmet demand, its premium, and the generic text."""
+    b, s = R("baseline"), R(_scen(claim))
+    pol = s.res.policies
+    pol = pol.loc[pol["type"] == "procurement_ban"]
+    markets = sorted({c.split(",")[1] for c in pol["constraint"]})
+    sh = s.res.shortages
+    unmet = float(sh.loc[sh["market"].isin(markets), "unmet"].sum())
+    demand = float(sh.loc[sh["market"].isin(markets), "demand"].sum())
+    premium = float(pol["shadow_price"].max()) if len(pol) else 0.0
+    return (
+        f"{', '.join(markets)}: unmet {tonnes(unmet)} of {tonnes(demand)}; highest premium for "
+        f"banned-origin material {per_kg(premium)}; " + _policy_text(b, s)
+    )
+
+
 # --------------------------------------------------------------------------- claims
 def scenario_available(sid: str) -> tuple[bool, str]:
     """A scenario id (or ``a+b`` stack) is available when every file exists and loads."""

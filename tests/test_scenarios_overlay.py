@@ -91,7 +91,7 @@ def test_original_instance_unchanged(tmp_path):
         ("id: x\ntitle: X\nfoo: 1\n", "sc.yaml:3:foo: unknown key"),
         (
             "id: x\ntitle: X\npolicies:\n  - type: procurement_ban\n    market: market_us\n",
-            "sc.yaml:4:type: policy type 'procurement_ban' is not yet supported",
+            "sc.yaml:4:origin: Field required",
         ),
         (
             "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: CN\n",

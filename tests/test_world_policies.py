@@ -164,3 +164,62 @@ def test_exported_policy_model_solves_to_same_objective(tmp_path, suffix):
     assert h.readModel(str(path)) == highspy.HighsStatus.kOk
     h.run()
     assert h.getInfo().objective_function_value == pytest.approx(res.objective, rel=1e-9)
+
+
+# -- origin tracing on world-2024 ----------------------------------------------------
+
+
+def test_trace_china_labels_without_changing_the_answer(solved):
+    base, traced = solved(), solved("trace-china")
+    tracing = traced.summary["cost_breakdown"]["tracing"]
+    assert 0 < tracing < 100  # the tie-break on ~3 kt of mixed material, USD
+    assert traced.objective - tracing == pytest.approx(base.objective, rel=1e-9)
+    # every component Chinese markets use passed through China (some imported NdPr oxide
+    # did not); Japan's Dy oxide did not either (2024 chain)
+    use = traced.origins.loc[traced.origins["step"] == "use"]
+    comps = set(load(WORLD).commodities_of("components"))
+    cn_use = use.loc[(use["country"] == "CN") & use["commodity"].isin(comps)]
+    assert set(cn_use["origin"]) == {"CN"}
+    c = traced.content.set_index(["country", "commodity", "origin"])["share"]
+    assert c[("JP", "Dy_oxide", "clean")] == pytest.approx(1.0)
+    assert c[("US", "Dy_oxide", "CN")] == pytest.approx(1.0)
+    # ~95 % of the world's component demand is served with material that passed through China
+    share = use.loc[use["origin"] == "CN", "quantity"].sum() / use["quantity"].sum()
+    assert 0.9 < share < 0.99
+
+
+def test_dfars_2027_holds_from_the_output_files(solved):
+    res = solved("dfars-2027")
+    use = res.origins.loc[
+        (res.origins["step"] == "use") & (res.origins["site"] == "mkt_us_defense")
+    ]
+    assert use["quantity"].sum() == pytest.approx(
+        res.shortages.loc[res.shortages["market"] == "mkt_us_defense", "served"].sum()
+    )
+    assert (use["origin"] == "clean").all()
+    into = res.flows.loc[res.flows["target"] == "mkt_us_defense"]
+    assert len(into) and (into["origin"] == "clean").all()
+    # the non-covered chain of 2024 can serve defense, at a premium
+    assert res.total_unmet == 0
+    assert res.objective > solved("trace-china").objective
+    ban = res.policies.loc[res.policies["type"] == "procurement_ban"]
+    assert ban["binding"].any()
+
+
+def test_content_rule_limits_cn_content_re_exports(solved):
+    res = solved("cn-export-controls-2025-04", "cn-content-rule-2025-12")
+    traced_base = solved("trace-china", "cn-export-controls-2025-04")
+    f = res.flows
+    inst = load(WORLD)
+    goods = set(inst.commodities_of("magnets")) | set(inst.commodities_of("components"))
+    m = (
+        (f["source_country"] != "CN")
+        & (f["source_country"] != f["target_country"])
+        & f["commodity"].isin(goods)
+        & (f["origin"] == "CN")
+    )
+    pol = res.policies.loc[res.policies["policy"] == "cn-61-content"]
+    # each row's limit is 25 % of what the traced, unconstrained baseline shipped
+    assert (pol["used"] <= pol["limit"] + 1e-6).all()
+    assert f.loc[m, "quantity"].sum() == pytest.approx(pol["used"].sum(), rel=1e-6)
+    assert res.objective >= traced_base.objective - 1e-6 * traced_base.objective

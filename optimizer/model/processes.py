@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.model.core import ChainModel, by_period, positions
+from optimizer.tracing import PSEUDO
 
 
 def add_activity(cm: ChainModel) -> None:
@@ -36,7 +37,12 @@ def add_activity(cm: ChainModel) -> None:
     cm.add_var("act", keys, doc="activity of recipe at process (units of activity per period)")
     cost = by_period(s.modes[["cost"]], s.periods)["cost"].to_numpy(dtype=float)
     w = keys["period"].map(s.weights).to_numpy(dtype=float)
-    cm.add_cost("act", np.arange(len(keys)), cost * w, "production")
+    # origin-tracing bookkeeping (relabel tie-breaks) is reported apart from production
+    pseudo = keys["id"].str.startswith(PSEUDO).to_numpy()
+    pos = np.arange(len(keys))
+    cm.add_cost("act", pos[~pseudo], (cost * w)[~pseudo], "production")
+    if pseudo.any():
+        cm.add_cost("act", pos[pseudo], (cost * w)[pseudo], "tracing")
 
     terms = by_period(s.mode_coefs, s.periods)
     var_pos = positions(terms, keys, ["id", "recipe", "period"])

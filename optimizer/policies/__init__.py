@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from optimizer.policies.environment import add_environmental_caps, add_production_targets
+from optimizer.policies.origin import add_procurement_bans
 from optimizer.policies.schema import SUPPORTED, Policy, PolicyEnvelope
 from optimizer.policies.shares import add_diversification_caps, add_domestic_shares
 from optimizer.policies.trade import add_export_controls, add_tariffs
@@ -15,7 +17,15 @@ if TYPE_CHECKING:
     from optimizer.results import Result
 
 #: The policy families, in the order they are added to the model.
-FAMILIES = (add_export_controls, add_tariffs, add_diversification_caps, add_domestic_shares)
+FAMILIES = (
+    add_export_controls,
+    add_tariffs,
+    add_diversification_caps,
+    add_domestic_shares,
+    add_procurement_bans,
+    add_environmental_caps,
+    add_production_targets,
+)
 
 
 def add_policies(cm: ChainModel, inst: Instance, baseline: Result | None) -> None:

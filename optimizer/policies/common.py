@@ -30,8 +30,15 @@ def stage_commodities(inst: Instance, stage: str, spec: str | list[str]) -> set[
 
 
 def flows_with_countries(cm: ChainModel, inst: Instance) -> pd.DataFrame:
-    """One row per flow variable (column ``var``) with origin and destination countries."""
+    """One row per flow variable (column ``var``) with origin and destination countries.
+
+    ``commodity`` is the instance's commodity id; with origin tracing, ``origin``
+    is the label the flow carries (:mod:`optimizer.tracing`), else "".
+    """
+    from optimizer.tracing import split_commodity
+
     f = cm.frames["flow"].copy()
+    f["commodity"], f["origin"] = split_commodity(f["commodity"], cm.sets.labels)
     country = inst.sites.set_index("id")["country"]
     f["from_country"] = country.reindex(f["from_site"]).to_numpy()
     f["to_country"] = country.reindex(f["to_site"]).to_numpy()
@@ -40,11 +47,25 @@ def flows_with_countries(cm: ChainModel, inst: Instance) -> pd.DataFrame:
 
 
 def outputs_with_countries(cm: ChainModel, inst: Instance) -> pd.DataFrame:
-    """Recipe outputs (coef > 0) per activity variable, with the site's country."""
+    """Recipe outputs (coef > 0) per activity variable, with the site's country.
+
+    Origin-tracing bookkeeping steps (relabel, merge) are not output.
+    """
+    from optimizer.tracing import PSEUDO, split_commodity
+
     t = cm.frames["act_terms"]
-    t = t.loc[t["coef"] > 0].copy()
+    t = t.loc[(t["coef"] > 0) & ~t["id"].str.startswith(PSEUDO)].copy()
+    t["commodity"], t["origin"] = split_commodity(t["commodity"], cm.sets.labels)
     t["country"] = inst.sites.set_index("id")["country"].reindex(t["site"]).to_numpy()
     return t
+
+
+def carries(cm: ChainModel, origins: pd.Series, tag: str) -> np.ndarray:
+    """Which origin labels carry ``tag`` (all False without tracing)."""
+    lab = cm.sets.labels
+    if lab is None:
+        return np.zeros(len(origins), dtype=bool)
+    return np.fromiter((lab.carries(o, tag) for o in origins), dtype=bool, count=len(origins))
 
 
 def destination_mask(

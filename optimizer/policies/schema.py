@@ -34,6 +34,15 @@ class _Policy(BaseModel):
     def needs_baseline(self) -> bool:
         return False
 
+    def origin_tag(self):
+        """The origin tag this policy needs traced (:mod:`optimizer.tracing`), or None."""
+        origin = getattr(self, "origin", None)
+        if origin is None:
+            return None
+        from optimizer.tracing import OriginTag
+
+        return OriginTag(origin, getattr(self, "from_stage", "mine"))
+
     def check(self, inst: Instance) -> list[tuple[str, str]]:
         """Problems as (key, message) pairs: unknown countries, commodities, stages, periods."""
         out = []
@@ -62,6 +71,17 @@ def _check_commodities(inst: Instance, key: str, names: str | list[str]) -> list
     ]
 
 
+def _check_origin(inst: Instance, origin: str | None, from_stage: str) -> list[tuple[str, str]]:
+    if origin is None:
+        return []
+    from optimizer.tracing import STAGE_ORDER
+
+    out = _check_place(inst, "origin", origin)
+    if from_stage not in STAGE_ORDER:
+        out.append(("from_stage", f"{from_stage!r} is not a stage ({', '.join(STAGE_ORDER)})"))
+    return out
+
+
 def _check_stage(inst: Instance, key: str, stage: str) -> list[tuple[str, str]]:
     from optimizer.schema import STAGES
 
@@ -75,10 +95,17 @@ class ExportControl(_Policy):
     share of the flow the unconstrained baseline ships is approved); ``quota``
     caps tonnes per period.  With ``per: commodity`` (default) the limit holds
     for each commodity; with ``per: total`` for their sum.
+
+    With ``origin`` (and ``from_stage``), the control covers only material that
+    passed through ``origin`` from that stage on, wherever it is exported from
+    (``exporter: all`` is any border crossing, ``{all_except: [CN]}`` any
+    crossing from outside China) — China's extraterritorial content rule.  This turns on origin tracing.
     """
 
     type: Literal["export_control"]
-    exporter: str
+    exporter: str | AllExcept
+    origin: str | None = None
+    from_stage: str = "mine"
     commodities: str | list[str] = "all"
     destinations: Literal["all"] | list[str] | AllExcept = "all"
     max_share: float | None = Field(None, ge=0, le=1)
@@ -95,7 +122,12 @@ class ExportControl(_Policy):
         return self.max_share is not None and self.max_share > 0
 
     def check(self, inst: Instance) -> list[tuple[str, str]]:
-        out = super().check(inst) + _check_place(inst, "exporter", self.exporter)
+        out = super().check(inst) + _check_origin(inst, self.origin, self.from_stage)
+        if isinstance(self.exporter, AllExcept):
+            for x in self.exporter.all_except:
+                out += _check_place(inst, "exporter", x)
+        elif self.exporter != "all":
+            out += _check_place(inst, "exporter", self.exporter)
         out += _check_commodities(inst, "commodities", self.commodities)
         dests = (
             self.destinations.all_except
@@ -196,8 +228,129 @@ class Stockpile(_Policy):
         return out
 
 
+class ProcurementBan(_Policy):
+    """``market`` may not use material that passed through ``origin`` from ``from_stage`` on
+    (DFARS 252.225-7052 from 2027: no magnets with material mined, separated, refined,
+    melted or made in a covered country).  ``market`` is a market site id, or a country or
+    region (all its markets).  This turns on origin tracing."""
+
+    type: Literal["procurement_ban"]
+    market: str
+    origin: str
+    from_stage: str = "mine"
+    commodities: str | list[str] = "all"
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_origin(inst, self.origin, self.from_stage)
+        markets = set(inst.demand["market"])
+        if self.market not in markets:
+            place = _check_place(inst, "market", self.market)
+            if place:
+                out.append(
+                    (
+                        "market",
+                        f"{self.market!r} is not a market site id (one with demand), "
+                        "a country code or a region of instance.yaml",
+                    )
+                )
+        return out + _check_commodities(inst, "commodities", self.commodities)
+
+
+class _AtPlace(_Policy):
+    """A rule on the activity of processes at ``sites`` or in a country or ``region``."""
+
+    region: str | None = Field(None, description="Country code or region of instance.yaml.")
+    sites: list[str] | None = Field(None, min_length=1, description="Site ids.")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> _AtPlace:
+        if (self.region is None) == (self.sites is None):
+            raise ValueError("give exactly one of region or sites")
+        return self
+
+    def place(self) -> str:
+        """``in CN`` or ``at site_a, site_b``."""
+        if self.region is not None:
+            return f"in {self.region}"
+        return "at " + ", ".join(self.sites or [])
+
+    def site_ids(self, inst: Instance) -> set[str]:
+        """The sites the rule covers."""
+        if self.sites is not None:
+            return set(self.sites)
+        s = inst.sites
+        return set(s.loc[s["country"].isin(inst.region_members(self.region or "")), "id"])
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst)
+        if self.region is not None:
+            out += _check_place(inst, "region", self.region)
+        known = set(inst.sites["id"])
+        out += [("sites", f"{s!r} is not a site id") for s in self.sites or [] if s not in known]
+        return out
+
+
+class EnvironmentalCap(_AtPlace):
+    """Total ``pollutant`` (``emissions.csv`` factors × activity) of the processes at ``sites``
+    or in ``region`` is at most ``max`` per period (Baotou's "ecological security barrier")."""
+
+    type: Literal["environmental_cap"]
+    pollutant: str
+    max: float = Field(ge=0, description="Most of the pollutant per period, in its unit.")
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst)
+        known = set(inst.emissions["pollutant"])
+        if self.pollutant not in known:
+            out.append(
+                (
+                    "pollutant",
+                    f"{self.pollutant!r} has no factor in emissions.csv"
+                    + (f" (known: {', '.join(sorted(known))})" if known else " (no such table)"),
+                )
+            )
+        return out
+
+
+class ProductionTarget(_AtPlace):
+    """Recipes at ``sites`` or in ``region`` make at least ``min`` t per period of
+    ``commodities`` (together).  A hard constraint: if it cannot be met the LP is
+    infeasible and the conflict is reported (exit 3)."""
+
+    type: Literal["production_target"]
+    commodities: str | list[str]
+    min: float = Field(ge=0, description="Least output per period, t.")
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_commodities(inst, "commodities", self.commodities)
+        if out or self.min == 0:
+            return out
+        from optimizer.policies.common import commodity_set
+
+        rec = inst.recipes
+        makers = set(
+            rec.loc[
+                (rec["direction"] == "output")
+                & rec["commodity"].isin(commodity_set(inst, self.commodities)),
+                "recipe",
+            ]
+        )
+        pro = inst.processes
+        here = pro["site"].isin(self.site_ids(inst)) & pro["recipe"].isin(makers)
+        if not here.any():
+            out.append(("commodities", f"no process {self.place()} makes {self.commodities!r}"))
+        return out
+
+
 Policy = Annotated[
-    ExportControl | Tariff | DiversificationCap | DomesticShare | Stockpile,
+    ExportControl
+    | Tariff
+    | DiversificationCap
+    | DomesticShare
+    | Stockpile
+    | ProcurementBan
+    | EnvironmentalCap
+    | ProductionTarget,
     Field(discriminator="type"),
 ]
 
@@ -209,4 +362,13 @@ class PolicyEnvelope(BaseModel):
     policy: Policy
 
 
-SUPPORTED = {"export_control", "tariff", "diversification_cap", "domestic_share", "stockpile"}
+SUPPORTED = {
+    "export_control",
+    "tariff",
+    "diversification_cap",
+    "domestic_share",
+    "stockpile",
+    "procurement_ban",
+    "environmental_cap",
+    "production_target",
+}

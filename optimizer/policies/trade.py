@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 
 from optimizer.policies.common import (
+    carries,
     commodity_set,
     destination_mask,
     flows_with_countries,
     in_periods,
 )
-from optimizer.policies.schema import ExportControl, Tariff
+from optimizer.policies.schema import AllExcept, ExportControl, Tariff
 
 if TYPE_CHECKING:
     from optimizer.instance import Instance
@@ -43,11 +44,23 @@ if TYPE_CHECKING:
     from optimizer.results import Result
 
 
-def _export_flows(inst: Instance, f: pd.DataFrame, p: ExportControl) -> np.ndarray:
-    exporters = inst.region_members(p.exporter)
-    mask = (
-        f["from_country"].isin(exporters).to_numpy() & ~f["to_country"].isin(exporters).to_numpy()
-    )
+def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportControl) -> np.ndarray:
+    if p.exporter == "all" or isinstance(p.exporter, AllExcept):  # any border crossing
+        mask = np.array(f["from_country"] != f["to_country"], dtype=bool)
+        if isinstance(p.exporter, AllExcept):
+            excluded: set[str] = set()
+            for x in p.exporter.all_except:
+                excluded |= inst.region_members(x)
+            mask &= ~f["from_country"].isin(excluded).to_numpy()
+    else:
+        exporters = inst.region_members(p.exporter)
+        mask = (
+            f["from_country"].isin(exporters).to_numpy()
+            & ~f["to_country"].isin(exporters).to_numpy()
+        )
+    tag = p.origin_tag()
+    if tag is not None:
+        mask &= carries(cm, f["origin"], tag.name)
     mask &= destination_mask(inst, f["to_country"], p.destinations)
     mask &= f["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
     mask &= in_periods(f["period"], p.periods)
@@ -64,18 +77,18 @@ def add_export_controls(
     f = flows_with_countries(cm, inst)
     base = None
     if baseline is not None:
-        base = baseline.flows[["link", "commodity", "period", "quantity"]]
+        base = baseline.flows[["link", "commodity", "origin", "period", "quantity"]]
     keys, terms_var, terms_row, rhs = [], [], [], []
     for pid, p in pols:
-        sel = f.loc[_export_flows(inst, f, p)]
+        sel = f.loc[_export_flows(cm, inst, f, p)]
         if sel.empty:
             continue
         group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
         sel = sel.assign(group=group.to_numpy())
         if p.max_share is not None and p.max_share > 0:
             assert base is not None, "baseline needed for max_share"
-            bq = sel[["link", "commodity", "period", "group"]].merge(
-                base, on=["link", "commodity", "period"], how="left"
+            bq = sel[["link", "commodity", "origin", "period", "group"]].merge(
+                base, on=["link", "commodity", "origin", "period"], how="left"
             )
             bq = bq.groupby(["group", "period"])["quantity"].sum()
         for (g, t), rows in sel.groupby(["group", "period"], sort=True):
@@ -120,7 +133,7 @@ def add_tariffs(
     price = None
     if baseline is not None:
         pr = baseline.prices
-        price = pr.set_index(["site", "commodity", "period"])["marginal_cost"]
+        price = pr.set_index(["site", "commodity", "origin", "period"])["marginal_cost"]
     w = f["period"].map(cm.sets.weights).to_numpy(dtype=float)
     rate = np.zeros(len(f))
     for _pid, p in pols:
@@ -136,7 +149,9 @@ def add_tariffs(
         per_t = np.full(len(f), p.per_tonne)
         if p.ad_valorem > 0:
             assert price is not None, "baseline needed for ad valorem tariffs"
-            idx = pd.MultiIndex.from_arrays([f["from_site"], f["commodity"], f["period"]])
+            idx = pd.MultiIndex.from_arrays(
+                [f["from_site"], f["commodity"], f["origin"], f["period"]]
+            )
             value = np.clip(price.reindex(idx).to_numpy(dtype=float), 0, None)
             per_t = per_t + p.ad_valorem * np.nan_to_num(value)
         rate += np.where(mask, per_t, 0.0)

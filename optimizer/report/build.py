@@ -338,6 +338,44 @@ def _bottleneck_rows(res: Result, names: Names, currency: str) -> list[dict[str,
     return rows
 
 
+def _mincut_rows(res: Result, names: Names, top: int = 15) -> list[dict[str, Any]]:
+    """The demands with the least structural headroom (``mincut.csv``), tightest first."""
+    m = res.mincut
+    if m is None or not len(m) or "cut_share" not in m:
+        return []
+    site_of: dict[str, str] = {}
+    if names.instance is not None:
+        pro = names.instance.tables["processes"]
+        site_of = dict(zip(pro["id"], pro["site"], strict=True))
+    rows = []
+    for r in (
+        m.sort_values(["cut_share", "demand"], ascending=[True, False])
+        .head(top)
+        .itertuples(index=False)
+    ):
+        parts = [e for e in str(r.cut_elements or "").split(";") if e]
+        shown = [f"{names.site_name(site_of[e])} ({e})" if e in site_of else e for e in parts[:4]]
+        if len(parts) > 4:
+            shown.append(f"{len(parts) - 4} more")
+        rows.append(
+            {
+                "market": names.site_label(str(r.market)),
+                "commodity": names.commodity_name(str(r.commodity)),
+                "period": r.period,
+                "demand": float(r.demand),
+                "served": float(r.served),
+                "min_cut": float(r.min_cut),
+                "share": float(r.cut_share),
+                "key_input": names.commodity_name(str(r.key_input)) if r.key_input else "",
+                "cut": "; ".join(shown),
+                "countries": ", ".join(
+                    names.country_name(c) for c in str(r.cut_countries or "").split(";") if c
+                ),
+            }
+        )
+    return rows
+
+
 def _concentration_rows(res: Result, names: Names) -> tuple[list[dict], list[dict]]:
     c = res.concentration
     if not len(c):
@@ -529,6 +567,32 @@ def _first_period(res: Result, instance: Instance | None) -> tuple[Any, list]:
     return (periods[0] if periods else None), periods
 
 
+def _origin_rows(res: Result, names: Names) -> list[dict[str, Any]]:
+    """With origin tracing: what each market uses, and the share carrying each origin tag."""
+    o = getattr(res, "origins", None)
+    if o is None or not len(o):
+        return []
+    use = o.loc[o["step"] == "use"]
+    rows = []
+    for (period, market), g in use.groupby(["period", "site"], sort=True):
+        total = float(g["quantity"].sum())
+        by = g.groupby("origin")["quantity"].sum().sort_values(ascending=False)
+        rows.append(
+            {
+                "period": period,
+                "market": names.site_label(str(market)),
+                "used": total,
+                "clean": float(by.get("clean", 0.0)) / total if total else 0.0,
+                "labels": [
+                    {"label": str(lab).replace("&", " + "), "share": float(q) / total}
+                    for lab, q in by.items()
+                    if lab != "clean" and total
+                ],
+            }
+        )
+    return rows
+
+
 def _result_sections(
     key: str, res: Result, names: Names, currency: str, figs: _Figures, period
 ) -> dict[str, Any]:
@@ -555,8 +619,10 @@ def _result_sections(
         "headline": _headline(res, names),
         "shortages": _shortage_rows(res, names),
         "bottlenecks": _bottleneck_rows(res, names, currency),
+        "mincut": _mincut_rows(res, names),
         "concentration": conc_rows,
         "concentration_detail": conc_detail,
+        "origins": _origin_rows(res, names),
         "policies": _policy_rows(res, names, currency),
         "criticality": crit_rows,
         "fig": {

@@ -53,9 +53,15 @@ TEXT_COLUMNS = {
     "type",
     "sense",
     "worst_market",
+    "origin",
+    "to_origin",
+    "step",
     "case",
     "base",
     "group",
+    "key_input",
+    "cut_elements",
+    "cut_countries",
 }
 
 

@@ -1,0 +1,237 @@
+"""world-2024-2035: the world chain over 2024-2035 with capacity expansion (issue #5).
+
+It extends world-2024 (``extends: ../world-2024``), so its 2024 period must
+reproduce world-2024; demand follows the IEA APS path; committed projects are
+built in their in-service period; the LP's choice among candidates is a
+regression value (docs/world-2024-2035.md).  The autouse fixture checks the
+invariants of every solve.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pandas as pd
+import pytest
+
+from optimizer import load
+from optimizer.concentration import outputs
+from tests.conftest import INSTANCES
+
+W35 = INSTANCES / "world-2024-2035"
+WORLD_2024_OBJECTIVE = 13_605_027_409
+
+#: committed projects and the period they enter service (earliest + lead time, rounded up)
+COMMITTED = {
+    "mp_independence": 2026,
+    "mp_metal_independence": 2026,
+    "evac_sumter": 2026,
+    "narva_phase1": 2026,
+    "mount_weld_stage1": 2026,
+    "lamp_nameplate": 2026,
+    "lynas_hre_malaysia": 2026,
+    "mp_separation_ramp": 2026,
+    "solvay_restart": 2026,
+    "mp_10x": 2028,
+    "mp_metal_10x": 2028,
+    "vulcan_phase1": 2028,
+    "mp_heavy_separation": 2028,
+    "iluka_eneabba_feed": 2028,
+    "iluka_eneabba_refinery": 2028,
+    "vulcan_phase2": 2030,
+}
+
+
+@pytest.fixture(scope="module")
+def w35():
+    from optimizer.invariants import check_result
+
+    inst = load(W35)
+    res = inst.solve()
+    assert check_result(inst, res) == []
+    return inst, res
+
+
+def _period_cost(inst, res) -> pd.Series:
+    """Undiscounted operating cost (production, transport, disposal, shortage) by period."""
+    pro = inst.processes[["id", "recipe", "cost"]].rename(columns={"id": "process"})
+    p = res.production.merge(pro, on=["process", "recipe"])
+    f = res.flows.merge(inst.links[["id", "cost"]].rename(columns={"id": "link"}), on="link")
+    d = res.disposal.merge(
+        inst.commodities[["id", "disposal_cost"]].rename(columns={"id": "commodity"}),
+        on="commodity",
+    )
+    dem = inst.demand[["market", "commodity", "period", "shortage_penalty"]]
+    s = res.shortages.merge(dem, on=["market", "commodity", "period"])
+    parts = [
+        (p["activity"] * p["cost"]).groupby(p["period"]).sum(),
+        (f["quantity"] * f["cost"]).groupby(f["period"]).sum(),
+        (d["quantity"] * d["disposal_cost"]).groupby(d["period"]).sum(),
+        (s["unmet"] * s["shortage_penalty"]).groupby(s["period"]).sum(),
+    ]
+    return pd.concat(parts, axis=1).fillna(0).sum(axis=1)
+
+
+def _china_share(inst, res, stage: str | None, commodities: list[str]) -> pd.Series:
+    out = outputs(inst, res.production)
+    out["stage"] = out["site"].map(inst.sites.set_index("id")["stage"])
+    out = out.loc[out["commodity"].isin(commodities)]
+    if stage:
+        out = out.loc[out["stage"] == stage]
+    by = out.groupby(["period", "country"])["quantity"].sum().unstack(fill_value=0)
+    return by["CN"] / by.sum(axis=1)
+
+
+def test_loads_extends_world_2024_without_warnings(w35):
+    inst, _ = w35
+    assert inst.manifest.extends == "../world-2024"
+    assert inst.periods == [2024, 2026, 2028, 2030, 2035]
+    assert inst.warnings == []
+    base = load(INSTANCES / "world-2024", structure_checks=False)
+    assert set(base.processes["id"]) <= set(inst.processes["id"])
+    assert len(inst.demand) == 5 * len(base.demand)
+
+
+def test_regression_objective_and_size(w35):
+    # Regression values: change them only with a reason in the commit message.
+    # 2026-11-23: first version of the instance.
+    _, res = w35
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(61_357_025_920, rel=1e-6)
+    assert res.summary["model_size"] == {"variables": 17190, "constraints": 4340, "nonzeros": 35157}
+
+
+def test_2024_period_reproduces_world_2024(w35):
+    # The only difference: Energy Fuels keeps its 180 t monazite stock for a later
+    # period instead of separating it in 2024 (world-2024 has no later period).
+    inst, res = w35
+    cost = _period_cost(inst, res)
+    assert cost[2024] == pytest.approx(WORLD_2024_OBJECTIVE, rel=2e-4)
+    mine = _china_share(inst, res, "mine", inst.commodities_of("ores"))
+    assert mine[2024] == pytest.approx(0.685, abs=0.002)
+
+
+def test_demand_follows_the_iea_aps_index(w35):
+    inst, _ = w35
+    d = inst.demand
+    magnets = d.loc[d["commodity"].isin(inst.commodities_of("components"))]
+    total = magnets.groupby("period")["quantity"].sum()
+    index = total / total[2024]
+    expected = {2026: 1.1028, 2028: 1.2162, 2030: 1.3413, 2035: 1.4542}  # est-demand-growth-2035
+    for year, value in expected.items():
+        assert index[year] == pytest.approx(value, abs=2e-4), year
+    oxides = d.loc[~d["commodity"].isin(inst.commodities_of("components"))]
+    by = oxides.groupby("period")["quantity"].sum()
+    assert (by == by[2024]).all()
+
+
+def test_committed_projects_are_built_in_their_in_service_period(w35):
+    inst, res = w35
+    ex = res.expansions.set_index("id")
+    committed = ex.loc[ex["committed"]]
+    assert set(committed.index) == set(COMMITTED)
+    for pid, year in COMMITTED.items():
+        assert ex.loc[pid, "in_service"] == year, pid
+        assert ex.loc[pid, "built"] == pytest.approx(ex.loc[pid, "max_capacity"]), pid
+    # capacity exists only from the in-service period on: nothing at Vulcan before 2028
+    prod = res.production
+    vulcan = prod.loc[prod["process"] == "us_vulcan_ndfeb"].groupby("period")["activity"].sum()
+    assert vulcan.reindex([2024, 2026], fill_value=0).sum() == pytest.approx(0, abs=1e-6)
+    assert vulcan.get(2028, 0) <= 5000 + 1e-6
+
+
+def test_candidate_builds(w35):
+    # Regression values: which candidates the LP builds (docs/world-2024-2035.md §4).
+    _, res = w35
+    built = res.expansions.set_index("id")["built"]
+    full = [
+        "baotou_plan_mine",
+        "cn_quota_sichuan",
+        "cn_separation_sichuan",
+        "nolans_mine",
+        "nolans_refinery",
+        "lynas_seadrift_light",
+        "narva_phase2",
+    ]
+    none = [
+        "usar_phase1",
+        "usar_phase2",
+        "noveon_expansion",
+        "cn_magnets_ningbo",
+        "ef_phase2_light",
+        "ef_phase2_heavy",
+        "solvay_fullscale",
+        "lynas_seadrift_heavy",
+    ]
+    ex = res.expansions.set_index("id")
+    for pid in full:
+        assert built[pid] == pytest.approx(ex.loc[pid, "max_capacity"], rel=1e-6), pid
+    for pid in none:
+        assert built[pid] == pytest.approx(0, abs=1e-3), pid
+    assert built["baotou_plan_separation"] == pytest.approx(38_002, rel=1e-4)
+    assert 25_000 <= built["baotou_plan_magnets"] <= 40_000
+    assert 0 < built["mp_upstream_60k"] < 15_000
+
+
+def test_no_shortage_in_the_central_case(w35):
+    _, res = w35
+    assert res.total_unmet == pytest.approx(0, abs=1e-3)
+
+
+def test_china_refining_share_near_iea_2030(w35):
+    # IEA GCMO 2024 base case: China 77% of refined REE output in 2030 (datasheet §3a).
+    inst, res = w35
+    sep = _china_share(inst, res, "separation", inst.commodities_of("oxides"))
+    assert sep[2024] == pytest.approx(0.931, abs=0.002)
+    assert sep[2030] == pytest.approx(0.77, abs=0.05)
+    assert sep[2030] < sep[2026] < sep[2024]
+
+
+def test_every_numeric_row_cites_an_existing_source(w35):
+    inst, _ = w35
+    known = set(inst.sources["id"])
+    for name in ("sites", "processes", "links", "demand", "expansions"):
+        df = getattr(inst, name)
+        mine = df.loc[df["_file"] == f"{name}.csv"]
+        assert len(mine) > 0, name
+        num = mine.select_dtypes("number").drop(columns=["_line", "period"], errors="ignore")
+        assert mine.loc[num.notna().any(axis=1), "source"].isin(known).all(), name
+    own = inst.sources.loc[inst.sources["_file"] == "sources.csv"]
+    est = own.loc[own["id"].str.startswith("est")]
+    assert len(est) > 0 and est["note"].str.contains(r"\[E\]").all()
+
+
+def test_generated_tables_are_current():
+    spec = importlib.util.spec_from_file_location("make_tables", W35 / "make_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--check"]) == 0, "run python instances/world-2024-2035/make_tables.py"
+
+
+def test_export_controls_from_2026_short_heavy_oxides_outside_china(w35):
+    inst, base = w35
+    res = inst.with_scenario("cn-controls-2025-04-from-2026").solve()
+    assert res.status == "optimal"
+    sh = res.shortages.loc[res.shortages["unmet"] > 1e-6]
+    assert set(sh["period"]) == {2026, 2028, 2030, 2035}
+    assert (sh["country"] != "CN").all()
+    assert 1_500 <= sh.groupby("period")["unmet"].sum().min() <= 3_000
+    assert set(sh["commodity"]) <= set(inst.commodities_of("controlled_2025_04_oxides"))
+    p = res.prices
+    dy = p.loc[(p["commodity"] == "Dy_oxide") & (p["period"] == 2026)]
+    cn = dy.loc[dy["country"] == "CN", "marginal_cost"].median()
+    ex = dy.loc[dy["country"] != "CN", "marginal_cost"].median()
+    assert ex > 2.5 * cn
+    assert res.objective > base.objective
+
+
+def test_without_western_buildout_shortages_grow(w35):
+    inst, base = w35
+    res = inst.with_scenario("no-western-buildout").solve()
+    ex = res.expansions.set_index("id")
+    assert ex.loc[ex["country"] != "CN", "built"].sum() == pytest.approx(0, abs=1e-6)
+    unmet = res.shortages.groupby("period")["unmet"].sum()
+    assert unmet.get(2024, 0) == pytest.approx(0, abs=1e-6)
+    assert unmet[2026] > 1_000
+    assert unmet[2035] > 50_000
+    assert res.objective > base.objective
