@@ -938,7 +938,12 @@ def _run_dask_quiet(stacks, cases, workers, scheduler, method, time_limit, progr
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise InputError(
+                Problem("--scheduler", None, None, f"cannot connect to {scheduler}: {e}")
+            ) from None
     else:
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
