@@ -45,6 +45,28 @@ InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (e.g. instanc
 
 
 @contextlib.contextmanager
+def case_progress(label: str) -> Iterator:
+    """A progress bar for many cases on a terminal (quiet otherwise); yields ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("cases", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
+@contextlib.contextmanager
 def _step(message: str) -> Iterator[None]:
     """A spinner on a terminal; silent when not a TTY."""
     if err.is_terminal:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli import InstanceArg, Scenario, _fail, app, err, out
+from optimizer.cli import InstanceArg, Scenario, _fail, app, case_progress, out
 from optimizer.errors import RechainError
 
 
@@ -65,27 +65,13 @@ def criticality(
     ] = None,
 ) -> None:
     """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from optimizer.criticality import criticality as run
     from optimizer.instance import load
 
     try:
         inst = load(instance, scenario or [])
-        with Progress(
-            TextColumn("removing elements"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("cases", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with case_progress("removing elements") as progress:
             ranking, detail = run(
                 inst,
                 by=by,

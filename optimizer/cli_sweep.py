@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli import InstanceArg, Scenario, _fail, app, err, out
+from optimizer.cli import InstanceArg, Scenario, _fail, app, case_progress, err, out
 from optimizer.errors import EXIT_INFEASIBLE, EXIT_SOLVER, RechainError
 
 
@@ -72,27 +72,13 @@ def sweep(
     solved; files are written either way, and the exit code is 3 (or 4) when
     some case was infeasible (or the solver failed).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from optimizer.instance import load
     from optimizer.sweep import run_sweep
 
     try:
         inst = load(instance, scenario or [], structure_checks=False)
-        with Progress(
-            TextColumn("solving cases"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("cases", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with case_progress("solving cases") as progress:
             res = run_sweep(
                 inst,
                 sweep_file,
