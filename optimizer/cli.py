@@ -42,6 +42,17 @@ Scenario = Annotated[
     ),
 ]
 InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (e.g. instances/world-2024).")]
+Method = Annotated[
+    str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
+]
+TimeLimitPerSolve = Annotated[
+    float | None,
+    typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."),
+]
 
 
 @contextlib.contextmanager
@@ -151,9 +162,7 @@ def solve(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0, help="HiGHS time limit in seconds.")
     ] = None,
-    method: Annotated[
-        str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
-    ] = "choose",
+    method: Method = "choose",
     top: Annotated[
         int, typer.Option("--top", min=1, help="Rows to show in the terminal tables.")
     ] = 10,
@@ -237,13 +246,8 @@ def compare(
             "--out", help="Folder for compare_*.csv and one sub-folder of tables per case."
         ),
     ] = None,
-    method: Annotated[
-        str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
-    ] = "choose",
-    time_limit: Annotated[
-        float | None,
-        typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
-    ] = None,
+    method: Method = "choose",
+    time_limit: TimeLimitPerSolve = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to show per table.")] = 8,
     report: Annotated[
         Path | None,

@@ -12,7 +12,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli import InstanceArg, Scenario, _fail, app, case_progress, out
+from optimizer.cli import (
+    InstanceArg,
+    Scenario,
+    Scheduler,
+    _fail,
+    app,
+    case_progress,
+    out,
+)
 from optimizer.errors import RechainError
 
 
@@ -49,12 +57,7 @@ def criticality(
             "--workers", min=1, help="Run cases on a Dask LocalCluster of N worker processes."
         ),
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."
-        ),
-    ] = None,
+    scheduler: Scheduler = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
     report: Annotated[
         Path | None,

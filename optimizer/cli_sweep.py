@@ -11,7 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli import InstanceArg, Scenario, _fail, app, case_progress, err, out
+from optimizer.cli import (
+    InstanceArg,
+    Method,
+    Scenario,
+    Scheduler,
+    TimeLimitPerSolve,
+    _fail,
+    app,
+    case_progress,
+    err,
+    out,
+)
 from optimizer.errors import EXIT_INFEASIBLE, EXIT_SOLVER, RechainError
 
 
@@ -49,19 +60,9 @@ def sweep(
             help="Run cases on a Dask LocalCluster of N worker processes (1: serial).",
         ),
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."
-        ),
-    ] = None,
-    method: Annotated[
-        str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
-    ] = "choose",
-    time_limit: Annotated[
-        float | None,
-        typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
-    ] = None,
+    scheduler: Scheduler = None,
+    method: Method = "choose",
+    time_limit: TimeLimitPerSolve = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Cases to show in the ranking.")] = 15,
 ) -> None:
     """Solve a grid of scenario combinations and/or Monte Carlo draws; rank cases, show quantiles.
