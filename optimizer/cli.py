@@ -414,6 +414,17 @@ def show_result(res, top: int = 10) -> None:
     out.print(
         "cost: " + " · ".join(f"{k} {v:,.0f}" for k, v in cb.items() if abs(v) > 0.5), markup=False
     )
+    pf = res.policies.loc[res.policies["type"] == "price_floor"]
+    for pid, g in pf.groupby("policy", sort=True):
+        q = g["quantity"].sum()
+        lo, hi = f"{g['used'].min():,.0f}", f"{g['used'].max():,.0f}"
+        out.print(
+            f"price floor {pid}: the guarantor pays {g['payment'].sum():,.0f} USD on {q:,.1f} t "
+            f"(floor {g['limit'].iloc[0]:,.0f} USD/t, market {lo if lo == hi else lo + '–' + hi}"
+            " USD/t; undiscounted)"
+            + ("" if s.get("price_floor", {}).get("converged", True) else " — NOT SETTLED"),
+            markup=False,
+        )
     short = res.unmet_by_market()
     if len(short):
         t = Table(title="Shortages (unmet demand)", show_edge=False)

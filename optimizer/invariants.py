@@ -134,4 +134,19 @@ def check_result(inst: Instance, res: Result) -> list[str]:
         (sh["unmet"] < -ATOL) | (sh["served"] < -ATOL) | (sh["unmet"] > sh["demand"] + ATOL)
     ].itertuples(index=False):
         problems.append(f"shortage out of range: {r}")
+    problems += _price_floors(inst, res)
     return problems
+
+
+def _price_floors(inst: Instance, res: Result) -> list[str]:
+    """A market-referenced price floor pays floor minus the market price it reports."""
+    market = {pid for pid, p in inst.policies if getattr(p, "reference", None) == "market"}
+    pol = res.policies
+    pol = pol.loc[(pol["type"] == "price_floor") & pol["policy"].isin(market)]
+    pol = pol.loc[pol["quantity"] > ATOL]
+    want = np.clip(pol["limit"] - pol["used"], 0.0, pol["limit"])
+    return [
+        f"price floor: {r.constraint} pays {r.shadow_price:.6g}/t, floor - price = {w:.6g}"
+        for r, w in zip(pol.itertuples(index=False), want, strict=True)
+        if abs(r.shadow_price - w) > 0.05 + 1e-6 * r.limit
+    ]

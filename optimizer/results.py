@@ -391,7 +391,7 @@ def collect(
         prices=prices,
         bottlenecks=bottlenecks,
         concentration=concentration(inst, production),
-        policies=_policy_rows(inst, cm, handle, y, row_val),
+        policies=_policy_rows(inst, cm, handle, x, y, row_val),
         expansions=_expansions(inst, cm, handle, x),
         capacities=capacities,
         disposal=disposal,
@@ -473,16 +473,21 @@ POLICY_COLUMNS = [
     "used",
     "shadow_price",
     "binding",
+    "quantity",
+    "payment",
 ]
 
 
 def _policy_rows(
-    inst: Instance, cm, handle: LpHandle, y: np.ndarray, row_val: np.ndarray
+    inst: Instance, cm, handle: LpHandle, x: np.ndarray, y: np.ndarray, row_val: np.ndarray
 ) -> pd.DataFrame:
     """One row per policy constraint: limit, value, and the cost of the policy per unit.
 
     ``shadow_price`` is what the total cost would fall if the limit were relaxed
     by one unit (one tonne of export licence, one unit of share × tonnes).
+    Price floors add no row; theirs read: ``limit`` the floor, ``used`` the market
+    price, ``shadow_price`` the payment per tonne, ``quantity`` the tonnes paid on
+    and ``payment`` the guarantor's bill (USD, undiscounted).
     """
     types = {pid: p.type for pid, p in inst.policies}
     frames = []
@@ -513,9 +518,14 @@ def _policy_rows(
                 }
             )
         )
+    from optimizer.policies.price import policy_rows
+
+    floors = policy_rows(cm, inst, x, y, handle)
+    if floors:
+        frames.append(pd.DataFrame(floors))
     if not frames:
         return pd.DataFrame(columns=POLICY_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[POLICY_COLUMNS]
+    return pd.concat(frames, ignore_index=True).reindex(columns=POLICY_COLUMNS)
 
 
 EXPANSION_COLUMNS = [

@@ -281,6 +281,19 @@ def solve(
                 diagnosis.sentences if diagnosis is not None else None,
                 diagnosis,
             )
+    floor_info = None
+    if ms == MS.kOptimal and "price_floor" in cm.frames:
+        from optimizer.policies.price import settle
+
+        def rerun() -> bool:
+            nonlocal facts
+            first, facts = facts, run_highs(handle, method, time_limit)
+            facts["solve_seconds"] += first["solve_seconds"]
+            facts["iterations"] += first["iterations"]
+            return facts["model_status"] == MS.kOptimal
+
+        floor_info = settle(handle, rerun)
+        ms = facts["model_status"]
     if ms == MS.kOptimal:
         status = "optimal"
     elif ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt) and facts["primal_feasible"]:
@@ -295,6 +308,12 @@ def solve(
     else:
         raise SolverError(f"HiGHS failed: {facts['status_text']}")
     res = collect(inst, handle, facts, status, build_seconds)
+    if floor_info is not None:
+        pol = res.policies.loc[res.policies["type"] == "price_floor"]
+        res.summary["price_floor"] = {
+            **floor_info,
+            "payments": {k: float(v) for k, v in pol.groupby("policy")["payment"].sum().items()},
+        }
     if baseline is not None:
         res.summary["baseline_objective"] = baseline.objective
         res.summary["baseline_note"] = (

@@ -64,6 +64,18 @@ class WhatIf:
         facts = run_highs(handle, "simplex")
         if facts["model_status"] != highspy.HighsModelStatus.kOptimal:
             raise SolverError(f"base case not optimal: {facts['status_text']}")
+        if "price_floor" in cm.frames:  # cases keep the base case's payment rates
+            from optimizer.policies.price import settle
+
+            ok = settle(
+                handle,
+                lambda: (
+                    run_highs(handle, "simplex")["model_status"]
+                    == highspy.HighsModelStatus.kOptimal
+                ),
+            )
+            if ok is not None and not ok["converged"]:
+                raise SolverError("base case: price floor payments did not settle")
         h = handle.highs
         lp = h.getLp()
         ub = np.asarray(lp.col_upper_, dtype=float).copy()

@@ -9,7 +9,8 @@ Run from the repository root::
 The claims, the article each comes from and the model element that represents it
 are in ``seeds/claims.yaml``.  Each claim names a *metric* (a function in this
 file, registered with ``@metric``) and the *runs* it compares (``baseline`` or
-scenario ids of ``instances/world-2024/scenarios``; ``a+b`` stacks scenarios).
+scenario ids of ``instances/world-2024/scenarios``; ``a+b`` stacks scenarios;
+``world-2024-2035:<run>`` is the same on another instance of ``instances/``).
 A claim that needs a policy type (``needs_policy``) stays "pending" until its
 scenario file exists and loads, i.e. until the policy type is implemented; then
 the generic shock metric reports it.
@@ -38,6 +39,7 @@ from optimizer.concentration import outputs  # noqa: E402
 from optimizer.errors import InputError  # noqa: E402
 
 INSTANCE = ROOT / "instances" / "world-2024"
+MP_SEP = "us_mp_sep"
 CLAIMS = ROOT / "seeds" / "claims.yaml"
 README = ROOT / "seeds" / "README.md"
 
@@ -203,8 +205,8 @@ class Runs:
 
     def __call__(self, key: str) -> Run:
         if key not in self._runs:
-            ids = [] if key == "baseline" else key.split("+")
-            inst = load(INSTANCE, ids)
+            folder, ids = run_target(key)
+            inst = load(folder, ids)
             res = inst.solve()
             if res.status != "optimal":
                 raise RuntimeError(f"run {key!r}: status {res.status}")
@@ -213,6 +215,22 @@ class Runs:
 
     def solved(self) -> list[Run]:
         return list(self._runs.values())
+
+
+def run_target(key: str) -> tuple[Path, list[str]]:
+    """Instance folder and scenario ids of a run key (``[instance:]baseline|a+b``)."""
+    folder = INSTANCE
+    if ":" in key:
+        name, key = key.split(":", 1)
+        folder = ROOT / "instances" / name
+    return folder, ([] if key == "baseline" else key.split("+"))
+
+
+def without_last(key: str) -> str:
+    """The run a stack is compared with: the same stack without its last scenario."""
+    prefix, _, stack = key.rpartition(":")
+    rest = stack.split("+")[:-1]
+    return (prefix + ":" if prefix else "") + ("+".join(rest) if rest else "baseline")
 
 
 # --------------------------------------------------------------------------- metrics
@@ -613,14 +631,85 @@ def procurement(R: Runs, claim: dict) -> str:
     )
 
 
+def _floor_rows(run: Run) -> pd.DataFrame:
+    pol = run.res.policies
+    return pol.loc[pol["type"] == "price_floor"].set_index("period")
+
+
+def _mp_ndpr(run: Run, period: int) -> float:
+    o = run.out
+    o = o.loc[(o["site"] == MP_SEP) & (o["commodity"] == "NdPr_oxide") & (o["period"] == period)]
+    return float(o["quantity"].sum())
+
+
+def _mined(run: Run, process: str, period: int) -> float:
+    p = run.res.production
+    return float(p.loc[(p["process"] == process) & (p["period"] == period), "activity"].sum())
+
+
+def _ore_to(run: Run, ore: str, country: str, period: int) -> float:
+    f = run.res.flows
+    m = (f["commodity"] == ore) & (f["target_country"] == country) & (f["period"] == period)
+    return float(f.loc[m & (f["source_country"] != country), "quantity"].sum())
+
+
+@metric
+def price_floor(R: Runs, claim: dict) -> str:
+    """A price floor on one instance year by year: output at the covered plant with and
+    without it, the market price, the payment, and for later runs the same per period."""
+    parts = []
+    for key in claim["runs"]:
+        b, s = R(without_last(key)), R(key)
+        rows = _floor_rows(s)
+        years = list(rows.index)
+        pay = rows["payment"]
+        if len(years) == 1:
+            (t,) = years
+            r = rows.loc[t]
+            parts.append(
+                f"`{key}` against `{b.key}`: Mountain Pass NdPr {tonnes(_mp_ndpr(b, t))} → "
+                f"{tonnes(_mp_ndpr(s, t))}, mine "
+                f"{kt(_mined(b, 'us_mountain_pass_mine', t))} → "
+                f"{kt(_mined(s, 'us_mountain_pass_mine', t))}; the DoD pays "
+                f"{per_kg(r['shadow_price'])} on top of a {per_kg(r['used'])} market price, "
+                f"{money(r['payment'])} a year; total cost "
+                f"{signed_money(s.res.objective - b.res.objective)}"
+                + (
+                    " = minus the payment: a transfer, output does not move."
+                    if abs(_mp_ndpr(s, t) - _mp_ndpr(b, t)) < 1
+                    else f" (resource cost {signed_money(s.res.objective - b.res.objective + r['payment'])})."
+                )
+            )
+            continue
+        lo, hi = pay.idxmin(), pay.idxmax()
+        mp = "; ".join(f"{t} {tonnes(_mp_ndpr(b, t))} → {tonnes(_mp_ndpr(s, t))}" for t in years)
+        ore = "; ".join(
+            f"{t} {kt(_ore_to(b, 'ore_mtpass', 'CN', t))} → {kt(_ore_to(s, 'ore_mtpass', 'CN', t))}"
+            for t in years
+        )
+        t_last = years[-1]
+        m0, m1 = (_mined(r, "us_mountain_pass_mine", t_last) for r in (b, s))
+        more = "mine more" if m1 > 1.05 * m0 else "not mine more"
+        parts.append(
+            f"`{key}` ({years[0]}–{t_last}, MP's committed separation ramp): "
+            f"Mountain Pass NdPr {mp}; its concentrate shipped to China {ore}: the floor makes "
+            f"MP separate its own ore and {more} (mine in {t_last} {kt(m0)} → {kt(m1)}); "
+            "DoD payments "
+            f"{money(pay[lo])} ({lo}) to {money(pay[hi])} ({hi}) a year, market price at the "
+            f"plant {per_kg(rows['used'].min())}–{per_kg(rows['used'].max())}."
+        )
+    return " ".join(parts)
+
+
 # --------------------------------------------------------------------------- claims
 def scenario_available(sid: str) -> tuple[bool, str]:
     """A scenario id (or ``a+b`` stack) is available when every file exists and loads."""
-    for one in sid.split("+"):
-        if not (INSTANCE / "scenarios" / f"{one}.yaml").exists():
+    folder, ids = run_target(sid)
+    for one in ids:
+        if not any((f / "scenarios" / f"{one}.yaml").exists() for f in (folder, INSTANCE)):
             return False, f"no scenario file {one}.yaml yet"
     try:
-        load(INSTANCE, sid.split("+"), structure_checks=False)
+        load(folder, ids, structure_checks=False)
     except InputError as e:
         return False, str(e).splitlines()[0]
     return True, ""
@@ -655,7 +744,8 @@ def render(spec: dict, R: Runs) -> str:
         "Our digest of the three seed articles in `shared/seeds/`. Each claim is mapped to the",
         "model element or scenario of `instances/world-2024` that represents it, and to the metric",
         "that answers it; the last column is computed from the solves listed at the end.",
-        "Scenario runs are what-ifs on the 2024 economy, not forecasts; figures marked",
+        "Scenario runs are what-ifs on the 2024 economy (runs prefixed `world-2024-2035:` on the",
+        "2024-2035 instance), not forecasts; figures marked",
         "illustrative in a scenario's `description` are ours, not the article's.",
         "",
         "## Articles",

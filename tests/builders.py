@@ -145,3 +145,10 @@ def one_mine_one_market(
         },
         **tables,
     )
+
+
+def scenario_file(folder: Path, body: str, name: str = "p") -> str:
+    """Write ``<folder>/<name>.yaml`` with id, title and ``body`` (YAML text); its path."""
+    p = Path(folder) / f"{name}.yaml"
+    p.write_text(f"id: {name}\ntitle: test scenario {name}\n" + body)
+    return str(p)

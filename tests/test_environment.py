@@ -14,6 +14,7 @@ import pytest
 
 from optimizer import InputError, load
 from tests.builders import commodity, recipe_row, site, write_instance
+from tests.builders import scenario_file as scenario
 
 FACTORS = [
     {"recipe": "dig", "process": "", "pollutant": "tailings", "factor": 0.5, "unit": "t"},
@@ -59,12 +60,6 @@ def two_mines(folder, *, demand: float = 100, emissions: list[dict] | None = FAC
     if emissions is not None:
         tables["emissions"] = [{**r, "source": "test"} for r in emissions]
     return write_instance(folder, {}, **tables)
-
-
-def scenario(tmp_path, body: str, name: str = "p") -> str:
-    p = tmp_path / f"{name}.yaml"
-    p.write_text(f"id: {name}\ntitle: test policy\n" + body)
-    return str(p)
 
 
 def cap(id: str = "cn-eco", where: str = "region: CN", max: float = 100) -> str:

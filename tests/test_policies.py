@@ -7,13 +7,8 @@ import pytest
 
 from optimizer import load
 from tests.builders import commodity, recipe_row, site, write_instance
+from tests.builders import scenario_file as _scenario
 from tests.conftest import TINY
-
-
-def _scenario(tmp_path, body: str, name: str = "p") -> str:
-    p = tmp_path / f"{name}.yaml"
-    p.write_text(f"id: {name}\ntitle: test policy\n" + body)
-    return str(p)
 
 
 @pytest.fixture(scope="module")

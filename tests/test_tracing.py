@@ -18,6 +18,7 @@ import pytest
 from optimizer import load
 from optimizer.cli import app
 from tests.builders import commodity, recipe_row, site, write_instance
+from tests.builders import scenario_file as _scenario
 from tests.conftest import TINY
 
 
@@ -109,12 +110,6 @@ def two_chains(folder, mixed: bool = False):
         links=links,
         demand=[_demand("us_def", "magnet", 30), _demand("jp_mkt", "magnet", 50)],
     )
-
-
-def _scenario(tmp_path, body: str, name: str = "s") -> str:
-    p = tmp_path / f"{name}.yaml"
-    p.write_text(f"id: {name}\ntitle: test\n" + body)
-    return str(p)
 
 
 BAN = """policies:
@@ -243,7 +238,7 @@ def test_bad_origins_are_located(tmp_path):
     with pytest.raises(InputError) as e:
         load(two_chains(tmp_path / "i"), [_scenario(tmp_path, body)])
     msg = str(e.value)
-    assert "s.yaml:" in msg and "'XX' is not a country code" in msg and "'moon'" in msg
+    assert "p.yaml:" in msg and "'XX' is not a country code" in msg and "'moon'" in msg
     many = "tracing:\n" + "".join(f"  - origin: {c}\n" for c in ("CN", "AU", "MY", "JP"))
     with pytest.raises(InputError) as e:
         load(two_chains(tmp_path / "j"), [_scenario(tmp_path, many)])

@@ -235,3 +235,35 @@ def test_without_western_buildout_shortages_grow(w35):
     assert unmet[2026] > 1_000
     assert unmet[2035] > 50_000
     assert res.objective > base.objective
+
+
+def test_price_floor_makes_mp_separate_its_own_ore(w35):
+    from optimizer.invariants import check_result
+
+    inst, base = w35
+    scen = inst.with_scenario("us-ndpr-price-floor")
+    res = scen.solve()
+    assert check_result(scen, res) == []  # includes: payment = floor - market price
+    assert res.summary["price_floor"]["converged"]
+
+    def mp_sep(r) -> pd.Series:
+        p = r.production
+        return p.loc[p["process"] == "mp_sep"].groupby("period")["activity"].sum()
+
+    after, before = mp_sep(res), mp_sep(base)
+    # 2024 is outside the deal; from 2026 the plant runs at its ramped capacity of 41,700 t
+    # feed (9,000 + 32,700) instead of shipping most of its ore to China
+    assert after[2024] == pytest.approx(before[2024])
+    for t in (2026, 2028, 2030, 2035):
+        assert after[t] == pytest.approx(41_700, rel=1e-6)
+        assert before[t] < 0.4 * 41_700
+    pol = res.policies.set_index("period")
+    assert list(pol.index) == [2026, 2028, 2030, 2035]
+    assert pol["quantity"].to_numpy() == pytest.approx(41_700 * 0.14382)  # t NdPr oxide
+    assert (pol["used"] + pol["shadow_price"]).to_numpy() == pytest.approx(110_000)
+    # a subsidy, not a resource saving: the objective falls by about the discounted payments
+    w = {t: 1.08 ** -(t - 2024) for t in pol.index}
+    paid = sum(pol.loc[t, "payment"] * w[t] for t in pol.index)
+    assert res.summary["cost_breakdown"]["price_floor"] == pytest.approx(-paid)
+    assert 0 < (res.objective + paid) - base.objective < 0.05 * paid
+    assert 1.0e9 < pol["payment"].sum() < 1.3e9  # four representative years

@@ -223,3 +223,35 @@ def test_content_rule_limits_cn_content_re_exports(solved):
     assert (pol["used"] <= pol["limit"] + 1e-6).all()
     assert f.loc[m, "quantity"].sum() == pytest.approx(pol["used"].sum(), rel=1e-6)
     assert res.objective >= traced_base.objective - 1e-6 * traced_base.objective
+
+
+def test_us_price_floor_is_a_transfer_with_2024_plants(solved):
+    from optimizer.invariants import check_result
+
+    base = solved()
+    inst = load(WORLD, ["us-ndpr-price-floor"])
+    res = solved("us-ndpr-price-floor")
+    assert check_result(inst, res) == []
+    pol = res.policies.loc[res.policies["type"] == "price_floor"].iloc[0]
+    # Mountain Pass separation is full in 2024 (9,000 t feed x 14.38 % NdPr): the floor
+    # pays 110 - 53 USD/kg on 1,294 t and moves nothing
+    assert pol["quantity"] == pytest.approx(9_000 * 0.14382)
+    assert pol["used"] == pytest.approx(52_967, abs=1)
+    assert pol["payment"] == pytest.approx((110_000 - pol["used"]) * pol["quantity"])
+    assert res.objective == pytest.approx(base.objective - pol["payment"], rel=1e-9)
+    mp = res.production.loc[res.production["site"] == "us_mp_sep", "activity"].sum()
+    assert mp == pytest.approx(9_000)
+
+
+def test_us_price_floor_keeps_mp_running_in_the_western_buildout(solved):
+    # the build-out lowers NdPr enough to idle MP's separation; the floor keeps it full
+    def mp(res):
+        p = res.production
+        return p.loc[p["process"] == "mp_sep", "activity"].sum()
+
+    idle = solved("western-buildout-2030")
+    res = solved("western-buildout-2030", "us-ndpr-price-floor")
+    assert mp(idle) < 100
+    assert mp(res) == pytest.approx(41_700)
+    pol = res.policies.loc[res.policies["type"] == "price_floor"].iloc[0]
+    assert 30_000 < pol["used"] < 45_000 and pol["payment"] > 4e8

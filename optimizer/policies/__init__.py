@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from optimizer.policies.environment import add_environmental_caps, add_production_targets
 from optimizer.policies.origin import add_procurement_bans
+from optimizer.policies.price import add_price_floors
 from optimizer.policies.schema import SUPPORTED, Policy, PolicyEnvelope
 from optimizer.policies.shares import add_diversification_caps, add_domestic_shares
 from optimizer.policies.trade import add_export_controls, add_tariffs
@@ -25,6 +26,7 @@ FAMILIES = (
     add_procurement_bans,
     add_environmental_caps,
     add_production_targets,
+    add_price_floors,
 )
 
 

@@ -312,6 +312,25 @@ class EnvironmentalCap(_AtPlace):
         return out
 
 
+def _makers_check(inst: Instance, pol: _AtPlace, commodities: str | list[str]) -> list:
+    """No process at the policy's place makes ``commodities``: one problem, else none."""
+    from optimizer.policies.common import commodity_set
+
+    rec = inst.recipes
+    makers = set(
+        rec.loc[
+            (rec["direction"] == "output")
+            & rec["commodity"].isin(commodity_set(inst, commodities)),
+            "recipe",
+        ]
+    )
+    pro = inst.processes
+    here = pro["site"].isin(pol.site_ids(inst)) & pro["recipe"].isin(makers)
+    return (
+        [] if here.any() else [("commodities", f"no process {pol.place()} makes {commodities!r}")]
+    )
+
+
 class ProductionTarget(_AtPlace):
     """Recipes at ``sites`` or in ``region`` make at least ``min`` t per period of
     ``commodities`` (together).  A hard constraint: if it cannot be met the LP is
@@ -325,21 +344,29 @@ class ProductionTarget(_AtPlace):
         out = super().check(inst) + _check_commodities(inst, "commodities", self.commodities)
         if out or self.min == 0:
             return out
-        from optimizer.policies.common import commodity_set
+        return _makers_check(inst, self, self.commodities)
 
-        rec = inst.recipes
-        makers = set(
-            rec.loc[
-                (rec["direction"] == "output")
-                & rec["commodity"].isin(commodity_set(inst, self.commodities)),
-                "recipe",
-            ]
-        )
-        pro = inst.processes
-        here = pro["site"].isin(self.site_ids(inst)) & pro["recipe"].isin(makers)
-        if not here.any():
-            out.append(("commodities", f"no process {self.place()} makes {self.commodities!r}"))
-        return out
+
+class PriceFloor(_AtPlace):
+    """What ``sites`` (or the sites of ``region``) make of ``commodities`` is paid at least
+    ``floor`` USD/t: a guarantor pays the difference between the floor and the market price
+    on every tonne made (a deficiency payment; the DoD's 2025 floor of US$110/kg for MP
+    Materials' NdPr).  ``reference: market`` (default) takes the market price from the model
+    itself, as the commodity's marginal cost at the site, and solves until payment and price
+    agree; a number fixes the market price (USD/t) the payment is computed from."""
+
+    type: Literal["price_floor"]
+    commodities: str | list[str]
+    floor: float = Field(gt=0, description="Guaranteed price, USD/t.")
+    reference: Literal["market"] | float = Field(
+        "market", description="market, or the market price in USD/t the payment refers to."
+    )
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_commodities(inst, "commodities", self.commodities)
+        if not isinstance(self.reference, str) and self.reference < 0:
+            out.append(("reference", "must be market or a price >= 0 (USD/t)"))
+        return out or _makers_check(inst, self, self.commodities)
 
 
 Policy = Annotated[
@@ -350,7 +377,8 @@ Policy = Annotated[
     | Stockpile
     | ProcurementBan
     | EnvironmentalCap
-    | ProductionTarget,
+    | ProductionTarget
+    | PriceFloor,
     Field(discriminator="type"),
 ]
 
@@ -371,4 +399,5 @@ SUPPORTED = {
     "procurement_ban",
     "environmental_cap",
     "production_target",
+    "price_floor",
 }
