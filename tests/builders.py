@@ -152,3 +152,50 @@ def scenario_file(folder: Path, body: str, name: str = "p") -> str:
     p = Path(folder) / f"{name}.yaml"
     p.write_text(f"id: {name}\ntitle: test scenario {name}\n" + body)
     return str(p)
+
+
+def mines_to_market(
+    folder: Path,
+    mines: list[tuple[str, str, float]],
+    *,
+    demand: float = 100,
+    manifest: dict | None = None,
+    **tables,
+) -> Path:
+    """Mines ``(id, country, cost)`` of 100 t of ``ore`` each, each with a 1 USD/t lane to
+    market ``eu`` (FR) that demands ``demand`` t in 2024; ``tables`` adds more tables."""
+    return write_instance(
+        folder,
+        manifest or {},
+        commodities=[commodity("ore", "mine")],
+        sites=[site(m, c, "mine", company=m) for m, c, _ in mines]
+        + [site("eu", "FR", "market", company="")],
+        recipes=[recipe_row("dig", "ore")],
+        processes=[
+            {"id": m, "site": m, "recipe": "dig", "capacity": 100, "cost": cost, "source": "test"}
+            for m, _, cost in mines
+        ],
+        links=[
+            {
+                "id": f"{m}_eu",
+                "from_site": m,
+                "to_site": "eu",
+                "commodity": "ore",
+                "capacity": "",
+                "cost": 1,
+                "source": "test",
+            }
+            for m, _, _ in mines
+        ],
+        demand=[
+            {
+                "market": "eu",
+                "commodity": "ore",
+                "period": 2024,
+                "quantity": demand,
+                "shortage_penalty": "",
+                "source": "test",
+            }
+        ],
+        **tables,
+    )

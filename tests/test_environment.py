@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import InputError, load
-from tests.builders import commodity, recipe_row, site, write_instance
+from tests.builders import mines_to_market
 from tests.builders import scenario_file as scenario
 
 FACTORS = [
@@ -24,42 +24,8 @@ FACTORS = [
 
 def two_mines(folder, *, demand: float = 100, emissions: list[dict] | None = FACTORS):
     """The two-mine instance above (``emissions=None``: no emissions.csv)."""
-    mines = [("cn", "CN", 5), ("au", "AU", 10)]
-    tables = dict(
-        commodities=[commodity("ore", "mine")],
-        sites=[site(m, c, "mine", company=m) for m, c, _ in mines]
-        + [site("eu", "FR", "market", company="")],
-        recipes=[recipe_row("dig", "ore")],
-        processes=[
-            {"id": m, "site": m, "recipe": "dig", "capacity": 100, "cost": cost, "source": "test"}
-            for m, _, cost in mines
-        ],
-        links=[
-            {
-                "id": f"{m}_eu",
-                "from_site": m,
-                "to_site": "eu",
-                "commodity": "ore",
-                "capacity": "",
-                "cost": 1,
-                "source": "test",
-            }
-            for m, _, _ in mines
-        ],
-        demand=[
-            {
-                "market": "eu",
-                "commodity": "ore",
-                "period": 2024,
-                "quantity": demand,
-                "shortage_penalty": "",
-                "source": "test",
-            }
-        ],
-    )
-    if emissions is not None:
-        tables["emissions"] = [{**r, "source": "test"} for r in emissions]
-    return write_instance(folder, {}, **tables)
+    extra = {} if emissions is None else {"emissions": [{**r, "source": "test"} for r in emissions]}
+    return mines_to_market(folder, [("cn", "CN", 5), ("au", "AU", 10)], demand=demand, **extra)
 
 
 def cap(id: str = "cn-eco", where: str = "region: CN", max: float = 100) -> str:

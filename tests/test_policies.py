@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import load
-from tests.builders import commodity, recipe_row, site, write_instance
+from tests.builders import mines_to_market
 from tests.builders import scenario_file as _scenario
 from tests.conftest import TINY
 
@@ -123,40 +123,7 @@ def test_tariff_ad_valorem_on_baseline_origin_price(tmp_path, base):
 
 def _three_mines(tmp_path):
     mines = [("cn", "CN", 5), ("au", "AU", 10), ("de", "DE", 20)]
-    return write_instance(
-        tmp_path / "three",
-        {"regions": {"EU": ["DE", "FR"]}},
-        commodities=[commodity("ore", "mine")],
-        sites=[site(m, c, "mine", company=m) for m, c, _ in mines]
-        + [site("eu", "FR", "market", company="")],
-        recipes=[recipe_row("dig", "ore")],
-        processes=[
-            {"id": m, "site": m, "recipe": "dig", "capacity": 100, "cost": cost, "source": "test"}
-            for m, _, cost in mines
-        ],
-        links=[
-            {
-                "id": f"{m}_eu",
-                "from_site": m,
-                "to_site": "eu",
-                "commodity": "ore",
-                "capacity": "",
-                "cost": 1,
-                "source": "test",
-            }
-            for m, _, _ in mines
-        ],
-        demand=[
-            {
-                "market": "eu",
-                "commodity": "ore",
-                "period": 2024,
-                "quantity": 100,
-                "shortage_penalty": "",
-                "source": "test",
-            }
-        ],
-    )
+    return mines_to_market(tmp_path / "three", mines, manifest={"regions": {"EU": ["DE", "FR"]}})
 
 
 def test_diversification_cap_binds_at_share(tmp_path):
