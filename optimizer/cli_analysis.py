@@ -114,6 +114,16 @@ def criticality(
             overflow="fold",
         )
     for r in ranking.head(top).itertuples(index=False):
+        if r.status == "infeasible":
+            t.add_row(
+                str(r.rank),
+                escape(str(r.element)),
+                "infeasible",
+                "—",
+                "—",
+                "a hard policy cannot hold without it",
+            )
+            continue
         t.add_row(
             str(r.rank),
             escape(str(r.element)),

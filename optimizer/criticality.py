@@ -11,7 +11,9 @@ N-2 (``k=2``) removes every pair among the ``pairs_from`` elements that rank
 highest in N-1 (default 10, so 45 pairs): the pairs most likely to matter,
 without the quadratic number of all pairs.
 
-Ranking: by unmet demand (t), then by cost increase (USD).
+Ranking: by unmet demand (t), then by cost increase (USD).  A case that makes the
+LP infeasible (only a hard policy such as a production target can) is a result, not
+an error: it ranks first with ``status`` ``infeasible`` and no numbers.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ COLUMNS = [
     "worst_market",
     "worst_market_unmet",
     "members",
+    "status",
 ]
 
 
@@ -68,11 +71,11 @@ def elements(inst: Instance, by: str) -> list[tuple[str, frozenset[str], frozens
 
 def _evaluate(
     w: WhatIf, cases: list[tuple[str, frozenset, frozenset]]
-) -> list[tuple[str, float, np.ndarray]]:
+) -> list[tuple[str, float, np.ndarray, str]]:
     out = []
     for label, sites, links in cases:
         r = w.solve_without(sites, links)
-        out.append((label, r.objective, r.unmet))
+        out.append((label, r.objective, r.unmet, r.status))
     return out
 
 
@@ -93,12 +96,27 @@ def _worker_run(key: tuple, inst_path: str, scenarios: list[str], cases: list) -
 
 
 def _table(
-    w: WhatIf, kind: str, raw: list[tuple[str, float, np.ndarray]], members: dict[str, int]
+    w: WhatIf, kind: str, raw: list[tuple[str, float, np.ndarray, str]], members: dict[str, int]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = w.unmet_keys
     total_demand = float(w.inst.demand["quantity"].sum())
     rows, detail = [], []
-    for label, obj, unmet in raw:
+    for label, obj, unmet, status in raw:
+        if status == "infeasible":  # no numbers: a hard policy cannot hold without it
+            rows.append(
+                {
+                    "element": label,
+                    "kind": kind,
+                    "unmet": np.nan,
+                    "unmet_share": np.nan,
+                    "cost_increase": np.nan,
+                    "worst_market": "",
+                    "worst_market_unmet": np.nan,
+                    "members": members.get(label, 1),
+                    "status": status,
+                }
+            )
+            continue
         extra = unmet - w.base_unmet
         by_market = (
             pd.Series(extra, index=keys["market"].to_numpy()).groupby(level=0).sum()
@@ -116,6 +134,7 @@ def _table(
                 "worst_market": worst,
                 "worst_market_unmet": float(by_market.max()) if worst else 0.0,
                 "members": members.get(label, 1),
+                "status": status,
             }
         )
         nz = np.flatnonzero(np.abs(extra) > DETAIL_TOL)
@@ -131,10 +150,19 @@ def _table(
             )
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "rank"])
     for c in ("unmet", "cost_increase", "unmet_share", "worst_market_unmet"):
-        df[c] = df[c].where(df[c].abs() > 1e-6, 0.0).round(6)
-    df = df.sort_values(
-        ["unmet", "cost_increase", "element"], ascending=[False, False, True], kind="stable"
-    ).reset_index(drop=True)
+        df[c] = df[c].where((df[c].abs() > 1e-6) | df[c].isna(), 0.0).round(6)
+    # infeasible cases first: without the element a hard policy cannot hold at all
+    df["_ok"] = df["status"] != "infeasible"
+    df = (
+        df.sort_values(
+            ["_ok", "unmet", "cost_increase", "element"],
+            ascending=[True, False, False, True],
+            kind="stable",
+            na_position="first",
+        )
+        .drop(columns="_ok")
+        .reset_index(drop=True)
+    )
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     det = pd.DataFrame(
         detail, columns=["element", "market", "commodity", "period", "unmet_increase"]

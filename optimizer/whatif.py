@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 class CaseResult:
     """Outcome of one what-if case."""
 
-    objective: float
-    unmet: np.ndarray  # per demand row of the base model's ``unmet`` variable
+    objective: float  # NaN when infeasible
+    unmet: np.ndarray  # per demand row of the base model's ``unmet`` variable (NaN: infeasible)
     seconds: float
-    status: str
+    status: str  # optimal | infeasible (a hard policy cannot hold without the element)
 
 
 @dataclass
@@ -134,9 +134,14 @@ class WhatIf:
         try:
             h.run()
             ms = h.getModelStatus()
-            status = (
-                "optimal" if ms == highspy.HighsModelStatus.kOptimal else h.modelStatusToString(ms)
-            )
+            MS = highspy.HighsModelStatus
+            if ms in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+                # only a hard policy (e.g. a production target) can do this: a result
+                ua, ub_ = self.handle.col_slices.get("unmet", (0, 0))
+                return CaseResult(
+                    float("nan"), np.full(ub_ - ua, np.nan), time.perf_counter() - t0, "infeasible"
+                )
+            status = "optimal" if ms == MS.kOptimal else h.modelStatusToString(ms)
             if status != "optimal":
                 raise SolverError(f"what-if case not optimal: {status}")
             x = np.asarray(h.getSolution().col_value)

@@ -213,3 +213,36 @@ def test_cli_criticality_report_holds_the_ranking(tmp_path):
     html = path.read_text()
     assert "mine_south" in html and "sep" in html
     assert "criticality" in html.lower() or "chokepoint" in html.lower()
+
+
+def test_case_that_breaks_a_hard_policy_ranks_first_as_infeasible(tmp_path):
+    # two mines (cn 5 USD/t, au 10 USD/t, 100 t each) for 100 t of EU demand, and a
+    # production target of 80 t in China: without cn the target cannot hold at all
+    from tests.builders import mines_to_market, scenario_file
+
+    folder = mines_to_market(tmp_path / "two", [("cn", "CN", 5), ("au", "AU", 10)])
+    sc = scenario_file(
+        tmp_path,
+        "policies:\n  - type: production_target\n    id: cn-target\n    commodities: ore\n"
+        "    region: CN\n    min: 80\n",
+    )
+    inst = load(folder, [sc])
+    rank, detail = criticality(inst, by="site")
+    r = rank.set_index("element")
+    assert list(rank["element"]) == ["cn", "au"]
+    assert r.loc["cn", "status"] == "infeasible" and pd.isna(r.loc["cn", "unmet"])
+    assert pd.isna(r.loc["cn", "cost_increase"])
+    # without au nothing changes: cn already serves all 100 t at 6 USD/t
+    assert r.loc["au", "status"] == "optimal"
+    assert r.loc["au", "unmet"] == 0 and r.loc["au", "cost_increase"] == pytest.approx(0)
+    assert detail.empty
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["criticality", str(folder), "-s", sc, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "infeasible" in res.output and "hard policy" in res.output
+    csv = pd.read_csv(out / "criticality.csv")
+    assert csv.loc[0, "element"] == "cn" and csv.loc[0, "status"] == "infeasible"
+    html = tmp_path / "crit.html"
+    res = runner.invoke(app, ["criticality", str(folder), "-s", sc, "--report", str(html)])
+    assert res.exit_code == 0, res.output
+    assert "infeasible: a hard policy cannot hold without it" in html.read_text()

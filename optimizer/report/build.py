@@ -610,6 +610,7 @@ def _result_sections(
                     "unmet": float(getattr(r, "unmet", float("nan"))),
                     "unmet_share": float(getattr(r, "unmet_share", float("nan"))),
                     "cost_increase": float(getattr(r, "cost_increase", float("nan"))),
+                    "infeasible": getattr(r, "status", "") == "infeasible",
                     "worst_market": names.site_label(str(getattr(r, "worst_market", "") or ""))
                     if getattr(r, "worst_market", "")
                     else "",

@@ -851,6 +851,9 @@ def criticality_figure(c: pd.DataFrame, names: Names, top: int = 15) -> go.Figur
     """N-k ranking: unmet demand when the element is removed."""
     if c is None or not len(c) or "unmet" not in c:
         return None
+    c = c.loc[c["unmet"].notna()]  # infeasible cases have no bar (the table names them)
+    if not len(c):
+        return None
     c = c.sort_values(
         ["unmet", "cost_increase"] if "cost_increase" in c else ["unmet"], ascending=False
     )
