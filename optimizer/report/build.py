@@ -422,6 +422,21 @@ def _concentration_rows(res: Result, names: Names) -> tuple[list[dict], list[dic
     return rows, detail
 
 
+def _policy_words(r, sp: float, binding: bool, currency: str) -> str:
+    """What a policies.csv row means, in a sentence."""
+    if r.type == "price_floor":
+        return (
+            f"The guarantor pays {F.money(sp)} {currency}/t over the market price of "
+            f"{F.money(float(r.used))} on {F.t(float(r.quantity))} t: "
+            f"{F.money(float(r.payment))} {currency}."
+            if binding
+            else "The market price is above the floor: nothing is paid."
+        )
+    if binding:
+        return f"Loosening this limit by one unit would save {F.money(abs(sp))} {currency}."
+    return "Not binding: the policy costs nothing at the margin."
+
+
 def _policy_rows(res: Result, names: Names, currency: str) -> list[dict[str, Any]]:
     p = res.policies
     if not len(p):
@@ -444,11 +459,7 @@ def _policy_rows(res: Result, names: Names, currency: str) -> list[dict[str, Any
                 "used": float(r.used),
                 "shadow_price": sp,
                 "binding": binding,
-                "words": (
-                    f"Loosening this limit by one unit would save {F.money(abs(sp))} {currency}."
-                    if binding
-                    else "Not binding: the policy costs nothing at the margin."
-                ),
+                "words": _policy_words(r, sp, binding, currency),
             }
         )
     return rows
