@@ -285,11 +285,13 @@ def solve(
     if ms == MS.kOptimal and "price_floor" in cm.frames:
         from optimizer.policies.price import settle
 
-        def rerun() -> bool:
+        def rerun() -> bool:  # only costs change: a warm-started simplex from the last basis
             nonlocal facts
-            first, facts = facts, run_highs(handle, method, time_limit)
+            first, facts = facts, run_highs(handle, "simplex", time_limit)
             facts["solve_seconds"] += first["solve_seconds"]
             facts["iterations"] += first["iterations"]
+            if first["method"] != facts["method"]:  # e.g. ipm, then warm simplex re-solves
+                facts["method"] = f"{first['method']}+{facts['method']}"
             return facts["model_status"] == MS.kOptimal
 
         floor_info = settle(handle, rerun)
