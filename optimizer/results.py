@@ -5,6 +5,8 @@ Sign conventions (see ``docs/analysis.md``):
 * ``prices.marginal_cost`` is the dual of the commodity balance: USD per
   extra tonne of the commodity withdrawn at that site in that period
   (negative for a surplus co-product that would have to be disposed of).
+  Every dual of a row with a period is divided by that period's discount
+  weight, so prices and shadow prices are in USD of their own period.
 * ``bottlenecks.shadow_price`` is minus the dual of a capacity row: the
   USD the total cost would fall per extra unit of capacity (≥ 0).
 """
@@ -211,6 +213,7 @@ def collect(
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
     y = np.asarray(sol.row_dual) if sol.dual_valid else np.full(handle.num_row, np.nan)
+    y = y / _row_weights(cm, handle)  # duals in USD of their own period, not discounted
     row_val = np.asarray(sol.row_value)
     vk = cm.var_keys
     sites = inst.tables["sites"].set_index("id")
@@ -641,6 +644,16 @@ def _expansions(inst: Instance, cm, handle: LpHandle, x: np.ndarray) -> pd.DataF
         }
     )
     return df[EXPANSION_COLUMNS]
+
+
+def _row_weights(cm, handle: LpHandle) -> np.ndarray:
+    """The discount weight of each row's period (1 for rows without a period)."""
+    w = np.ones(handle.num_row)
+    for name, (a, b) in handle.row_slices.items():
+        k = cm.con_keys.get(name)
+        if k is not None and "period" in k and len(k) == b - a:
+            w[a:b] = k["period"].map(cm.sets.weights).fillna(1.0).to_numpy(dtype=float)
+    return w
 
 
 def _clean(a: np.ndarray) -> np.ndarray:

@@ -228,3 +228,25 @@ def test_expansion_of_an_unlimited_process_is_an_error(tmp_path):
         InputError, match="expansions.csv:2:process: process 'mine' has no capacity limit"
     ):
         load(folder)
+
+
+def test_duals_are_in_usd_of_their_own_period(tmp_path):
+    # 10 % a year, 2026 weighs 1/1.21 in the objective; the mine (10 USD/t, 1 USD/t lane,
+    # capacity 10) cannot serve 15 t in 2026: 5 t short at the 1,000 USD/t penalty
+    r = 0.1
+    res = load(
+        one_mine_one_market(
+            tmp_path / "i",
+            [2024, 2026],
+            {2024: 10, 2026: 15},
+            capacity=10,
+            storage_cost="",
+            discount_rate=r,
+        )
+    ).solve()
+    assert res.objective == pytest.approx(10 * 11 + (10 * 11 + 5 * 1000) / (1 + r) ** 2)
+    p = res.prices.set_index(["site", "period"])["marginal_cost"]
+    # the market's price in 2026 is the penalty, in 2026 USD (not 1,000 / 1.21)
+    assert p[("mkt", 2026)] == pytest.approx(1000)
+    b = res.bottlenecks.set_index("period")["shadow_price"]
+    assert b[2026] == pytest.approx(1000 - 11)  # another tonne of capacity in 2026 USD

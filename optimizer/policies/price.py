@@ -240,7 +240,7 @@ def policy_rows(cm: ChainModel, inst: Instance, x: np.ndarray, y: np.ndarray, ha
         if m.any():
             val[m] = x[handle.col_slices[name][0] + t["var"].to_numpy(dtype=np.int64)[m]]
     t["tonnes"] = t["coef"] * val
-    t["price"] = y[b0 + t["row"].to_numpy(dtype=np.int64)] / t["weight"]
+    t["price"] = y[b0 + t["row"].to_numpy(dtype=np.int64)]  # y: per-period duals
     # one price and rate per (site, labelled commodity, period): the act rows carry them
     t["payment"] = t["tonnes"] * t["rate"]
     t["price_x_t"] = t["price"] * t["tonnes"]
