@@ -250,3 +250,21 @@ def test_duals_are_in_usd_of_their_own_period(tmp_path):
     assert p[("mkt", 2026)] == pytest.approx(1000)
     b = res.bottlenecks.set_index("period")["shadow_price"]
     assert b[2026] == pytest.approx(1000 - 11)  # another tonne of capacity in 2026 USD
+
+
+def test_ad_valorem_tariff_is_discounted_once(tmp_path):
+    # ore at the AU mine is worth 10 USD/t in each period; a 10 % Japanese tariff adds
+    # 1 USD/t, paid on 10 t in 2024 and 10 t in 2026 (weight 1/1.21)
+    from tests.builders import scenario_file
+
+    r = 0.1
+    folder = one_mine_one_market(
+        tmp_path / "i", [2024, 2026], {2024: 10, 2026: 10}, storage_cost="", discount_rate=r
+    )
+    sc = scenario_file(
+        tmp_path, "policies:\n  - type: tariff\n    importer: JP\n    ad_valorem: 0.1\n"
+    )
+    res = load(folder, [sc]).solve()
+    w = 1 / (1 + r) ** 2
+    assert res.summary["cost_breakdown"]["tariffs"] == pytest.approx(10 * 1 + 10 * 1 * w)
+    assert res.objective == pytest.approx(10 * 12 * (1 + w))
