@@ -104,6 +104,12 @@ def _fail(e: RechainError) -> None:
     raise typer.Exit(e.exit_code)
 
 
+def _warn(inst) -> None:
+    """Print the instance's load warnings (unreachable demand, dead ends) to stderr."""
+    for w in inst.warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
+
+
 @app.command()
 def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
     """Check an instance (and scenarios) without solving; exit 2 listing every problem."""
@@ -142,8 +148,7 @@ def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
     for k, v in sorted(s["demand_by_commodity"].items(), key=lambda kv: -kv[1])[:20]:
         t.add_row(escape(str(k)), f"{v:,.0f}")
     out.print(t)
-    for w in inst.warnings:
-        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
+    _warn(inst)
 
 
 @app.command()
@@ -183,8 +188,7 @@ def solve(
     try:
         with _step("loading and validating"):
             inst = load(instance, scenario or [])
-        for w in inst.warnings:
-            err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
+        _warn(inst)
         with _step("building and solving"):
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli import InstanceArg, Scenario, _fail, _step, app, err, out
+from optimizer.cli import InstanceArg, Scenario, _fail, _step, _warn, app, err, out
 from optimizer.errors import EXIT_INPUT, RechainError
 
 Start = Annotated[
@@ -72,8 +72,7 @@ def survive(
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])
-        for w in inst.warnings:
-            err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
+        _warn(inst)
         with Progress(
             TextColumn("solving"),
             BarColumn(),
@@ -207,8 +206,7 @@ def stockpile_size(
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])
-        for w in inst.warnings:
-            err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)
+        _warn(inst)
         with _step("sizing the stockpile"):
             try:
                 sz = size_stockpile(

@@ -512,6 +512,20 @@ def map_centre(pairs: pd.DataFrame, xy: pd.DataFrame, weight: str) -> float:
     return best
 
 
+def _map_figure(traces: list, centre, height: int, legend_title: str | None = None) -> go.Figure:
+    """A world-map figure with the legend in one row under the map."""
+    legend = {"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"}
+    if legend_title:
+        legend["title"] = {"text": legend_title}
+    fig = go.Figure(traces)
+    fig.update_layout(
+        **base_layout(
+            height=height, geo=_geo(centre), margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend=legend
+        )
+    )
+    return fig
+
+
 def _geo(centre: float) -> dict:
     g = dict(GEO)
     g["projection"] = {"type": "natural earth", "rotation": {"lon": centre}}
@@ -661,23 +675,7 @@ def map_figure(res: Result, names: Names, period, top: int = 80) -> go.Figure | 
         legend=legend,
     )
     traces += _site_traces(names, xy, _throughput(res, period))
-    fig = go.Figure(traces)
-    fig.update_layout(
-        **base_layout(
-            height=540,
-            geo=_geo(centre),
-            margin={"l": 0, "r": 0, "t": 10, "b": 0},
-            legend={
-                "orientation": "h",
-                "x": 0.5,
-                "xanchor": "center",
-                "y": -0.02,
-                "yanchor": "top",
-                "title": {"text": "Stage (colour = country)  "},
-            },
-        )
-    )
-    return fig
+    return _map_figure(traces, centre, 540, "Stage (colour = country)  ")
 
 
 def change_map_figure(
@@ -725,21 +723,7 @@ def change_map_figure(
                 lat=[None], lon=[None], mode="lines", name=name, line={"color": colour, "width": 4}
             )
         )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        **base_layout(
-            height=500,
-            geo=_geo(centre),
-            margin={"l": 0, "r": 0, "t": 10, "b": 0},
-            legend={
-                "orientation": "h",
-                "x": 0.5,
-                "xanchor": "center",
-                "y": -0.02,
-                "yanchor": "top",
-            },
-        )
-    )
+    fig = _map_figure(traces, centre, 500)
     return fig
 
 
