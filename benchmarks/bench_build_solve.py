@@ -71,16 +71,11 @@ def child_ours(spec: dict) -> dict:
     import highspy
 
     from optimizer import load
-    from optimizer.model import build_model
-    from optimizer.sets import build_sets
-    from optimizer.solve import (
-        choose_method,
-        column_names,
-        export_model,
-        row_names,
-        run_highs,
-        to_highs,
-    )
+    from optimizer.lp.export import export_model
+    from optimizer.lp.handoff import column_names, row_names, to_highs
+    from optimizer.lp.run import choose_method, run_highs
+    from optimizer.model.build import build_model
+    from optimizer.model.sets import build_sets
 
     # warm-up (untimed): imports, Pyomo plugin registration, HiGHS banner
     warm, _, _ = synthetic.cached_instance(WORK, 500, seed=spec["seed"], periods=1)
@@ -97,7 +92,7 @@ def child_ours(spec: dict) -> dict:
     _progress(f"load {out['load_s']:.2f} s")
     out["structure_s"] = None
     if spec["structure"]:
-        from optimizer import structure
+        from optimizer.analysis import structure
 
         t = time.perf_counter()
         inst.warnings.extend(structure.check(inst))
@@ -530,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-structure-checks",
         dest="structure_checks",
         action="store_false",
-        help="skip timing optimizer.structure.check (part of load())",
+        help="skip timing optimizer.analysis.structure.check (part of load())",
     )
     ap.add_argument(
         "--structure-max",

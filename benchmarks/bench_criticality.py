@@ -4,7 +4,7 @@ For each case (an element removed), the *rebuild* path copies the instance
 with the element's process capacities and link capacities set to zero and
 runs the full pipeline (index sets, Pyomo model, hand-off, HiGHS); the
 *persistent* path re-solves one built model after zeroing column bounds
-(optimizer.whatif.WhatIf).  Both must give the same objective.  Prints seconds
+(optimizer.analysis.whatif.WhatIf).  Both must give the same objective.  Prints seconds
 per case for both and their ratio, measured in the same run.
 
     python benchmarks/bench_criticality.py [--instance instances/world-2024] [--by country-stage] [--cases 20]
@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optimizer import load  # noqa: E402
-from optimizer.criticality import elements  # noqa: E402
-from optimizer.whatif import WhatIf  # noqa: E402
+from optimizer.analysis.criticality import elements  # noqa: E402
+from optimizer.analysis.whatif import WhatIf  # noqa: E402
 
 
 def rebuilt_without(inst, sites, links):

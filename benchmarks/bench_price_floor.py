@@ -22,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import highspy
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -32,10 +30,9 @@ sys.path.insert(0, str(ROOT))
 from rawhighs import raw_solve  # noqa: E402
 
 from optimizer import load  # noqa: E402
-from optimizer.model import build_model  # noqa: E402
-from optimizer.policies.price import settle  # noqa: E402
-from optimizer.sets import build_sets  # noqa: E402
-from optimizer.solve import run_highs, to_highs  # noqa: E402
+from optimizer.lp.handoff import to_highs  # noqa: E402
+from optimizer.lp.run import run_highs  # noqa: E402
+from optimizer.solve import build, settle  # noqa: E402
 
 CASES = [
     ("world-2024", ["us-ndpr-price-floor"]),
@@ -46,14 +43,11 @@ CASES = [
 
 def one(inst) -> dict:
     t0 = time.perf_counter()
-    cm = build_model(build_sets(inst), inst)
+    cm, _ = build(inst)
     handle = to_highs(cm)
     facts = run_highs(handle)
     t1 = time.perf_counter()
-    info = settle(
-        handle,
-        lambda: run_highs(handle, "simplex")["model_status"] == highspy.HighsModelStatus.kOptimal,
-    )
+    info = settle(handle, dict(facts))["price_floor"]
     t2 = time.perf_counter()
     ours = handle.highs.getInfo().objective_function_value
     raw, raw_obj = raw_solve(handle, facts["method"])

@@ -29,16 +29,15 @@ import synthetic  # noqa: E402
 from rawhighs import raw_solve  # noqa: E402
 
 from optimizer import load  # noqa: E402
-from optimizer.model import build_model  # noqa: E402
-from optimizer.sets import build_sets  # noqa: E402
-from optimizer.solve import run_highs, to_highs  # noqa: E402
-from optimizer.tracing import OriginTag  # noqa: E402
+from optimizer.lp.handoff import to_highs  # noqa: E402
+from optimizer.lp.run import run_highs  # noqa: E402
+from optimizer.scenarios.schema import OriginTag  # noqa: E402
+from optimizer.solve import build  # noqa: E402
 
 
 def one(inst, method: str) -> dict:
     t0 = time.perf_counter()
-    sets = build_sets(inst)
-    cm = build_model(sets, inst)
+    cm, _ = build(inst)
     t1 = time.perf_counter()
     handle = to_highs(cm)
     t2 = time.perf_counter()

@@ -49,9 +49,9 @@ def main() -> int:
     from pyinstrument import Profiler
 
     from optimizer import load
-    from optimizer.model import build_model
-    from optimizer.sets import build_sets
-    from optimizer.solve import to_highs
+    from optimizer.lp.handoff import to_highs
+    from optimizer.model.build import build_model
+    from optimizer.model.sets import build_sets
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=synthetic.parse_size, default=100_000)

@@ -7,7 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from optimizer.solve import export_model, new_highs
+from optimizer.lp.export import export_model
+from optimizer.lp.run import new_highs
 
 
 def raw_solve(handle, method: str) -> tuple[float, float]:

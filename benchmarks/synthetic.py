@@ -25,7 +25,7 @@ is vectorised with numpy / pandas, so a 1e6-variable instance is written in
 a few seconds.  Same ``(size, seed, periods)`` -> byte-identical files.
 
 The size is hit by counting the LP's variables exactly the way
-:mod:`optimizer.sets` will (flows = commodities a lane's origin makes and its
+:mod:`optimizer.model.sets` will (flows = commodities a lane's origin makes and its
 destination uses), then rescaling the number of sites once.
 
 Usage::
@@ -465,7 +465,7 @@ def generate_tables(
         columns=["id", "title", "publisher", "year", "url", "note"],
     )
 
-    # exact LP size as optimizer.sets will compute it
+    # exact LP size as optimizer.model.sets will compute it
     n_act = len(processes)
     n_dispose = int(_popcount(out_mask["separation"]).sum())
     n_unmet = len(msite)

@@ -75,7 +75,7 @@ class InfeasibleError(RechainError):
 
     def __init__(self, message: str, diagnosis: list[str] | None = None, details=None):
         self.diagnosis = diagnosis or []
-        #: the :class:`~optimizer.iis.Diagnosis` (rows, bounds, policies), when one was found
+        #: the :class:`~optimizer.lp.iis.Diagnosis` (rows, bounds, policies), when one was found
         self.details = details
         super().__init__(message)
 

@@ -35,8 +35,8 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from optimizer import load  # noqa: E402
-from optimizer.concentration import outputs  # noqa: E402
 from optimizer.errors import InputError  # noqa: E402
+from optimizer.results.concentration import outputs  # noqa: E402
 
 INSTANCE = ROOT / "instances" / "world-2024"
 MP_SEP = "us_mp_sep"

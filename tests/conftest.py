@@ -1,19 +1,23 @@
 """Shared fixtures.  Every solve in the suite is checked for invariants.
 
-The autouse fixture wraps :meth:`Instance.solve` so that mass balance,
-capacities and non-negativity are verified from the output tables on *every*
-solve a test makes, including solves made through the CLI in-process.
+The autouse fixture wraps :func:`optimizer.solve.solve` — wherever a module holds a
+reference to it — so that mass balance, capacities, non-negativity and the policy
+families' own invariants are verified from the output tables on *every* solve a test
+makes: baseline solves of share-of-baseline policies, solves made through
+``Instance.solve``, the CLI in-process, survive windows and sweep cases.  The count
+of checked solves is asserted by the tests that must solve.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from optimizer.instance import Instance
-from optimizer.invariants import check_result
+import optimizer.solve as solve_module
+from optimizer.analysis.invariants import check_result
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
@@ -21,18 +25,21 @@ TINY = INSTANCES / "tiny"
 
 
 @pytest.fixture(autouse=True)
-def _check_every_solve(monkeypatch):
-    original = Instance.solve
+def checked_solves(monkeypatch):
+    """Counts the solves checked during a test: ``checked_solves["n"]``."""
+    original = solve_module.solve
     calls = {"n": 0}
 
-    def checked(self, **options):
-        res = original(self, **options)
-        problems = check_result(self, res)
+    def checked(inst, **options):
+        res = original(inst, **options)
+        problems = check_result(inst, res)
         assert not problems, "invariants violated:\n" + "\n".join(problems[:20])
         calls["n"] += 1
         return res
 
-    monkeypatch.setattr(Instance, "solve", checked)
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("optimizer") and getattr(mod, "solve", None) is original:
+            monkeypatch.setattr(mod, "solve", checked)
     yield calls
 
 

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer import load
+from optimizer.analysis.criticality import criticality
 from optimizer.cli import app
-from optimizer.criticality import criticality
 from tests.builders import commodity, recipe_row, site, write_instance
 from tests.conftest import INSTANCES, TINY
 

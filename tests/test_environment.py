@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer import InputError, load
+from optimizer import load
+from optimizer.errors import InputError
 from tests.builders import mines_to_market
 from tests.builders import scenario_file as scenario
 

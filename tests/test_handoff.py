@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from optimizer import load
-from optimizer.model import build_model
-from optimizer.sets import build_sets
+from optimizer.model.build import build_model
+from optimizer.model.sets import build_sets
 from tests.conftest import TINY
 
 

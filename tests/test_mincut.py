@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer import load
+from optimizer.analysis.mincut import COLUMNS, graph, mincut
 from optimizer.cli import app
 from optimizer.errors import InputError
-from optimizer.mincut import COLUMNS, graph, mincut
 from tests.builders import commodity, one_mine_one_market, recipe_row, site, write_instance
 from tests.conftest import INSTANCES, TINY
 

@@ -206,7 +206,7 @@ def test_committed_expansion_is_built_and_paid_for_every_period(tmp_path):
 
 
 def test_expansion_of_an_unlimited_process_is_an_error(tmp_path):
-    from optimizer import InputError
+    from optimizer.errors import InputError
 
     folder = one_mine_one_market(tmp_path / "i", [2024], {2024: 10}, capacity="")
     _expansions(

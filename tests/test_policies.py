@@ -218,7 +218,7 @@ def test_stockpile_larger_than_needed_stays_in_stock(tmp_path):
 
 
 def test_stockpile_needs_a_source_and_a_real_site(tmp_path):
-    from optimizer import InputError
+    from optimizer.errors import InputError
 
     sc = _scenario(
         tmp_path,

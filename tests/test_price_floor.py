@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer import InputError, load
-from optimizer.invariants import check_result
+from optimizer import load
+from optimizer.analysis.invariants import check_result
+from optimizer.errors import InputError
 from tests.builders import scenario_file
 from tests.test_environment import two_mines
 
@@ -129,7 +130,7 @@ def test_disposal_is_not_paid_for(tmp_path):
 
 
 def test_criticality_keeps_the_settled_rates(folder, tmp_path):
-    from optimizer.whatif import WhatIf
+    from optimizer.analysis.whatif import WhatIf
 
     inst = load(folder, [scenario_file(tmp_path, floor(20))])
     w = WhatIf.from_instance(inst)

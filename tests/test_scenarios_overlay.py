@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from optimizer import InputError, load
+from optimizer import load
 from optimizer.cli import app
+from optimizer.errors import InputError
 from tests.conftest import TINY
 
 runner = CliRunner()

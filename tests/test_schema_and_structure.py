@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from optimizer import load
-from optimizer.schema import updated_doc
+from optimizer.data.schema import updated_doc
 from tests.conftest import ROOT
 from tests.test_bad_input import append_line, set_cell
 
 
 def test_instance_format_doc_is_generated_from_schema():
     doc = (ROOT / "docs" / "instance-format.md").read_text()
-    assert doc == updated_doc(doc), "run: python -m optimizer.schema docs/instance-format.md"
+    assert doc == updated_doc(doc), "run: python -m optimizer.data.schema docs/instance-format.md"
 
 
 def test_tiny_has_no_structure_warnings():

@@ -17,14 +17,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from optimizer import InputError, load
-from optimizer.cli import app
-from optimizer.survive import (
+from optimizer import load
+from optimizer.analysis.survive import (
     StockpileInfeasible,
     on_hand,
     size_stockpile,
     time_to_survive,
 )
+from optimizer.cli import app
+from optimizer.errors import InputError
 from tests.builders import commodity, recipe_row, site, write_instance
 
 PERIODS = [2024, 2025, 2026, 2027, 2028, 2029]

@@ -10,7 +10,7 @@ from tests.conftest import TINY
 
 @pytest.fixture(scope="module")
 def res():
-    from optimizer.invariants import check_result
+    from optimizer.analysis.invariants import check_result
 
     inst = load(TINY)
     r = inst.solve()

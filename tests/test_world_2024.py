@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from optimizer import load
-from optimizer.concentration import outputs
+from optimizer.results.concentration import outputs
 from tests.conftest import INSTANCES
 
 WORLD = INSTANCES / "world-2024"
@@ -19,7 +19,7 @@ WORLD = INSTANCES / "world-2024"
 
 @pytest.fixture(scope="module")
 def world():
-    from optimizer.invariants import check_result
+    from optimizer.analysis.invariants import check_result
 
     inst = load(WORLD)
     res = inst.solve()

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from optimizer import load
-from optimizer.concentration import outputs
+from optimizer.results.concentration import outputs
 from tests.conftest import INSTANCES
 
 W35 = INSTANCES / "world-2024-2035"
@@ -44,7 +44,7 @@ COMMITTED = {
 
 @pytest.fixture(scope="module")
 def w35():
-    from optimizer.invariants import check_result
+    from optimizer.analysis.invariants import check_result
 
     inst = load(W35)
     res = inst.solve()
@@ -238,7 +238,7 @@ def test_without_western_buildout_shortages_grow(w35):
 
 
 def test_price_floor_makes_mp_separate_its_own_ore(w35):
-    from optimizer.invariants import check_result
+    from optimizer.analysis.invariants import check_result
 
     inst, base = w35
     scen = inst.with_scenario("us-ndpr-price-floor")

@@ -82,7 +82,7 @@ def test_great_power_stop_bans_every_chinese_ree_export(solved):
 
 
 def test_crma_caps_hold_from_the_output_files(solved):
-    from optimizer.concentration import outputs
+    from optimizer.results.concentration import outputs
 
     res = solved("eu-crma-2030")
     inst = load(WORLD, ["eu-crma-2030"])
@@ -226,7 +226,7 @@ def test_content_rule_limits_cn_content_re_exports(solved):
 
 
 def test_us_price_floor_is_a_transfer_with_2024_plants(solved):
-    from optimizer.invariants import check_result
+    from optimizer.analysis.invariants import check_result
 
     base = solved()
     inst = load(WORLD, ["us-ndpr-price-floor"])

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from optimizer import load
-from optimizer.concentration import outputs
-from optimizer.invariants import check_result
+from optimizer.analysis.invariants import check_result
+from optimizer.results.concentration import outputs
 from tests.conftest import INSTANCES, ROOT
 
 WORLD = INSTANCES / "world-2024"

@@ -12,13 +12,14 @@ coefficient) computed with pandas; Pyomo only sees one ``sum()`` per row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from optimizer.sets import IndexSets
+from optimizer.model.sets import IndexSets
 
 
 @dataclass
@@ -39,10 +40,16 @@ class ChainModel:
     con_keys: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: constraint component name -> list of ConstraintData, aligned with con_keys
     con_data: dict[str, list] = field(default_factory=dict)
-    #: labelled frames other families reuse: "flow" (one row per flow variable, with
-    #: from_site/to_site/commodity/period) and "act_terms" (recipe coefficients with
-    #: the position of their activity variable, column ``var``)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: one row per ``flow`` variable, in its order: link, from_site, to_site, commodity,
+    #: cost, period (set by :func:`optimizer.model.transport.add_flows`)
+    flow_terms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: recipe coefficients per activity variable and period: id, recipe, site, commodity,
+    #: coef, period and ``var`` (position of the ``act`` variable; set by
+    #: :func:`optimizer.model.processes.add_activity`)
+    act_terms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: plug-in families (policies) that added to this model, with the state each keeps
+    #: for its hooks after the solve: (family, state)
+    plugins: list[tuple[Any, Any]] = field(default_factory=list)
     #: rows of the commodity balance (site, commodity, period), fixed before families add terms
     balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: objective terms: (variable name, positions, coefficients, cost group for reports)
@@ -163,11 +170,13 @@ def tuples(keys: pd.DataFrame) -> list[tuple]:
 
 
 def linear(coefs: list[float], vars_: list) -> LinearExpression:
-    """``sum(c * v)`` built directly as a Pyomo LinearExpression of monomials.
+    """``sum(c * v)`` built directly as one Pyomo LinearExpression of monomials.
 
-    Measured 1.5x faster to build than ``sum()`` (which grows the expression
-    one term at a time) and faster for the standard-form compiler to walk;
-    a coefficient of 1 is passed as the bare variable (6x cheaper again).
+    Measured 1.5x faster to build than Python's ``sum()`` over the terms (which
+    grows the expression one term at a time) and faster for the standard-form
+    compiler to walk; a coefficient of 1 is passed as the bare variable (6x cheaper
+    again).  DESIGN.md §10 measured the opposite for ``LinearExpression(args=...)``
+    of (coef, var) pairs; docs/architecture.md has the numbers.
     """
     return LinearExpression(
         [

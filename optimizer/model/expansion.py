@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from optimizer.model.core import ChainModel
+from optimizer.model.sets import IndexSets
 
 
 def add_expansion(cm: ChainModel) -> None:
-    """Variables ``build`` with their capex; their terms in the capacity rows are added there."""
+    """Variables ``build`` with their capex; their terms in the capacity rows are added by
+    :func:`optimizer.model.processes.add_process_capacity` (from :func:`build_terms`)."""
     ex = cm.sets.expansions
     if ex.empty:
         return
@@ -34,13 +36,18 @@ def add_expansion(cm: ChainModel) -> None:
     w = cm.sets.weights
     service = np.array([sum(w[t] for t in cm.sets.periods if t >= s) for s in ex["in_service"]])
     cm.add_cost("build", np.arange(len(ex)), ex["capex"].to_numpy(dtype=float) * service, "capex")
+
+
+def build_terms(sets: IndexSets) -> pd.DataFrame:
+    """(var, id, period): project ``var`` (position of its ``build`` variable) adds to the
+    capacity of process ``id`` in ``period`` (every period from its first in service)."""
+    ex = sets.expansions
     per = (
         ex[["process", "in_service"]]
         .reset_index()
         .rename(columns={"index": "var", "process": "id"})
     )
-    periods = pd.DataFrame({"period": cm.sets.periods})
-    terms = per.merge(periods, how="cross")
-    cm.frames["build_terms"] = terms.loc[
-        terms["period"] >= terms["in_service"], ["var", "id", "period"]
-    ].reset_index(drop=True)
+    terms = per.merge(pd.DataFrame({"period": sets.periods}), how="cross")
+    return terms.loc[terms["period"] >= terms["in_service"], ["var", "id", "period"]].reset_index(
+        drop=True
+    )

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.model.core import ChainModel, by_period, positions
-from optimizer.tracing import PSEUDO
+from optimizer.model.expansion import build_terms
+from optimizer.model.tracing import PSEUDO
 
 
 def add_activity(cm: ChainModel) -> None:
@@ -48,7 +49,7 @@ def add_activity(cm: ChainModel) -> None:
     var_pos = positions(terms, keys, ["id", "recipe", "period"])
     row_pos = positions(terms, cm.balance_index, ["site", "commodity", "period"])
     cm.balance_terms.append(("act", var_pos, row_pos, terms["coef"].to_numpy(dtype=float)))
-    cm.frames["act_terms"] = terms.assign(var=var_pos)
+    cm.act_terms = terms.assign(var=var_pos)
 
 
 def add_process_capacity(cm: ChainModel) -> None:
@@ -65,8 +66,8 @@ def add_process_capacity(cm: ChainModel) -> None:
     var_pos = merged["index"].to_numpy(dtype=np.int64)
     row_pos = merged["row"].to_numpy(dtype=np.int64)
     terms = [("act", var_pos, row_pos, np.ones(len(var_pos)))]
-    built = cm.frames.get("build_terms")
-    if built is not None and len(built):
+    built = build_terms(s)
+    if len(built):
         b = built.merge(
             rows[["id", "period"]].reset_index().rename(columns={"index": "row"}),
             on=["id", "period"],

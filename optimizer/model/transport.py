@@ -3,7 +3,7 @@ r"""Transport: flows of commodities on links (lanes), and lane capacity.
 Variables
     ``flow[l, c, t] >= 0`` — tonnes of commodity ``c`` moved on link ``l`` in
     period ``t``; only for commodities the origin can have and the destination
-    can use (:mod:`optimizer.sets`).
+    can use (:mod:`optimizer.model.sets`).
 
 Contribution to the commodity balance
     :math:`-\mathrm{flow}_{l,c,t}` at the origin, :math:`+\mathrm{flow}_{l,c,t}` at the destination.
@@ -28,7 +28,7 @@ def add_flows(cm: ChainModel) -> None:
     lc = by_period(s.link_commodities, s.periods)
     keys = lc[["link", "commodity", "period"]]
     cm.add_var("flow", keys, doc="tonnes moved on a link per period")
-    cm.frames["flow"] = lc
+    cm.flow_terms = lc
     cost = lc["cost"].to_numpy(dtype=float) * lc["period"].map(s.weights).to_numpy(dtype=float)
     cm.add_cost("flow", np.arange(len(lc)), cost, "transport")
     n = len(lc)

@@ -8,36 +8,26 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.policies.schema import AllExcept
-
-
-def commodity_set(inst: Instance, spec: str | list[str]) -> set[str]:
-    """Commodity ids named by ``all``, an id, a group, or a list of them."""
-    if spec == "all":
-        return set(inst.commodities["id"])
-    out: set[str] = set()
-    for n in [spec] if isinstance(spec, str) else spec:
-        out |= set(inst.commodities_of(n))
-    return out
+    from optimizer.scenarios.policy_schema import AllExcept
 
 
 def stage_commodities(inst: Instance, stage: str, spec: str | list[str]) -> set[str]:
     """Commodities made at ``stage`` (commodities.csv), restricted to ``spec``."""
     com = inst.commodities
-    return set(com.loc[com["stage"] == stage, "id"]) & commodity_set(inst, spec)
+    return set(com.loc[com["stage"] == stage, "id"]) & inst.commodity_set(spec)
 
 
 def flows_with_countries(cm: ChainModel, inst: Instance) -> pd.DataFrame:
     """One row per flow variable (column ``var``) with origin and destination countries.
 
     ``commodity`` is the instance's commodity id; with origin tracing, ``origin``
-    is the label the flow carries (:mod:`optimizer.tracing`), else "".
+    is the label the flow carries (:mod:`optimizer.model.tracing`), else "".
     """
-    from optimizer.tracing import split_commodity
+    from optimizer.model.tracing import split_commodity
 
-    f = cm.frames["flow"].copy()
+    f = cm.flow_terms.copy()
     f["commodity"], f["origin"] = split_commodity(f["commodity"], cm.sets.labels)
     country = inst.sites.set_index("id")["country"]
     f["from_country"] = country.reindex(f["from_site"]).to_numpy()
@@ -51,9 +41,9 @@ def outputs_with_countries(cm: ChainModel, inst: Instance) -> pd.DataFrame:
 
     Origin-tracing bookkeeping steps (relabel, merge) are not output.
     """
-    from optimizer.tracing import PSEUDO, split_commodity
+    from optimizer.model.tracing import PSEUDO, split_commodity
 
-    t = cm.frames["act_terms"]
+    t = cm.act_terms
     t = t.loc[(t["coef"] > 0) & ~t["id"].str.startswith(PSEUDO)].copy()
     t["commodity"], t["origin"] = split_commodity(t["commodity"], cm.sets.labels)
     t["country"] = inst.sites.set_index("id")["country"].reindex(t["site"]).to_numpy()
@@ -72,7 +62,7 @@ def destination_mask(
     inst: Instance, countries: pd.Series, destinations: str | list[str] | AllExcept
 ) -> np.ndarray:
     """Which destination countries a policy's ``destinations`` selects."""
-    from optimizer.policies.schema import AllExcept
+    from optimizer.scenarios.policy_schema import AllExcept
 
     if destinations == "all":
         return np.ones(len(countries), dtype=bool)

@@ -18,7 +18,7 @@ policy's ``sites`` or at the sites of a country or region (:math:`P`).
     is :math:`\underline Q`).  A hard row without slack: with demand elastic,
     it is the one policy that can make the LP infeasible, alone (capacity,
     co-products that cannot be disposed of) or against another hard limit
-    such as an environmental cap; :mod:`optimizer.iis` then names the
+    such as an environmental cap; :mod:`optimizer.lp.iis` then names the
     conflict.  The dual is what the target costs per tonne.
 """
 
@@ -30,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InfeasibleError
-from optimizer.policies.common import commodity_set, in_periods, outputs_with_countries
-from optimizer.policies.schema import EnvironmentalCap, ProductionTarget
+from optimizer.policies.common import in_periods, outputs_with_countries
+from optimizer.scenarios.policy_schema import EnvironmentalCap, ProductionTarget
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.results import Result
+    from optimizer.model.reference import Baseline
 
 
 def emission_factors(cm: ChainModel, inst: Instance, pollutant: str) -> pd.DataFrame:
@@ -63,7 +63,7 @@ def emission_factors(cm: ChainModel, inst: Instance, pollutant: str) -> pd.DataF
 
 
 def add_environmental_caps(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``environmental_cap[policy, pollutant, period]``."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, EnvironmentalCap)]
@@ -95,7 +95,7 @@ def _commodity_label(spec: str | list[str]) -> str:
 
 
 def add_production_targets(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``production_target[policy, commodity, period]`` (commodity: the policy's spec)."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, ProductionTarget)]
@@ -106,7 +106,7 @@ def add_production_targets(
     for pid, p in pols:
         sel = out.loc[
             out["site"].isin(p.site_ids(inst)).to_numpy()
-            & out["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+            & out["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
         ]
         for t in p.periods or cm.sets.periods:
             rows = sel.loc[sel["period"] == t]

@@ -3,7 +3,7 @@ r"""Origin rules: procurement bans on material that passed through a country.
 ``procurement_ban[policy, market, commodity, period]``
     For a market site :math:`m`, a commodity :math:`c` it demands and the
     origin labels :math:`L` that carry the banned tag (see
-    :mod:`optimizer.tracing`):
+    :mod:`optimizer.model.tracing`):
 
     .. math:: \sum_{L \ni \text{tag}} \mathrm{use}_{m,c,L,t} \le 0
 
@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from optimizer.policies.common import carries, commodity_set, in_periods
-from optimizer.policies.schema import ProcurementBan
-from optimizer.tracing import PSEUDO
+from optimizer.model.tracing import PSEUDO
+from optimizer.policies.common import carries, in_periods
+from optimizer.scenarios.policy_schema import ProcurementBan
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.results import Result
+    from optimizer.model.reference import Baseline
 
 MERGE = f"{PSEUDO}merge."
 
@@ -55,7 +55,7 @@ def market_use(cm: ChainModel, inst: Instance) -> pd.DataFrame:
 
 
 def add_procurement_bans(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``procurement_ban[policy, market, commodity, period]``."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, ProcurementBan)]
@@ -69,7 +69,7 @@ def add_procurement_bans(
             mask = np.array(use["market"] == p.market, dtype=bool)
         else:
             mask = np.array(use["country"].isin(inst.region_members(p.market)), dtype=bool)
-        mask &= use["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+        mask &= use["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
         mask &= in_periods(use["period"], p.periods)
         mask &= carries(cm, use["origin"], tag.name)
         sel = use.loc[mask]

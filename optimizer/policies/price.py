@@ -42,15 +42,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.policies.common import commodity_set, in_periods
-from optimizer.policies.schema import PriceFloor
-from optimizer.tracing import PSEUDO, split_commodity
+from optimizer.lp.handoff import label
+from optimizer.model.tracing import PSEUDO, split_commodity
+from optimizer.policies.common import in_periods
+from optimizer.scenarios.policy_schema import PriceFloor
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
+    from optimizer.lp.handoff import LpHandle
     from optimizer.model.core import ChainModel
-    from optimizer.results import Result
-    from optimizer.solve import LpHandle
+    from optimizer.model.reference import Baseline
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ MAX_ITERATIONS = 60
 RATE_TOL = 0.01
 GROUP = "price_floor"
 
-#: Columns of ``cm.frames["price_floor"]`` (one row per covered output term).
+#: Columns of the terms frame :func:`add_price_floors` returns (one row per covered output term).
 TERM_COLUMNS = [
     "policy",
     "name",
@@ -79,13 +80,17 @@ TERM_COLUMNS = [
 
 
 def add_price_floors(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
-) -> None:
-    """Payment terms of every ``price_floor`` (cost group ``price_floor``)."""
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
+) -> pd.DataFrame | None:
+    """Payment terms of every ``price_floor`` (cost group ``price_floor``).
+
+    Returns the terms (:data:`TERM_COLUMNS`), the state :func:`settle` and
+    :func:`policy_rows` work on; ``None`` when no floor covers anything.
+    """
     pols = [(pid, p) for pid, p in policies if isinstance(p, PriceFloor)]
     if not pols:
-        return
-    t = cm.frames["act_terms"]
+        return None
+    t = cm.act_terms
     t = t.loc[(t["coef"] > 0) & ~t["id"].str.startswith(PSEUDO)]
     t = t[["var", "site", "commodity", "period", "coef"]].assign(name="act")
     if "dispose" in cm.var_keys:  # disposal at the site is paid back
@@ -105,7 +110,7 @@ def add_price_floors(
     for pid, p in pols:
         sel = (
             t["site"].isin(p.site_ids(inst)).to_numpy()
-            & np.isin(com, list(commodity_set(inst, p.commodities)))
+            & np.isin(com, list(inst.commodity_set(p.commodities)))
             & in_periods(t["period"], p.periods)
         )
         if not sel[t["name"].to_numpy() == "act"].any():
@@ -134,12 +139,12 @@ def add_price_floors(
             )
         )
     if not frames:
-        return
+        return None
     terms = pd.concat(frames, ignore_index=True)[TERM_COLUMNS]
-    cm.frames["price_floor"] = terms
     # every covered variable gets an objective term, also at rate 0, so settle() can move it
     for name, var, coef in _per_var(terms):
         cm.objective_terms.append((name, var, coef, GROUP))
+    return terms
 
 
 def _per_var(terms: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -154,32 +159,27 @@ def _per_var(terms: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return out
 
 
-def settle(handle: LpHandle, rerun) -> dict[str, Any] | None:
+def settle(terms: pd.DataFrame, handle: LpHandle, rerun) -> dict[str, Any]:
     """Solve the market-referenced floors to their fixed point (see the module text).
 
     ``handle`` holds an optimal solution; ``rerun()`` re-solves it and returns
     True when the result is optimal.  Updates the HiGHS costs, the model's
-    objective terms and ``cm.frames["price_floor"]["rate"]``; returns what
-    happened (``None`` when the instance has no price floor).
+    objective terms and the ``rate`` column of ``terms``; returns what happened.
     """
     cm = handle.cm
-    terms = cm.frames.get("price_floor")
-    if terms is None:
-        return None
     market = terms["reference"].isna().to_numpy()
     info: dict[str, Any] = {"iterations": 0, "converged": True}
     if not market.any():
         return info
     h = handle.highs
-    b0 = handle.row_slices["balance"][0]
     slots = [i for i, x in enumerate(cm.objective_terms) if x[3] == GROUP]
     cols = np.concatenate(
-        [handle.col_slices[cm.objective_terms[i][0]][0] + cm.objective_terms[i][1] for i in slots]
+        [handle.cols(cm.objective_terms[i][0], cm.objective_terms[i][1]) for i in slots]
     ).astype(np.int32)
     now = np.concatenate([cm.objective_terms[i][2] for i in slots])
     other = np.asarray(h.getLp().col_cost_, dtype=float)[cols] - now
     floor = terms["floor"].to_numpy()
-    rows = b0 + terms["row"].to_numpy(dtype=np.int64)
+    rows = handle.rows("balance", terms["row"].to_numpy(dtype=np.int64))
     weight = terms["weight"].to_numpy()
     lo, hi = np.zeros(len(terms)), floor.copy()  # brackets of each market rate
     for it in range(1, MAX_ITERATIONS + 1):
@@ -216,7 +216,7 @@ def settle(handle: LpHandle, rerun) -> dict[str, Any] | None:
     x = np.asarray(h.getSolution().col_value)
     made = np.zeros(len(terms), dtype=bool)
     act = (terms["name"] == "act").to_numpy()
-    made[act] = x[handle.col_slices["act"][0] + terms["var"].to_numpy()[act]] > 1e-9
+    made[act] = handle.value("act", x)[terms["var"].to_numpy()[act]] > 1e-9
     if (market & made & (terms["rate"].to_numpy() >= floor - RATE_TOL)).any():
         log.warning(
             "a price floor pays its whole floor: the market price at a covered site fell to "
@@ -225,22 +225,20 @@ def settle(handle: LpHandle, rerun) -> dict[str, Any] | None:
     return info
 
 
-def policy_rows(cm: ChainModel, inst: Instance, x: np.ndarray, y: np.ndarray, handle) -> list:
+def policy_rows(
+    terms: pd.DataFrame, handle: LpHandle, inst: Instance, x: np.ndarray, y: np.ndarray
+) -> list:
     """Rows for ``policies.csv``: per policy, site, commodity and period the floor (limit),
     the market price (used), the payment per tonne (shadow_price), the tonnes paid on
     (made minus disposed of at the site) and the payment."""
-    terms = cm.frames.get("price_floor")
-    if terms is None:
-        return []
-    b0 = handle.row_slices["balance"][0]
     t = terms.copy()
     val = np.zeros(len(t))
     for name in ("act", "dispose"):
         m = (t["name"] == name).to_numpy()
         if m.any():
-            val[m] = x[handle.col_slices[name][0] + t["var"].to_numpy(dtype=np.int64)[m]]
+            val[m] = handle.value(name, x)[t["var"].to_numpy(dtype=np.int64)[m]]
     t["tonnes"] = t["coef"] * val
-    t["price"] = y[b0 + t["row"].to_numpy(dtype=np.int64)]  # y: per-period duals
+    t["price"] = handle.dual("balance", y)[t["row"].to_numpy(dtype=np.int64)]  # per-period duals
     # one price and rate per (site, labelled commodity, period): the act rows carry them
     t["payment"] = t["tonnes"] * t["rate"]
     t["price_x_t"] = t["price"] * t["tonnes"]
@@ -261,7 +259,7 @@ def policy_rows(cm: ChainModel, inst: Instance, x: np.ndarray, y: np.ndarray, ha
         {
             "policy": r.policy,
             "type": "price_floor",
-            "constraint": f"price_floor[{r.policy},{r.site},{r.commodity},{r.period}]",
+            "constraint": label("price_floor", [r.policy, r.site, r.commodity, r.period]),
             "period": r.period,
             "commodity": r.commodity,
             "country": country.get(r.site, ""),
@@ -275,3 +273,24 @@ def policy_rows(cm: ChainModel, inst: Instance, x: np.ndarray, y: np.ndarray, ha
         }
         for r in g.itertuples(index=False)
     ]
+
+
+def check_result(inst: Instance, res) -> list[str]:
+    """Invariant: a market-referenced price floor pays floor minus the market price it
+    reports (from the output tables only; run by :mod:`optimizer.analysis.invariants`)."""
+    market = {pid for pid, p in inst.policies if getattr(p, "reference", None) == "market"}
+    pol = res.policies
+    pol = pol.loc[(pol["type"] == "price_floor") & pol["policy"].isin(market)]
+    pol = pol.loc[pol["quantity"] > 1e-6]
+    want = np.clip(pol["limit"] - pol["used"], 0.0, pol["limit"])
+    return [
+        f"price floor: {r.constraint} pays {r.shadow_price:.6g}/t, floor - price = {w:.6g}"
+        for r, w in zip(pol.itertuples(index=False), want, strict=True)
+        if abs(r.shadow_price - w) > 0.05 + 1e-6 * r.limit
+    ]
+
+
+def summary(terms: pd.DataFrame, res) -> dict[str, Any]:
+    """What ``summary.json`` says of the floors: the guarantor's payments per policy."""
+    pol = res.policies.loc[res.policies["type"] == "price_floor"]
+    return {"payments": {k: float(v) for k, v in pol.groupby("policy")["payment"].sum().items()}}

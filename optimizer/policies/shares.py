@@ -36,12 +36,12 @@ from optimizer.policies.common import (
     outputs_with_countries,
     stage_commodities,
 )
-from optimizer.policies.schema import DiversificationCap, DomesticShare
+from optimizer.scenarios.policy_schema import DiversificationCap, DomesticShare
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.results import Result
+    from optimizer.model.reference import Baseline
 
 
 def _parts(cm: ChainModel, inst: Instance, p) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
@@ -63,7 +63,7 @@ def _parts(cm: ChainModel, inst: Instance, p) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def add_diversification_caps(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``diversification_cap[policy, commodity, country, period]``."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, DiversificationCap)]
@@ -100,7 +100,7 @@ def add_diversification_caps(
 
 
 def add_domestic_shares(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``domestic_share[policy, commodity, period]``."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, DomesticShare)]

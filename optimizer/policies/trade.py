@@ -31,17 +31,16 @@ import pandas as pd
 
 from optimizer.policies.common import (
     carries,
-    commodity_set,
     destination_mask,
     flows_with_countries,
     in_periods,
 )
-from optimizer.policies.schema import AllExcept, ExportControl, Tariff
+from optimizer.scenarios.policy_schema import AllExcept, ExportControl, Tariff
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.results import Result
+    from optimizer.model.reference import Baseline
 
 
 def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportControl) -> np.ndarray:
@@ -62,13 +61,13 @@ def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportCont
     if tag is not None:
         mask &= carries(cm, f["origin"], tag.name)
     mask &= destination_mask(inst, f["to_country"], p.destinations)
-    mask &= f["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+    mask &= f["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
     mask &= in_periods(f["period"], p.periods)
     return mask
 
 
 def add_export_controls(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Rows ``export_control[policy, commodity, period]`` (``commodity`` is ``*`` for per: total)."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, ExportControl)]
@@ -123,7 +122,7 @@ def add_export_controls(
 
 
 def add_tariffs(
-    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Result | None
+    cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
     """Tariff cost on matching flows, added to the objective under ``tariffs``."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, Tariff)]
@@ -144,7 +143,7 @@ def add_tariffs(
         )
         if p.exporter != "all":
             mask &= f["from_country"].isin(inst.region_members(p.exporter)).to_numpy()
-        mask &= f["commodity"].isin(commodity_set(inst, p.commodities)).to_numpy()
+        mask &= f["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
         mask &= in_periods(f["period"], p.periods)
         per_t = np.full(len(f), p.per_tonne)
         if p.ad_valorem > 0:
@@ -156,4 +155,3 @@ def add_tariffs(
             per_t = per_t + p.ad_valorem * np.nan_to_num(value)
         rate += np.where(mask, per_t, 0.0)
     cm.add_cost("flow", np.arange(len(f)), rate * w, "tariffs")
-    cm.frames["tariff_rate"] = f.assign(rate=rate)

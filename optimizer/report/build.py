@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -27,18 +25,19 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from optimizer import __version__
+from optimizer._version import __version__
 from optimizer.errors import RechainError
+from optimizer.fileio import write_file
 from optimizer.report import figures as F
 from optimizer.report.names import Names, short
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from optimizer.compare import Comparison
-    from optimizer.instance import Instance
+    from optimizer.data.instance import Instance
     from optimizer.report.load import Saved
-    from optimizer.results import Result
+    from optimizer.results.compare import Comparison
+    from optimizer.results.result import Result
 
 log = logging.getLogger(__name__)
 
@@ -101,23 +100,6 @@ def _env() -> Environment:
     return env
 
 
-def _atomic_write(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rechain-", suffix=".html.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 # ---------------------------------------------------------------------------
 # pieces of the context
 
@@ -139,7 +121,7 @@ def _scenario_info(
     instance: Instance | None, ids: list[str], refs: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """Title, question and description of each scenario applied, from its YAML file."""
-    from optimizer.scenario import load_scenario, resolve_path
+    from optimizer.scenarios.apply import load_scenario, resolve_path
 
     found: dict[str, Any] = {}
     ipath = Path(instance.path) if instance is not None else None
@@ -740,7 +722,7 @@ def sankey(res: Result, instance: Instance | None = None) -> go.Figure:
 
 def write_report(path: str | Path, res: Result, instance: Instance | None = None, **kw) -> Path:
     """Write the report for one result to ``path`` atomically (temp file + rename)."""
-    return _atomic_write(path, render_report(res, instance, **kw))
+    return write_file(path, render_report(res, instance, **kw))
 
 
 def render_compare_report(
@@ -919,7 +901,7 @@ def write_compare_report(
     **kw,
 ) -> Path:
     """Write a comparison report to ``path`` atomically."""
-    return _atomic_write(path, render_compare_report(cases, comparisons, instance, **kw))
+    return write_file(path, render_compare_report(cases, comparisons, instance, **kw))
 
 
 def write_saved_report(saved: Saved, path: str | Path) -> Path:

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from optimizer.report.names import OTHER_COLOUR, Names, esc, rgba, short
 
 if TYPE_CHECKING:
-    from optimizer.results import Result
+    from optimizer.results.result import Result
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 INK = "#1f2933"

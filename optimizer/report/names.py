@@ -15,8 +15,8 @@ import pandas as pd
 import pycountry
 
 if TYPE_CHECKING:
-    from optimizer.instance import Instance
-    from optimizer.results import Result
+    from optimizer.data.instance import Instance
+    from optimizer.results.result import Result
 
 #: Stages in chain order (DESIGN.md §3); unknown stages go before "component".
 STAGE_ORDER = ["mine", "separation", "metal", "magnet", "recycling", "component", "market"]

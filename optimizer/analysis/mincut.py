@@ -1,0 +1,519 @@
+r"""Structural chokepoints: the min-cut between every source and each market.
+
+For a market *m* demanding commodity *d* in a period, :func:`mincut` answers:
+**at most how many tonnes of d per period could the structure of the chain —
+plant and lane capacities, recipe yields, initial stocks — deliver to m, and
+which capacities limit it?**  Costs, policies and the other markets are
+ignored, so the LP can never serve m more than this (``served <= min_cut``).
+``docs/analysis.md`` ("Min-cut") has the definition and a worked example.
+
+Recipes convert units and co-produce, so the chain is not a flow network.  It
+becomes one by measuring material in **tonnes of d** ("d-equivalents") and by
+following one *key input* through the chain (the Leontief min over a recipe's
+inputs becomes a min over key inputs):
+
+* ``requires[k, c]``: commodity c cannot be made at all without k (no route
+  from extraction and stocks avoids k; a fixpoint over the recipes).  The key
+  inputs of d are the commodities d requires (d itself included).
+* Along key input k every recipe is followed through **one** input: its
+  largest input that requires k, or, if none does (upstream of k), its
+  largest input.  The traced commodities are those reached from d backwards.
+* ``u[c]``: the most tonnes of d one tonne of traced c can become,
+  :math:`u_d = 1`, :math:`u_i = \max_{r:\,i\ \mathrm{followed}} \sum_{o\
+  \mathrm{traced}} b_{r,o} u_o / a_{r,i}` (value iteration; recycling loops
+  lose material, so it converges).
+* Node-split graph in d-equivalents per period: a process is an edge
+  ``in -> out`` of capacity :math:`\mathrm{cap}_p \max_r \sum_o b_{r,o} u_o`
+  (its recipes share it; projects in service add to cap); a capacitated lane
+  carries :math:`\mathrm{cap}_l u_c` of each traced commodity c; a stock gives
+  :math:`q\,u_c`; recipes without inputs (mines, collection) and stocks hang
+  off one super-source; everything else is uncapacitated.
+* The max flow from the super-source to node (m, d) and its min cut.
+
+Each step relaxes the LP (the followed input is credited with the whole output,
+the best yield is used everywhere, recipes of one process share one node), so
+every key input's cut bounds what m can be served and the smallest is
+reported with the cut that attains it.
+
+The max flow is scipy's Dinic on integer capacities (scaled so they sum to
+2**30, rounded up); the cut found is valued with the exact capacities.
+:func:`graph` gives the same graph as a networkx ``DiGraph`` (tests check that
+``networkx.minimum_cut`` agrees).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError
+from optimizer.results.columns import MINCUT_COLUMNS
+
+if TYPE_CHECKING:
+    from optimizer.data.instance import Instance
+
+log = logging.getLogger(__name__)
+
+#: Columns of ``mincut.csv``.
+COLUMNS = MINCUT_COLUMNS
+
+#: The super-source node.
+SOURCE = "source"
+#: Relative change below which the value iteration of the d-equivalents stops.
+_EPS = 1e-12
+_MAX_ITER = 5_000
+#: Two cuts closer than this (relative) are a tie; the earlier key input wins.
+_TIE = 1e-9
+#: Ranks inputs that require the key input above any other (recipe amounts are far below).
+_BIG = 1e12
+
+
+def _o(a) -> np.ndarray:
+    return np.asarray(a, dtype=object)
+
+
+@dataclass
+class _Chain:
+    """The chain at commodity level (dense recipe x commodity arrays) and its sites."""
+
+    coms: pd.Index
+    ain: np.ndarray  # recipes x commodities: input amount per unit of activity
+    bout: np.ndarray  # recipes x commodities: output amount per unit of activity
+    requires: np.ndarray  # requires[k, c]: c cannot be made without k
+    multi: np.ndarray  # per commodity: input of some recipe with two inputs or more
+    #: node keys ``c|site|commodity`` by (site row, commodity row)
+    node: np.ndarray
+    # process modes: process code, site row, recipe row
+    mode_proc: np.ndarray
+    mode_site: np.ndarray
+    mode_r: np.ndarray
+    procs: np.ndarray  # process ids (by code)
+    proc_cap: np.ndarray  # base capacity by code (inf: uncapacitated)
+    #: process code, capacity, ready (year it is in service from)
+    expansions: pd.DataFrame
+    # lanes x carried commodity: tail/head/mid node keys, commodity row, capacity, link id
+    lane_a: np.ndarray
+    lane_b: np.ndarray
+    lane_mid: np.ndarray
+    lane_c: np.ndarray
+    lane_cap: np.ndarray
+    lane_id: np.ndarray
+    # stocks: node key, commodity row, quantity, element id
+    stock_key: np.ndarray
+    stock_c: np.ndarray
+    stock_q: np.ndarray
+    stock_id: np.ndarray
+    #: element id -> country (processes and stocks: their site's; links: their origin's)
+    country: dict[str, str]
+
+
+def _chain(inst: Instance) -> _Chain:
+    t = inst.tables
+    coms = pd.Index(t["commodities"]["id"])
+    n = len(coms)
+    pro = t["processes"]
+    recipes = pd.Index(pro["recipe"].unique())
+    rec = t["recipes"]
+    rec = rec.loc[rec["recipe"].isin(recipes)]
+    sign = np.where(rec["direction"].to_numpy() == "output", 1.0, -1.0)
+    net = np.zeros((len(recipes), n))
+    np.add.at(
+        net,
+        (recipes.get_indexer(rec["recipe"]), coms.get_indexer(rec["commodity"])),
+        sign * rec["amount"].to_numpy(dtype=float),
+    )
+    ain = np.where(net < 0, -net, 0.0)
+    bout = np.where(net > 0, net, 0.0)
+    has_in, has_out = ain > 0, bout > 0
+
+    st = inst.stocks
+    st = st.loc[st["quantity"].astype(float) > 0]
+    st = st.groupby(["site", "commodity"], as_index=False)["quantity"].sum()
+    stock_c = coms.get_indexer(st["commodity"]).astype(np.int64)
+
+    # made[k, c]: c can be made without k, from extraction and stocks (a fixpoint)
+    start = has_out[~has_in.any(axis=1)].any(axis=0)
+    start[stock_c] = True
+    made = np.tile(start, (n, 1))
+    diag = np.arange(n)
+    made[diag, diag] = False
+    need, outs = has_in.astype(np.int64).T, has_out.astype(np.int64)
+    while True:
+        runnable = ((~made).astype(np.int64) @ need) == 0  # k x recipes
+        new = made | ((runnable.astype(np.int64) @ outs) > 0)
+        new[diag, diag] = False
+        if (new == made).all():
+            break
+        made = new
+
+    country = t["sites"].set_index("id")["country"].astype(str)
+    sites = pd.Index(t["sites"]["id"])
+    node = ("c|" + _o(sites)[:, None] + "|") + _o(coms)[None, :]
+    proc_code, procs = pd.factorize(pro["id"])
+    cap = pro.groupby(proc_code)["capacity"].max().reindex(range(len(procs)))
+    ex = inst.expansions
+    expansions = pd.DataFrame(
+        {
+            "proc": pd.Index(procs).get_indexer(ex["process"]),
+            "capacity": ex["capacity"].to_numpy(dtype=float),
+            "ready": ex["earliest"].astype(float).to_numpy()
+            + ex["lead_time"].fillna(0).astype(float).to_numpy(),
+        }
+    )
+
+    links = t["links"]
+    names = {name: inst.commodities_of(name) for name in links["commodity"].unique()}
+    lanes = pd.DataFrame(
+        {
+            "link": _o(links["id"]),
+            "from_site": _o(links["from_site"]),
+            "to_site": _o(links["to_site"]),
+            "capacity": links["capacity"].to_numpy(dtype=float),
+            "commodity": _o(links["commodity"].map(names)),
+        }
+    ).explode("commodity")
+    lanes["c"] = coms.get_indexer(lanes["commodity"])
+    lanes = lanes.loc[lanes["c"] >= 0]
+    com = _o(lanes["commodity"])
+
+    site_of = pro.drop_duplicates("id").set_index("id")["site"]
+    where = dict(zip(site_of.index, country.reindex(site_of).fillna(""), strict=True))
+    where.update(zip(links["id"], country.reindex(links["from_site"]).fillna(""), strict=True))
+    stock_id = _o([f"stock[{s},{c}]" for s, c in zip(st["site"], st["commodity"], strict=True)])
+    where.update(zip(stock_id, country.reindex(st["site"]).fillna(""), strict=True))
+    return _Chain(
+        coms=coms,
+        ain=ain,
+        bout=bout,
+        requires=~made,
+        multi=(ain[has_in.sum(axis=1) >= 2] > 0).any(axis=0),
+        node=node,
+        mode_proc=proc_code,
+        mode_site=sites.get_indexer(pro["site"]),
+        mode_r=recipes.get_indexer(pro["recipe"]),
+        procs=_o(procs),
+        proc_cap=cap.fillna(np.inf).to_numpy(dtype=float),
+        expansions=expansions,
+        lane_a="c|" + _o(lanes["from_site"]) + "|" + com,
+        lane_b="c|" + _o(lanes["to_site"]) + "|" + com,
+        lane_mid="l|" + _o(lanes["link"]) + "|" + com,
+        lane_c=lanes["c"].to_numpy(dtype=np.int64),
+        lane_cap=lanes["capacity"].to_numpy(dtype=float),
+        lane_id=_o(lanes["link"]),
+        stock_key="c|" + _o(st["site"]) + "|" + _o(st["commodity"]),
+        stock_c=stock_c,
+        stock_q=st["quantity"].to_numpy(dtype=float),
+        stock_id=stock_id,
+        country=where,
+    )
+
+
+def _candidates(ch: _Chain, d: int) -> list[int]:
+    """Key inputs of ``d`` (the commodities it requires), in order of preference.
+
+    Candidates giving the same graph are cut once, under the first one's name,
+    and a tie goes to the first: inputs of multi-input recipes (where the
+    Leontief min bites; upstream first), then ``d`` itself, then the others.
+    """
+    ks = np.flatnonzero(ch.requires[:, d])
+    depth = ch.requires[ks][:, ks].sum(axis=0)  # how many key inputs each one requires
+    keys = {
+        int(k): (0 if ch.multi[k] else 1 if k == d else 2, int(n), str(ch.coms[k]))
+        for k, n in zip(ks, depth, strict=True)
+    }
+    return sorted(keys, key=keys.__getitem__)
+
+
+@dataclass
+class _Trace:
+    """The chain followed along one key input, in d-equivalents."""
+
+    key: str
+    followed: np.ndarray  # recipes x commodities: the one input each recipe is followed through
+    value: np.ndarray  # per recipe: d-equivalents made per unit of activity
+    u: np.ndarray  # per commodity: d-equivalents per tonne (0 if not traced)
+
+
+def _trace(ch: _Chain, d: int, k: int) -> tuple[bytes, _Trace | None]:
+    """Follow key input ``k`` back from ``d``; a signature of the graph, and its d-equivalents."""
+    pref = np.where((ch.ain > 0) & ch.requires[k][None, :], ch.ain + _BIG, ch.ain)
+    fol = np.zeros(ch.ain.shape, dtype=bool)
+    rows = np.flatnonzero((ch.ain > 0).any(axis=1))
+    fol[rows, pref[rows].argmax(axis=1)] = True
+    makes = ch.bout > 0
+    traced = np.zeros(len(ch.coms), dtype=bool)
+    traced[d] = True
+    while True:
+        used = (makes & traced[None, :]).any(axis=1)
+        new = traced | fol[used].any(axis=0)
+        if (new == traced).all():
+            break
+        traced = new
+    fol &= used[:, None]
+    sig = np.int64(d).tobytes() + traced.tobytes() + fol.tobytes()
+    # value iteration on the used recipes and traced commodities only
+    r, c = np.flatnonzero(used), np.flatnonzero(traced)
+    a = np.where(fol[np.ix_(r, c)], ch.ain[np.ix_(r, c)], 0.0)
+    b = ch.bout[np.ix_(r, c)]
+    inv = np.divide(1.0, a, out=np.zeros_like(a), where=a > 0)
+    u = (c == d).astype(float)
+    for _ in range(_MAX_ITER):
+        new = np.maximum(u, ((b @ u)[:, None] * inv).max(axis=0, initial=0.0))
+        if np.all(new - u <= _EPS * new):
+            break
+        u = new
+    else:  # a loop that gives back more than it takes: no finite bound along k
+        log.debug("min-cut: a recipe loop gains material along %s to %s", ch.coms[k], ch.coms[d])
+        return sig, None
+    full = np.zeros(len(ch.coms))
+    full[c] = u
+    value = np.zeros(len(ch.ain))
+    value[r] = b @ u
+    return sig, _Trace(str(ch.coms[k]), fol, value, full)
+
+
+def _capacity(ch: _Chain, period: int) -> np.ndarray:
+    """Process capacities in ``period``: base plus every project in service by then."""
+    cap = ch.proc_cap.copy()
+    ex = ch.expansions.loc[ch.expansions["ready"] <= period]
+    np.add.at(cap, ex["proc"].to_numpy(dtype=np.int64), ex["capacity"].to_numpy(dtype=float))
+    return cap
+
+
+def _edges(ch: _Chain, tr: _Trace, cap: np.ndarray) -> pd.DataFrame:
+    """The node-split graph in d-equivalents as an edge list.
+
+    Nodes: ``source``, ``c|site|commodity`` (material at a site), ``pi|process``
+    and ``po|process`` (a process's capacity), ``l|link|commodity`` (a
+    capacitated lane).  Columns: tail, head, capacity (inf: uncapacitated),
+    element (the process, link or stock that limits the edge; "" if none).
+    """
+    live = tr.value[ch.mode_r] > 0
+    pc, site, r = ch.mode_proc[live], ch.mode_site[live], ch.mode_r[live]
+    best = np.zeros(len(ch.procs))
+    np.maximum.at(best, pc, tr.value[r])
+    on = np.flatnonzero(best > 0)
+    proc = ch.procs[pc]
+    ri, ci = np.nonzero(tr.followed[r])
+    mines = ~tr.followed[r].any(axis=1)
+    ro, co = np.nonzero((ch.bout[r] > 0) & (tr.u > 0)[None, :])
+    lane = tr.u[ch.lane_c] > 0
+    capped = lane & np.isfinite(ch.lane_cap)
+    free = lane & ~capped
+    stock = tr.u[ch.stock_c] > 0
+    parts = [
+        (
+            "pi|" + ch.procs[on],
+            "po|" + ch.procs[on],
+            np.where(np.isfinite(cap[on]), cap[on] * best[on], np.inf),
+            ch.procs[on],
+        ),
+        (ch.node[site[ri], ci], "pi|" + proc[ri], None, None),
+        (np.full(int(mines.sum()), SOURCE, dtype=object), "pi|" + proc[mines], None, None),
+        ("po|" + proc[ro], ch.node[site[ro], co], None, None),
+        (ch.lane_a[free], ch.lane_b[free], None, None),
+        (
+            ch.lane_a[capped],
+            ch.lane_mid[capped],
+            ch.lane_cap[capped] * tr.u[ch.lane_c[capped]],
+            ch.lane_id[capped],
+        ),
+        (ch.lane_mid[capped], ch.lane_b[capped], None, None),
+        (
+            np.full(int(stock.sum()), SOURCE, dtype=object),
+            ch.stock_key[stock],
+            ch.stock_q[stock] * tr.u[ch.stock_c[stock]],
+            ch.stock_id[stock],
+        ),
+    ]
+    tail = np.concatenate([p[0] for p in parts])
+    head = np.concatenate([p[1] for p in parts])
+    capacity = np.concatenate([np.full(len(p[0]), np.inf) if p[2] is None else p[2] for p in parts])
+    element = np.concatenate(
+        [np.full(len(p[0]), "", dtype=object) if p[3] is None else p[3] for p in parts]
+    )
+    keep = tail != head
+    return pd.DataFrame(
+        {
+            "tail": tail[keep],
+            "head": head[keep],
+            "capacity": capacity[keep],
+            "element": element[keep],
+        }
+    )
+
+
+class _Net:
+    """One edge list, ready to be cut towards any sink.
+
+    Finite capacities are scaled so that they sum to 2**30 and rounded up (scipy's
+    max flow takes 32-bit integers); an uncapacitated edge gets more than all
+    of them together.  The cut found is valued with the exact capacities: the
+    reported value is the exact capacity of a cut, minimal up to the rounding
+    (under 1e-9 of the total capacity per cut edge).
+    """
+
+    def __init__(self, edges: pd.DataFrame) -> None:
+        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
+
+        codes, nodes = pd.factorize(np.concatenate([edges["tail"], edges["head"]]))
+        self.nodes = {x: i for i, x in enumerate(nodes)}
+        m = len(edges)
+        _, first = np.unique(codes[:m] * len(nodes) + codes[m:], return_index=True)
+        edges = edges.iloc[np.sort(first)]  # parallel edges (uncapacitated) once
+        self.tail, self.head = codes[:m][np.sort(first)], codes[m:][np.sort(first)]
+        m = len(edges)
+        self.capacity = edges["capacity"].to_numpy(dtype=float)
+        self.finite = np.isfinite(self.capacity)
+        self.element_code, self.elements = pd.factorize(edges["element"])
+        total = float(self.capacity[self.finite].sum())
+        icap = np.where(self.finite, np.ceil(self.capacity * (2.0**30 / total if total else 1)), 0)
+        self.inf = int(icap.sum()) + 1
+        icap[~self.finite] = self.inf
+        size = (len(nodes), len(nodes))
+        self.cap = sp.csr_array((icap.astype(np.int32), (self.tail, self.head)), shape=size)
+        self.back = sp.csr_array((np.ones(m, dtype=np.int8), (self.head, self.tail)), shape=size)
+
+    def cut(self, sink: str) -> tuple[float, list[tuple[str, float]]]:
+        """Max flow from the source to ``sink``, and its min cut as (element, capacity), largest first."""
+        from scipy.sparse import csgraph
+
+        s, t = self.nodes.get(SOURCE), self.nodes.get(sink)
+        if s is None or t is None:
+            return 0.0, []
+        res = csgraph.maximum_flow(self.cap, s, t)
+        if res.flow_value >= self.inf:
+            return float("inf"), []
+        resid = self.cap - res.flow
+        resid.eliminate_zeros()
+        side = np.zeros(len(self.nodes), dtype=bool)
+        side[csgraph.breadth_first_order(resid, s, return_predecessors=False)] = True
+        cut = side[self.tail] & ~side[self.head] & self.finite
+        if (self.capacity[cut] == 0).any():
+            # an empty edge into a node that cannot reach the sink is no part of the cut
+            useful = np.zeros(len(self.nodes), dtype=bool)
+            useful[csgraph.breadth_first_order(self.back, t, return_predecessors=False)] = True
+            cut &= useful[self.head]
+        cut = np.flatnonzero(cut)
+        value = float(self.capacity[cut].sum())
+        if value > 0:  # a closed plant on the cut limits nothing while others carry flow
+            cut = cut[self.capacity[cut] > 0]
+        codes, inv = np.unique(self.element_code[cut], return_inverse=True)
+        caps = np.bincount(inv, weights=self.capacity[cut], minlength=len(codes))
+        parts = sorted(
+            ((str(self.elements[c]), float(v)) for c, v in zip(codes, caps, strict=True)),
+            key=lambda x: (-x[1], x[0]),
+        )
+        return value, parts
+
+
+def mincut(inst: Instance, shortages: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The structural min-cut of every demand (``mincut.csv``; columns :data:`COLUMNS`).
+
+    One row per (period, market, commodity) with demand > 0.  ``min_cut`` is
+    the most tonnes of the commodity per period the chain's structure could
+    deliver to that market alone (module docstring); ``cut_share`` is
+    ``min_cut / demand`` (below 1: the structure cannot meet the demand);
+    ``structural_gap`` is ``max(demand - min_cut, 0)``, a shortage no
+    solution can avoid; ``key_input`` the key input whose cut is smallest;
+    ``cut_elements`` the process, link and stock (``stock[site,commodity]``)
+    ids of that cut, largest capacity first, and ``cut_countries`` their
+    countries.  ``served`` comes from ``shortages`` (a result's table) if given.
+    """
+    dem = inst.tables["demand"]
+    dem = dem.loc[dem["quantity"].astype(float) > 0]
+    if dem.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    dem = dem.groupby(["period", "market", "commodity"], as_index=False)["quantity"].sum()
+    ch = _chain(inst)
+    traces: dict[bytes, _Trace | None] = {}
+    caps = {p: _capacity(ch, int(p)) for p in dem["period"].unique()}
+    nets: dict[tuple[bytes, bytes], _Net] = {}  # periods with the same capacities share
+    cuts: dict[tuple[bytes, bytes, str], tuple[float, list]] = {}
+    rows = []
+    for (period, d_id), grp in dem.groupby(["period", "commodity"], sort=True):
+        d = ch.coms.get_loc(d_id)
+        cap = caps[period]
+        ckey = cap.tobytes()
+        sigs: list[bytes] = []
+        for k in _candidates(ch, d):
+            sig, tr = _trace(ch, d, k)
+            traces.setdefault(sig, tr)
+            if sig not in sigs and traces[sig] is not None:
+                sigs.append(sig)
+        for market, q in zip(grp["market"], grp["quantity"].astype(float), strict=True):
+            value, key_input, parts = float("inf"), "", []
+            for sig in sigs:
+                tr = traces[sig]
+                assert tr is not None
+                if (sig, ckey, market) not in cuts:
+                    if (sig, ckey) not in nets:
+                        nets[sig, ckey] = _Net(_edges(ch, tr, cap))
+                    cuts[sig, ckey, market] = nets[sig, ckey].cut(f"c|{market}|{d_id}")
+                v, p = cuts[sig, ckey, market]
+                if not key_input or v < value * (1 - _TIE) - _TIE:
+                    value, key_input, parts = v, tr.key, p
+            countries = dict.fromkeys(ch.country.get(e, "") for e, _ in parts)
+            rows.append(
+                {
+                    "period": int(period),
+                    "market": market,
+                    "commodity": d_id,
+                    "demand": q,
+                    "min_cut": value,
+                    "cut_share": value / q,
+                    "structural_gap": max(q - value, 0.0),
+                    "key_input": key_input,
+                    "cut_elements": ";".join(e for e, _ in parts),
+                    "cut_countries": ";".join(c for c in countries if c),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out["served"] = np.nan
+    if shortages is not None and len(shortages):
+        s = shortages.groupby(["period", "market", "commodity"])["served"].sum()
+        out["served"] = s.reindex(pd.MultiIndex.from_frame(out[COLUMNS[:3]])).to_numpy()
+    return out[COLUMNS].sort_values(COLUMNS[:3]).reset_index(drop=True)
+
+
+def graph(
+    inst: Instance, commodity: str, key_input: str | None = None, period: int | None = None
+) -> nx.DiGraph:
+    """The graph cut for ``commodity`` along ``key_input`` (default: its first) as networkx.
+
+    Nodes are ``source``, ``c|site|commodity``, ``pi|process``/``po|process`` and
+    ``l|link|commodity``; capacitated edges carry ``capacity`` (tonnes of
+    ``commodity`` per period) and ``element``.  ``networkx.minimum_cut(g,
+    "source", f"c|{market}|{commodity}")`` gives the ``min_cut`` of
+    :func:`mincut` for that key input.
+    """
+    ch = _chain(inst)
+    if commodity not in ch.coms:
+        raise InputError(f"unknown commodity {commodity!r}")
+    d = ch.coms.get_loc(commodity)
+    keys = _candidates(ch, d)
+    if key_input is not None:
+        if key_input not in ch.coms or ch.coms.get_loc(key_input) not in keys:
+            names = ", ".join(str(ch.coms[k]) for k in keys)
+            raise InputError(f"{key_input!r} is not a key input of {commodity} ({names})")
+        keys = [ch.coms.get_loc(key_input)]
+    _, tr = _trace(ch, d, keys[0])
+    if tr is None:
+        raise InputError(f"no finite bound for {commodity} along {ch.coms[keys[0]]}")
+    e = _edges(ch, tr, _capacity(ch, int(period if period is not None else inst.periods[0])))
+    g = nx.DiGraph()
+    g.add_node(SOURCE)
+    fin = np.isfinite(e["capacity"].to_numpy())
+    g.add_edges_from(zip(e["tail"][~fin], e["head"][~fin], strict=True))
+    g.add_edges_from(
+        (a, b, {"capacity": c, "element": x})
+        for a, b, c, x in zip(
+            e["tail"][fin], e["head"][fin], e["capacity"][fin], e["element"][fin], strict=True
+        )
+    )
+    return g

@@ -1,0 +1,111 @@
+"""What every ``rechain`` command shares: the app, the consoles, option types, errors,
+spinners and progress bars.
+
+Exit codes (DESIGN.md §4): 0 solved, 2 bad input or usage, 3 infeasible or
+unbounded, 4 solver failure or time limit without a usable solution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, RechainError
+
+__all__ = ["EXIT_INPUT", "app", "err", "out"]
+
+app = typer.Typer(
+    name="rechain",
+    help="Where the rare-earth magnet chain breaks: solve supply-chain LPs under policies and outages.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# When piped, do not fold tables at 80 columns: logs and greps want whole lines.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
+)
+
+Scenario = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help="Scenario id (from INSTANCE/scenarios/) or YAML path; repeat to stack.",
+    ),
+]
+InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (e.g. instances/world-2024).")]
+Method = Annotated[
+    str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
+]
+TimeLimitPerSolve = Annotated[
+    float | None,
+    typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."),
+]
+
+
+@contextlib.contextmanager
+def case_progress(label: str) -> Iterator:
+    """A progress bar for many cases on a terminal (quiet otherwise); yields ``progress(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("cases", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
+@contextlib.contextmanager
+def _step(message: str) -> Iterator[None]:
+    """A spinner on a terminal; silent when not a TTY."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        yield
+
+
+def _fail(e: RechainError) -> None:
+    if isinstance(e, InputError):
+        err.print(
+            f"[bold red]error:[/] {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the input",
+            markup=True,
+        )
+        for p in e.problems:
+            err.print(f"  {p}", markup=False)
+    elif isinstance(e, InfeasibleError):
+        err.print(f"[bold red]infeasible:[/] {escape(str(e))}", markup=True)
+        for line in e.diagnosis:
+            err.print(f"  {line}", markup=False)
+    else:
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True)
+    raise typer.Exit(e.exit_code)
+
+
+def _warn(inst) -> None:
+    """Print the instance's load warnings (unreachable demand, dead ends) to stderr."""
+    for w in inst.warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", markup=True)

@@ -1,0 +1,158 @@
+"""``rechain compare``: several cases side by side against a reference case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli.common import (
+    EXIT_INPUT,
+    InstanceArg,
+    Method,
+    TimeLimitPerSolve,
+    _fail,
+    app,
+    err,
+    out,
+)
+from optimizer.cli.solve import _worst
+from optimizer.errors import RechainError
+
+
+@app.command()
+def compare(
+    instance: InstanceArg,
+    scenario: Annotated[
+        list[str],
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="A case: scenario id or YAML path; 'a+b' stacks a and b. Repeat for more cases.",
+        ),
+    ],
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="Also solve the instance without scenarios and compare every case with it.",
+        ),
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for compare_*.csv and one sub-folder of tables per case."
+        ),
+    ] = None,
+    method: Method = "choose",
+    time_limit: TimeLimitPerSolve = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to show per table.")] = 8,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write a self-contained HTML comparison report."),
+    ] = None,
+) -> None:
+    """Solve several cases and show what changes against the baseline: cost, shortages, flows."""
+    from rich.progress import Progress
+
+    from optimizer.api import load
+    from optimizer.results.compare import write_comparisons
+
+    cases = ([("baseline", [])] if baseline else []) + [(s, s.split("+")) for s in scenario]
+    if len(cases) < 2:
+        err.print(
+            "[bold red]error:[/] compare needs at least two cases: give --baseline or several -s",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        base_inst = load(instance)
+        insts = [
+            (name, base_inst.with_scenario(*refs) if refs else base_inst) for name, refs in cases
+        ]
+        results = []
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("solving cases", total=len(insts))
+            for name, inst in insts:
+                results.append((name, inst.solve(method=method, time_limit=time_limit)))
+                bar.advance(task)
+        base_name, base_res = results[0]
+        comps = [res.compare(base_res, name, base_name) for name, res in results[1:]]
+        if out_dir is not None:
+            for name, res in results:
+                res.write(out_dir / name.replace("/", "_"))
+            write_comparisons(comps, out_dir)
+        if report is not None:
+            from optimizer.report import write_compare_report
+
+            write_compare_report(report, results, comps, base_inst)
+    except RechainError as e:
+        _fail(e)
+        return
+    t = Table(title=f"Cases against {base_name}", show_edge=False)
+    for c in ("case", "total cost USD", "change USD", "unmet t", "unmet %", "worst-hit markets"):
+        t.add_column(
+            c, justify="left" if c in ("case", "worst-hit markets") else "right", overflow="fold"
+        )
+    t.add_row(
+        escape(base_name),
+        f"{base_res.objective:,.0f}",
+        "—",
+        f"{base_res.total_unmet:,.1f}",
+        f"{100 * base_res.summary['unmet_share']:.2f}",
+        _worst(base_res),
+    )
+    for (name, res), c in zip(results[1:], comps, strict=True):
+        t.add_row(
+            escape(name),
+            f"{res.objective:,.0f}",
+            f"{c.summary['delta_objective'].iloc[0]:+,.0f}",
+            f"{res.total_unmet:,.1f}",
+            f"{100 * res.summary['unmet_share']:.2f}",
+            _worst(res),
+        )
+    out.print(t)
+    for c in comps:
+        if len(c.shortages):
+            st = Table(
+                title=f"{escape(c.case)}: who goes short (vs {escape(c.base)})", show_edge=False
+            )
+            for col in ("market", "commodity", "period", "demand t", "unmet t", "change t"):
+                st.add_column(
+                    col,
+                    justify="right" if col.endswith("t") or col == "period" else "left",
+                    overflow="fold",
+                )
+            for r in c.shortages.head(top).itertuples(index=False):
+                st.add_row(
+                    escape(str(r.market)),
+                    escape(str(r.commodity)),
+                    str(r.period),
+                    f"{r.demand_case:,.1f}",
+                    f"{r.unmet_case:,.1f}",
+                    f"{r.delta_unmet:+,.1f}",
+                )
+            out.print(st)
+        if len(c.flows):
+            ft = Table(title=f"{escape(c.case)}: flows that moved most (t)", show_edge=False)
+            for col in ("from", "to", "commodity", "base t", "case t", "change t"):
+                ft.add_column(
+                    col, justify="right" if col.endswith("t") else "left", overflow="fold"
+                )
+            for r in c.flows.head(top).itertuples(index=False):
+                ft.add_row(
+                    escape(str(r.source_country)),
+                    escape(str(r.target_country)),
+                    escape(str(r.commodity)),
+                    f"{r.quantity_base:,.1f}",
+                    f"{r.quantity_case:,.1f}",
+                    f"{r.delta:+,.1f}",
+                )
+            out.print(ft)
+    if out_dir is not None:
+        out.print(f"comparison tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)

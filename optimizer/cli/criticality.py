@@ -1,0 +1,121 @@
+"""``rechain criticality``: chokepoint ranking from the command line (registered on the main app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli.common import InstanceArg, Scenario, Scheduler, _fail, app, case_progress, out
+from optimizer.errors import RechainError
+from optimizer.fileio import write_folder
+
+
+@app.command()
+def criticality(
+    instance: InstanceArg,
+    scenario: Scenario = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="Element to remove: site, company, country, country-stage, link."
+        ),
+    ] = "site",
+    k: Annotated[
+        int,
+        typer.Option(
+            "--k",
+            min=1,
+            max=2,
+            help="1: one element at a time; 2: pairs among the top N-1 elements.",
+        ),
+    ] = 1,
+    pairs_from: Annotated[
+        int,
+        typer.Option("--pairs-from", min=2, help="With --k 2: pair up this many top N-1 elements."),
+    ] = 10,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for criticality.csv and criticality_detail.csv."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Run cases on a Dask LocalCluster of N worker processes."
+        ),
+    ] = None,
+    scheduler: Scheduler = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write the HTML report of the base case with the chokepoint ranking.",
+        ),
+    ] = None,
+) -> None:
+    """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
+
+    from optimizer.analysis.criticality import criticality as run
+    from optimizer.api import load
+
+    try:
+        inst = load(instance, scenario or [])
+        with case_progress("removing elements") as progress:
+            ranking, detail = run(
+                inst,
+                by=by,
+                k=k,
+                pairs_from=pairs_from,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        if out_dir is not None:
+            write_folder(out_dir, {"criticality.csv": ranking, "criticality_detail.csv": detail})
+        if report is not None:
+            from optimizer.report import write_report
+
+            write_report(
+                report, inst.solve(), inst, scenario_refs=scenario or [], criticality=ranking
+            )
+    except RechainError as e:
+        _fail(e)
+        return
+    t = Table(
+        title=f"Chokepoints by {by}{' (pairs)' if k == 2 else ''}: unmet demand and extra cost when removed",
+        show_edge=False,
+    )
+    for c in ("rank", "element", "unmet t", "unmet %", "cost increase USD", "worst-hit market"):
+        t.add_column(
+            c,
+            justify="right" if c in ("rank", "unmet t", "unmet %", "cost increase USD") else "left",
+            overflow="fold",
+        )
+    for r in ranking.head(top).itertuples(index=False):
+        if r.status == "infeasible":
+            t.add_row(
+                str(r.rank),
+                escape(str(r.element)),
+                "infeasible",
+                "—",
+                "—",
+                "a hard policy cannot hold without it",
+            )
+            continue
+        t.add_row(
+            str(r.rank),
+            escape(str(r.element)),
+            f"{r.unmet:,.1f}",
+            f"{100 * r.unmet_share:.2f}",
+            f"{r.cost_increase:,.0f}",
+            escape(str(r.worst_market)) or "—",
+        )
+    out.print(t)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)

@@ -1,0 +1,251 @@
+"""``rechain validate``, ``rechain solve`` and ``rechain report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli.common import (
+    EXIT_INPUT,
+    InstanceArg,
+    Method,
+    Scenario,
+    _fail,
+    _step,
+    _warn,
+    app,
+    err,
+    out,
+)
+from optimizer.errors import InfeasibleError, RechainError
+
+
+@app.command()
+def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
+    """Check an instance (and scenarios) without solving; exit 2 listing every problem."""
+    from optimizer.api import load
+
+    try:
+        with _step("validating"):
+            inst = load(instance, scenario or [])
+    except RechainError as e:
+        _fail(e)
+        return
+    s = inst.summary()
+    out.print(f"[bold green]valid[/] {escape(s['name'])}: {escape(s['title'])}", markup=True)
+    if inst.scenarios:
+        out.print(f"scenarios: {', '.join(inst.scenarios)}", markup=False)
+    out.print(
+        f"periods {', '.join(map(str, s['periods']))} · {s['commodities']} commodities · {s['sites']} sites · "
+        f"{s['processes']} processes · {s['recipes']} recipes · {s['links']} links · {s['sources']} sources",
+        markup=False,
+    )
+    t = Table(title="Sites by stage", show_edge=False)
+    t.add_column("stage")
+    t.add_column("sites", justify="right")
+    for k, v in s["sites_by_stage"].items():
+        t.add_row(escape(str(k)), str(v))
+    out.print(t)
+    t = Table(title="Sites by country", show_edge=False)
+    t.add_column("country")
+    t.add_column("sites", justify="right")
+    for k, v in list(s["sites_by_country"].items())[:15]:
+        t.add_row(escape(str(k)), str(v))
+    out.print(t)
+    t = Table(title="Demand by commodity (t, all periods)", show_edge=False)
+    t.add_column("commodity")
+    t.add_column("demand", justify="right")
+    for k, v in sorted(s["demand_by_commodity"].items(), key=lambda kv: -kv[1])[:20]:
+        t.add_row(escape(str(k)), f"{v:,.0f}")
+    out.print(t)
+    _warn(inst)
+
+
+@app.command()
+def solve(
+    instance: InstanceArg,
+    scenario: Scenario = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for summary.json and the CSV tables.")
+    ] = None,
+    export_model: Annotated[
+        Path | None, typer.Option("--export-model", help="Write the exact LP solved (.mps or .lp).")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write every table to one Excel workbook.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0, help="HiGHS time limit in seconds.")
+    ] = None,
+    method: Method = "choose",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Rows to show in the terminal tables.")
+    ] = 10,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write a self-contained HTML report (FILE.html)."),
+    ] = None,
+) -> None:
+    """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
+    from optimizer.api import load
+
+    if export_model is not None and export_model.suffix.lower() not in (".mps", ".lp"):
+        err.print(
+            f"[bold red]error:[/] --export-model {export_model}: the file name must end in .mps or .lp",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        with _step("loading and validating"):
+            inst = load(instance, scenario or [])
+        _warn(inst)
+        with _step("building and solving"):
+            res = inst.solve(method=method, time_limit=time_limit, export=export_model)
+        if out_dir is not None:
+            res.write(out_dir)
+            from optimizer.lp.iis import DIAGNOSIS_FILES
+
+            for stale in DIAGNOSIS_FILES:  # from an earlier infeasible run
+                (out_dir / stale).unlink(missing_ok=True)
+        if xlsx is not None:
+            res.to_excel(xlsx)
+        if report is not None:
+            from optimizer.report import write_report
+
+            with _step("writing the report"):
+                write_report(report, res, inst, scenario_refs=scenario or [])
+    except InfeasibleError as e:
+        if out_dir is not None:  # the diagnosis, and no other (partial) output
+            from optimizer.lp.iis import DIAGNOSIS_FILES, write_diagnosis
+
+            write_diagnosis(out_dir, str(e), e.details)
+            e.diagnosis.append(f"written to {out_dir}/ ({', '.join(DIAGNOSIS_FILES)})")
+        _fail(e)
+        return
+    except RechainError as e:
+        _fail(e)
+        return
+    show_result(res, top=top)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)
+    if export_model is not None:
+        out.print(f"model written to {export_model}", markup=False)
+    if xlsx is not None:
+        out.print(f"workbook written to {xlsx}", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
+
+
+@app.command("report")
+def report_cmd(
+    result_dir: Annotated[
+        Path,
+        typer.Argument(help="Folder written by `rechain solve --out` or `rechain compare --out`."),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    instance: Annotated[
+        Path | None,
+        typer.Option("--instance", help="Instance folder (default: the one in summary.json)."),
+    ] = None,
+) -> None:
+    """Build the HTML report from a saved --out folder, without solving again."""
+    from optimizer.report import load_saved, write_saved_report
+
+    try:
+        with _step("writing the report"):
+            saved = load_saved(result_dir, instance)
+            write_saved_report(saved, out_file)
+    except RechainError as e:
+        _fail(e)
+        return
+    for n in saved.notes:
+        err.print(f"[yellow]warning:[/] {escape(n)}", markup=True)
+    out.print(f"report written to {out_file}", markup=False)
+
+
+def _worst(res, n: int = 3) -> str:
+    u = res.shortages.groupby("market")["unmet"].sum().sort_values(ascending=False)
+    u = u[u > 1e-6].head(n)
+    return escape(", ".join(f"{m} {v:,.0f} t" for m, v in u.items())) or "none"
+
+
+def show_result(res, top: int = 10) -> None:
+    """Rich terminal summary of a :class:`~optimizer.results.Result`."""
+    s = res.summary
+    colour = "green" if s["status"] == "optimal" else "yellow"
+    out.print(
+        f"[bold {colour}]{s['status']}[/] {escape(s['instance'])}"
+        + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else ""),
+        markup=True,
+    )
+    out.print(
+        f"total cost {s['objective']:,.0f} USD · demand {s['total_demand']:,.1f} t · "
+        f"unmet {s['total_unmet']:,.1f} t ({100 * s['unmet_share']:.2f}%)",
+        markup=False,
+    )
+    ms = s["model_size"]
+    out.print(
+        f"{ms['variables']:,} variables · {ms['constraints']:,} rows · build {s['build_seconds']:.2f}s · "
+        f"hand-off {s['handoff_seconds']:.2f}s · solve {s['solve_seconds']:.2f}s (HiGHS {s['solver']['version']}, {s['solver']['method']})",
+        markup=False,
+    )
+    cb = s["cost_breakdown"]
+    out.print(
+        "cost: " + " · ".join(f"{k} {v:,.0f}" for k, v in cb.items() if abs(v) > 0.5), markup=False
+    )
+    pf = res.policies.loc[res.policies["type"] == "price_floor"]
+    for pid, g in pf.groupby("policy", sort=True):
+        q = g["quantity"].sum()
+        lo, hi = f"{g['used'].min():,.0f}", f"{g['used'].max():,.0f}"
+        out.print(
+            f"price floor {pid}: the guarantor pays {g['payment'].sum():,.0f} USD on {q:,.1f} t "
+            f"(floor {g['limit'].iloc[0]:,.0f} USD/t, market {lo if lo == hi else lo + '–' + hi}"
+            " USD/t; undiscounted)"
+            + ("" if s.get("price_floor", {}).get("converged", True) else " — NOT SETTLED"),
+            markup=False,
+        )
+    short = res.unmet_by_market()
+    if len(short):
+        t = Table(title="Shortages (unmet demand)", show_edge=False)
+        for c in ("market", "commodity", "demand t", "unmet t", "unmet %"):
+            t.add_column(c, justify="right" if c.endswith(("t", "%")) else "left", overflow="fold")
+        for r in short.head(top).itertuples(index=False):
+            t.add_row(
+                escape(str(r.market)),
+                escape(str(r.commodity)),
+                f"{r.demand:,.1f}",
+                f"{r.unmet:,.1f}",
+                f"{100 * r.unmet / r.demand:.1f}",
+            )
+        out.print(t)
+    else:
+        out.print("no shortages: every market is fully served", markup=False)
+    b = res.bottlenecks
+    if len(b):
+        t = Table(
+            title="Bottlenecks (binding capacities; shadow price = cost saved per extra unit of capacity)",
+            show_edge=False,
+        )
+        for c in ("constraint", "country", "period", "shadow price USD", "utilization"):
+            t.add_column(
+                c,
+                justify="right" if c in ("shadow price USD", "utilization", "period") else "left",
+                overflow="fold",
+            )
+        for r in b.head(top).itertuples(index=False):
+            t.add_row(
+                escape(str(r.constraint)),
+                escape(str(r.country)),
+                str(r.period),
+                f"{r.shadow_price:,.2f}",
+                _pct(r.utilization),
+            )
+        out.print(t)
+
+
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{100 * x:.0f}%"

@@ -1,0 +1,260 @@
+"""``rechain survive`` and ``rechain stockpile-size`` (registered on the main app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli.common import (
+    InstanceArg,
+    Scenario,
+    _fail,
+    _step,
+    _warn,
+    app,
+    case_progress,
+    err,
+    out,
+)
+from optimizer.errors import EXIT_INPUT, RechainError
+
+Start = Annotated[
+    int, typer.Option("--start", help="Period the disruption starts in (one of the instance's).")
+]
+Base = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--base",
+        help="Scenario in force before and during the disruption (e.g. a stockpile already "
+        "held); repeat to stack.",
+    ),
+]
+Tol = Annotated[
+    float, typer.Option("--tol", min=0, help="Unmet demand above this (t) counts as a shortage.")
+]
+
+
+def _need_disruption(scenario: list[str] | None) -> list[str]:
+    if not scenario:
+        err.print(
+            "[bold red]error:[/] give the disruption with -s SCENARIO (repeat to stack)",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    return scenario
+
+
+@app.command()
+def survive(
+    instance: InstanceArg,
+    start: Start,
+    scenario: Scenario = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="rationed: one LP over the disrupted periods, stocks released optimally "
+            "(shortages as late as possible); myopic: period by period, stocks drawn whenever "
+            "cheapest.",
+        ),
+    ] = "rationed",
+    base: Base = None,
+    tol: Tol = 1e-6,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for survival.csv, survival_markets.csv, survival_stocks.csv, survival.json.",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
+) -> None:
+    """How many periods each market runs on the stocks on hand when a disruption starts."""
+    from optimizer.analysis.survive import time_to_survive
+    from optimizer.api import load
+
+    disruption = _need_disruption(scenario)
+    try:
+        inst = load(instance, base or [])
+        _warn(inst)
+        with case_progress("solving") as progress:
+            sv = time_to_survive(inst, disruption, start, mode=mode, tol=tol, progress=progress)
+        if out_dir is not None:
+            sv.write(out_dir)
+    except RechainError as e:
+        _fail(e)
+        return
+    s = sv.summary
+    h = s["horizon"]
+    span = f"{h[0]}–{h[-1]}" if len(h) > 1 else str(h[0])
+    how = (
+        "stocks released optimally over the disruption, shortages as late as possible"
+        if mode == "rationed"
+        else "period by period, stocks drawn whenever cheapest"
+    )
+    out.print(
+        f"[bold]time to survive[/] {escape(s['instance'])} + {escape(', '.join(s['disruption']))} "
+        f"from {start} ({escape(mode)}: {how})",
+        markup=True,
+    )
+    out.print(
+        f"stocks on hand at the start of {start}: {s['stocks_on_hand']:,.1f} t · "
+        f"demand {span}: {s['total_demand']:,.1f} t · unmet {s['total_unmet']:,.1f} t · "
+        f"cost {s['cost']:,.0f} USD",
+        markup=False,
+    )
+    t = Table(title=f"Periods each market runs before unmet demand ({span})", show_edge=False)
+    for c in (
+        "market",
+        "commodity",
+        "first short",
+        "periods survived",
+        "demand t",
+        "unmet t",
+        "unmet %",
+    ):
+        t.add_column(
+            c, justify="left" if c in ("market", "commodity") else "right", overflow="fold"
+        )
+    for r in sv.markets.head(top).itertuples(index=False):
+        whole = bool(r.survives_horizon)
+        t.add_row(
+            escape(str(r.market)),
+            escape(str(r.commodity)),
+            "—" if whole else str(r.first_short_period),
+            f"≥{r.periods_survived} (all)" if whole else str(r.periods_survived),
+            f"{r.demand:,.1f}",
+            f"{r.unmet:,.1f}",
+            f"{100 * r.unmet_share:.1f}",
+        )
+    out.print(t)
+    if len(sv.markets) > top:
+        out.print(f"… {len(sv.markets) - top} more rows (--top, --out)", markup=False)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)
+
+
+@app.command("stockpile-size")
+def stockpile_size(
+    instance: InstanceArg,
+    start: Start,
+    duration: Annotated[
+        int, typer.Option("--duration", help="Periods from --start to keep the markets whole.")
+    ],
+    commodity: Annotated[str, typer.Option("--commodity", help="Commodity to stockpile.")],
+    region: Annotated[
+        str, typer.Option("--region", help="Country or region where the stockpile sits.")
+    ],
+    scenario: Scenario = None,
+    market: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--market",
+            help="Market site, or country/region (its markets), to keep whole; repeat. "
+            "Default: the markets of --region.",
+        ),
+    ] = None,
+    demand_commodity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--demand-commodity",
+            help="Keep only this demand whole (commodity id or group); repeat. Default: all.",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            help="Hold the stock at this existing site (default: a new site "
+            "stockpile.REGION.COMMODITY linked to the region's users).",
+        ),
+    ] = None,
+    release_cost: Annotated[
+        float, typer.Option("--release-cost", min=0, help="USD/t on the stockpile's links.")
+    ] = 0.0,
+    others: Annotated[
+        str,
+        typer.Option(
+            "--others",
+            help="held: no other market may end up shorter than without the stockpile; "
+            "free: other markets may be starved to serve these.",
+        ),
+    ] = "held",
+    base: Base = None,
+    tol: Tol = 1e-6,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for stockpile.json, stockpile_markets.csv, stockpile_drawdown.csv.",
+        ),
+    ] = None,
+) -> None:
+    """The smallest stockpile of one commodity that keeps markets whole through a disruption."""
+    from optimizer.analysis.survive import StockpileInfeasible, size_stockpile
+    from optimizer.api import load
+
+    disruption = _need_disruption(scenario)
+    try:
+        inst = load(instance, base or [])
+        _warn(inst)
+        with _step("sizing the stockpile"):
+            try:
+                sz = size_stockpile(
+                    inst,
+                    disruption,
+                    commodity=commodity,
+                    region=region,
+                    start=start,
+                    duration=duration,
+                    markets=market,
+                    demand_commodities=demand_commodity,
+                    site=site,
+                    release_cost=release_cost,
+                    others=others,
+                    tol=tol,
+                )
+            except StockpileInfeasible as e:
+                if out_dir is not None:
+                    e.write(out_dir)
+                    err.print(f"diagnosis written to {out_dir}/", markup=False)
+                raise
+        if out_dir is not None:
+            sz.write(out_dir)
+    except RechainError as e:
+        _fail(e)
+        return
+    s = sz.summary
+    h = s["horizon"]
+    span = f"{h[0]}–{h[-1]}" if len(h) > 1 else str(h[0])
+    who = ", ".join(s["markets"])
+    out.print(
+        f"[bold green]{s['quantity']:,.1f} t[/] of {escape(commodity)} at {escape(s['site'])}, "
+        f"on hand at the start of {start}, keeps {escape(who)} whole through {span} "
+        f"under {escape(', '.join(s['disruption']))}",
+        markup=True,
+    )
+    if s["quantity"] == 0:
+        out.print(
+            "no stockpile needed: the stocks on hand and the remaining supply can keep them "
+            f"whole, at {s['cost'] - s['cost_without']:+,.0f} USD against letting them go short",
+            markup=False,
+        )
+    out.print(
+        f"without it: {s['unmet_without']:,.1f} t of {s['protected_demand']:,.1f} t unmet, "
+        f"cost {s['cost_without']:,.0f} USD · with it: cost {s['cost']:,.0f} USD · "
+        f"left at the end: {s['left_at_end']:,.1f} t",
+        markup=False,
+    )
+    t = Table(title=f"Stock at {escape(s['site'])} (t)", show_edge=False)
+    for c in ("period", "opening", "drawn", "closing"):
+        t.add_column(c, justify="right")
+    for r in sz.drawdown.itertuples(index=False):
+        t.add_row(str(r.period), f"{r.opening:,.1f}", f"{r.drawn:,.1f}", f"{r.closing:,.1f}")
+    out.print(t)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)

@@ -1,0 +1,178 @@
+"""An instance as plain data (:class:`Instance`) and :func:`read`, which loads and validates one.
+
+Scenarios are applied by :mod:`optimizer.scenarios`; solving is :mod:`optimizer.solve`;
+the convenience methods ``Instance.solve()`` and ``with_scenario()`` live in
+:mod:`optimizer.api`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimizer.data import checks, extends
+from optimizer.data.manifest import Manifest
+from optimizer.data.schema import TABLES
+from optimizer.data.tables import coerce_table, read_table
+from optimizer.data.yamlio import load_yaml, validate_yaml_model
+from optimizer.errors import InputError, Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Instance:
+    """A validated instance: the manifest plus typed tables.
+
+    Tables are pandas DataFrames with the columns of :mod:`optimizer.data.schema`
+    (numbers as floats, blanks as NaN or ""), plus ``_line``, each row's line
+    in its CSV file (and, in an instance that ``extends`` another, ``_file``,
+    that file relative to the instance's folder: :mod:`optimizer.data.extends`).
+    """
+
+    path: Path
+    manifest: Manifest
+    tables: dict[str, pd.DataFrame]
+    scenarios: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: policies from scenarios: (policy id, validated policy model)
+    policies: list[tuple[str, Any]] = field(default_factory=list)
+    #: origin tags traced through the chain (:mod:`optimizer.model.tracing`); empty: no tracing
+    origins: list[Any] = field(default_factory=list)
+
+    # -- convenient access -------------------------------------------------
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        if name in TABLES:  # optional table not given
+            return pd.DataFrame(columns=[c.name for c in TABLES[name].columns])
+        raise AttributeError(name)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def periods(self) -> list[int]:
+        return list(self.manifest.periods)
+
+    def commodities_of(self, name: str) -> list[str]:
+        """Commodity ids named by an id, a group or ``*``."""
+        return checks.expand_group(self.manifest, name, list(self.tables["commodities"]["id"]))
+
+    def commodity_set(self, spec: str | list[str]) -> set[str]:
+        """Commodity ids named by ``all``, an id, a group, or a list of them."""
+        if spec == "all":
+            return set(self.tables["commodities"]["id"])
+        out: set[str] = set()
+        for n in [spec] if isinstance(spec, str) else spec:
+            out |= set(self.commodities_of(n))
+        return out
+
+    def region_members(self, name: str) -> set[str]:
+        """Countries in a region (recursively; a region met twice is expanded once), or
+        ``{name}`` for a country."""
+        regions = self.manifest.regions
+        out: set[str] = set()
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            x = stack.pop()
+            if x in regions:
+                if x not in seen:
+                    seen.add(x)
+                    stack.extend(regions[x])
+            else:
+                out.add(x)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Counts used by ``rechain validate`` (sites by stage and country, demand)."""
+        s = self.tables["sites"]
+        d = self.tables["demand"]
+        return {
+            "name": self.manifest.name,
+            "title": self.manifest.title,
+            "periods": self.periods,
+            "commodities": len(self.tables["commodities"]),
+            "sites": len(s),
+            "sites_by_stage": s.groupby("stage").size().to_dict(),
+            "sites_by_country": s.groupby("country").size().sort_values(ascending=False).to_dict(),
+            "processes": self.tables["processes"]["id"].nunique(),
+            "recipes": self.tables["recipes"]["recipe"].nunique(),
+            "links": len(self.tables["links"]),
+            "demand_total": float(d["quantity"].sum()),
+            "demand_by_commodity": d.groupby("commodity")["quantity"].sum().to_dict(),
+            "sources": len(self.tables["sources"]),
+        }
+
+
+def _cross_checks(
+    manifest: Manifest, raw: dict[str, pd.DataFrame], problems: list[Problem]
+) -> None:
+    """Cross-table checks (references, sources) of a loaded manifest and its tables."""
+    checks.check_manifest(manifest, set(raw["commodities"]["id"]), problems)
+    checks.check_references(manifest, raw, problems)
+    checks.check_sources(raw, problems)
+
+
+def read(path: str | Path) -> Instance:
+    """Read and validate the instance folder at ``path`` (no scenarios, no structure checks).
+
+    Raises :class:`~optimizer.errors.InputError` listing *every* problem found
+    (file, line, column, message).  An instance that ``extends`` another reads
+    its base first (:mod:`optimizer.data.extends`).
+    """
+    folder = Path(path)
+    if not folder.exists():
+        raise InputError(Problem(str(folder), None, None, "instance folder not found"))
+    if not folder.is_dir():
+        raise InputError(
+            Problem(
+                str(folder),
+                None,
+                None,
+                "not a folder (an instance is a folder with instance.yaml and CSV tables)",
+            )
+        )
+    problems: list[Problem] = []
+    manifest: Manifest | None = None
+    base, prefix, extending = None, "", False  # ``extends:`` a base instance (optimizer/extends.py)
+    try:
+        data = load_yaml(folder / "instance.yaml", "instance.yaml")
+        if not isinstance(data, dict):
+            raise InputError(
+                Problem(
+                    "instance.yaml", None, None, "expected a mapping of keys (name, periods, ...)"
+                )
+            )
+        extending = data.get("extends") is not None
+        if extending:
+            base, prefix = extends.read_base(folder, data, read)
+            data = extends.merge_manifest(base, data)
+        manifest = validate_yaml_model(Manifest, data, "instance.yaml")  # type: ignore[assignment]
+    except InputError as e:
+        problems.extend(e.problems)
+
+    raw: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        df = read_table(folder, extends.optional(table) if extending else table, problems)
+        if df is not None:
+            raw[name] = coerce_table(df, table, problems)
+    if base is not None:
+        raw = extends.merge_tables(base, prefix, raw)
+    required_missing = [n for n, t in TABLES.items() if t.required and n not in raw]
+    if manifest is not None and not required_missing:
+        if base is not None:
+            extends.located_checks(lambda t, pr: _cross_checks(manifest, t, pr), raw, problems)
+        else:
+            _cross_checks(manifest, raw, problems)
+    if problems:
+        raise InputError(problems)
+    assert manifest is not None
+    return Instance(folder, manifest, raw)

@@ -1,0 +1,433 @@
+"""The instance schema: every table, every column, its type, unit and meaning.
+
+This module is the single source of truth for the instance format.  The
+loader validates against it (with pandera), and ``docs/instance-format.md`` is
+generated from it (``python -m optimizer.data.schema > docs/instance-format.md``;
+a test checks the document is current).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+SCHEMA_VERSION = 1
+
+#: Stages of the chain (contract, DESIGN.md §3) and how far along the chain each one is.
+#: Recycling turns scrap back into oxides and alloys, so it stands where separation does.
+#: This is the one stage order of the package (reports, tracing, concentration).
+STAGE_DEPTH = {
+    "mine": 0,
+    "separation": 1,
+    "metal": 2,
+    "magnet": 3,
+    "component": 4,
+    "market": 5,
+    "recycling": 1,
+}
+STAGES = tuple(STAGE_DEPTH)
+
+#: Identifiers: letters, digits and ``_ . -`` (no spaces, so they survive MPS/LP export).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of an instance table."""
+
+    name: str
+    dtype: str  # "id" | "str" | "float" | "int"
+    description: str
+    unit: str = ""
+    required: bool = True  # the column must be present in the header
+    nullable: bool = False  # cells may be blank
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] | None = None
+    references: str | None = None  # "table.column" this column refers to (documentation)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV table of an instance folder."""
+
+    name: str
+    description: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...] = ()
+    required: bool = True
+    numeric_needs_source: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    def col(self, name: str) -> Col:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+SOURCE = Col(
+    "source",
+    "id",
+    "Id of the row in `sources.csv` this row's numbers come from. Required on every row "
+    "that carries a number; estimates are flagged in the source's `note`.",
+    nullable=True,
+    references="sources.id",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "commodities",
+            "Every material the chain moves: ore concentrates, oxides, metals, alloys, magnets, "
+            "components, scrap.",
+            (
+                Col("id", "id", "Unique commodity id, e.g. `Dy_oxide`."),
+                Col("name", "str", "Human-readable name."),
+                Col("stage", "str", "Stage of the chain that makes it.", choices=STAGES),
+                Col(
+                    "unit",
+                    "str",
+                    "Unit of quantity (tonnes; oxides on REO basis).",
+                    required=False,
+                    nullable=True,
+                ),
+                Col(
+                    "element",
+                    "str",
+                    "Rare-earth element(s) it carries (`Nd`, `NdPr`, `Dy`, …); blank for mixed "
+                    "products. Used for groups and reports.",
+                    required=False,
+                    nullable=True,
+                ),
+                Col(
+                    "disposal_cost",
+                    "float",
+                    "Cost to dispose of one tonne of surplus (e.g. Ce from separation). Blank: "
+                    "the commodity cannot be disposed of — every tonne made must be used, "
+                    "shipped or stored.",
+                    unit="USD/t",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                ),
+                Col(
+                    "storage_cost",
+                    "float",
+                    "Cost to hold one tonne in inventory from one period to the next. Blank: not "
+                    "stored between periods (multi-period instances only).",
+                    unit="USD/t/period",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                ),
+                replace(SOURCE, required=False),
+            ),
+            key=("id",),
+        ),
+        Table(
+            "sites",
+            "Every place that mines, separates, makes metal, magnets or components, recycles, "
+            "or consumes (markets).",
+            (
+                Col("id", "id", "Unique site id."),
+                Col("name", "str", "Human-readable name."),
+                Col("country", "str", "ISO 3166-1 alpha-2 country code (`CN`, `US`, `MM`, …)."),
+                Col("stage", "str", "Stage of the site.", choices=STAGES),
+                Col(
+                    "company",
+                    "str",
+                    "Operating company or group (blank if unknown).",
+                    nullable=True,
+                ),
+                Col("lat", "float", "Latitude.", unit="degrees", nullable=True, ge=-90, le=90),
+                Col("lon", "float", "Longitude.", unit="degrees", nullable=True, ge=-180, le=180),
+                SOURCE,
+            ),
+            key=("id",),
+        ),
+        Table(
+            "recipes",
+            "Process recipes: inputs consumed and outputs made per unit of activity. A recipe "
+            "with several outputs is co-production (an ore separates into all its oxides at "
+            "once, in the deposit's proportions). A recipe with no input is extraction (a mine "
+            "or scrap collection).",
+            (
+                Col("recipe", "id", "Recipe id (several rows share it: one row per commodity)."),
+                Col("commodity", "id", "Commodity consumed or made.", references="commodities.id"),
+                Col("direction", "str", "`input` or `output`.", choices=("input", "output")),
+                Col(
+                    "amount",
+                    "float",
+                    "Tonnes consumed or made per unit of activity (the activity unit is the "
+                    "recipe's own, usually one tonne of its main input or output).",
+                    unit="t per unit of activity",
+                    gt=0,
+                    le=1e4,
+                ),
+                SOURCE,
+            ),
+            key=("recipe", "commodity", "direction"),
+        ),
+        Table(
+            "processes",
+            "Which recipes run where, with capacity and cost. Rows sharing an `id` are "
+            "alternative recipes (modes) of one plant and share its capacity — the LP chooses "
+            "the mix.",
+            (
+                Col("id", "id", "Process (plant) id."),
+                Col("site", "id", "Site it runs at.", references="sites.id"),
+                Col("recipe", "id", "Recipe it runs.", references="recipes.recipe"),
+                Col(
+                    "capacity",
+                    "float",
+                    "Most activity per period, shared by all rows of the same `id` (give the "
+                    "same value on each, or leave the others blank). Blank: no limit.",
+                    unit="units of activity per period",
+                    nullable=True,
+                    ge=0,
+                ),
+                Col(
+                    "cost",
+                    "float",
+                    "Operating cost per unit of activity.",
+                    unit="USD per unit of activity",
+                    ge=0,
+                ),
+                SOURCE,
+            ),
+            key=("id", "recipe"),
+        ),
+        Table(
+            "links",
+            "Lanes that move commodities between sites, with capacity and cost. A lane can "
+            "carry one commodity, a group of `instance.yaml`, or `*` (every commodity the "
+            "origin can supply and the destination can use); its capacity is shared by all.",
+            (
+                Col("id", "id", "Unique link id."),
+                Col("from_site", "id", "Shipping site.", references="sites.id"),
+                Col("to_site", "id", "Receiving site.", references="sites.id"),
+                Col(
+                    "commodity",
+                    "str",
+                    "Commodity id, group name (`commodity_groups` in `instance.yaml`) or `*`.",
+                ),
+                Col(
+                    "capacity",
+                    "float",
+                    "Most tonnes per period over all commodities carried. Blank: no limit.",
+                    unit="t/period",
+                    nullable=True,
+                    ge=0,
+                ),
+                Col("cost", "float", "Transport and handling cost.", unit="USD/t", ge=0),
+                SOURCE,
+            ),
+            key=("id",),
+        ),
+        Table(
+            "demand",
+            "Final demand at market sites. Demand that is not served costs the shortage "
+            "penalty (elastic demand: a disruption shows as shortage, never as infeasibility).",
+            (
+                Col("market", "id", "Market site (stage `market`).", references="sites.id"),
+                Col("commodity", "id", "Commodity demanded.", references="commodities.id"),
+                Col("period", "int", "Period (one of `periods` in `instance.yaml`)."),
+                Col("quantity", "float", "Quantity demanded in the period.", unit="t/period", ge=0),
+                Col(
+                    "shortage_penalty",
+                    "float",
+                    "Cost of each tonne not served. Blank: `defaults.shortage_penalty`.",
+                    unit="USD/t",
+                    nullable=True,
+                    required=False,
+                    gt=0,
+                ),
+                SOURCE,
+            ),
+            key=("market", "commodity", "period"),
+        ),
+        Table(
+            "stocks",
+            "Inventories held at the start of the first period (optional table). Stock can be "
+            "drawn down; what is left at the end of a period stays in inventory.",
+            (
+                Col("site", "id", "Site holding the stock.", references="sites.id"),
+                Col("commodity", "id", "Commodity held.", references="commodities.id"),
+                Col(
+                    "quantity", "float", "Tonnes at the start of the first period.", unit="t", ge=0
+                ),
+                SOURCE,
+            ),
+            key=("site", "commodity"),
+            required=False,
+        ),
+        Table(
+            "expansions",
+            "Capacity that can be added to a process over the periods (optional table): "
+            "candidate projects the LP may build, and committed ones it must. Built capacity "
+            "adds to the process's capacity from its first period in service on, and costs "
+            "its annualised capex in every period it is in service.",
+            (
+                Col("id", "id", "Unique project id."),
+                Col(
+                    "process",
+                    "id",
+                    "Process whose capacity it adds to (a process with a finite capacity).",
+                    references="processes.id",
+                ),
+                Col(
+                    "capacity",
+                    "float",
+                    "Most capacity the project adds.",
+                    unit="units of activity per period",
+                    ge=0,
+                ),
+                Col(
+                    "capex",
+                    "float",
+                    "Annualised capital cost per unit of capacity, paid in every period in service.",
+                    unit="USD per unit of capacity per period",
+                    ge=0,
+                ),
+                Col("earliest", "int", "Earliest period construction can start."),
+                Col(
+                    "lead_time",
+                    "int",
+                    "Years from the start of construction to service.",
+                    unit="years",
+                    ge=0,
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
+                    "committed",
+                    "str",
+                    "`yes`: built in full (announced and financed); `no` (default): the LP chooses how much.",
+                    choices=("yes", "no"),
+                    nullable=True,
+                    required=False,
+                ),
+                SOURCE,
+            ),
+            key=("id",),
+            required=False,
+        ),
+        Table(
+            "emissions",
+            "Emission and waste factors per unit of activity (optional table): what a recipe "
+            "releases or leaves behind — radioactive residue, tailings, ammonium-sulfate "
+            "leachate, CO2 — at every process that runs it, or at one process. They change "
+            "nothing on their own; `environmental_cap` policies (docs/policies.md) limit their "
+            "sum at sites or in a country or region.",
+            (
+                Col("recipe", "id", "Recipe whose activity emits.", references="recipes.recipe"),
+                Col(
+                    "process",
+                    "id",
+                    "Process (plant) the factor applies to. Blank: every process that runs the "
+                    "recipe; a row naming a process replaces the blank-process row there.",
+                    required=False,
+                    nullable=True,
+                    references="processes.id",
+                ),
+                Col(
+                    "pollutant",
+                    "id",
+                    "Pollutant or indicator id, e.g. `radioactive_residue`, `tailings`, "
+                    "`nh4_leachate`, `co2e`.",
+                ),
+                Col(
+                    "factor",
+                    "float",
+                    "Amount released or left per unit of activity of the recipe.",
+                    unit="pollutant unit per unit of activity",
+                    ge=0,
+                ),
+                Col(
+                    "unit",
+                    "str",
+                    "Unit of the amount (`t`, `m3`, `t CO2e`; one per pollutant); caps are in it.",
+                    required=False,
+                    nullable=True,
+                ),
+                SOURCE,
+            ),
+            key=("recipe", "process", "pollutant"),
+            required=False,
+        ),
+        Table(
+            "sources",
+            "Where every number comes from. Estimates say so in `note`.",
+            (
+                Col("id", "id", "Unique source id, referenced by `source` columns."),
+                Col("title", "str", "Title of the document or dataset."),
+                Col("publisher", "str", "Publisher or author.", nullable=True),
+                Col("year", "int", "Year of publication.", nullable=True, ge=1900, le=2100),
+                Col("url", "str", "Where to find it.", nullable=True),
+                Col(
+                    "note", "str", "What was taken from it; `[E]` marks an estimate.", nullable=True
+                ),
+            ),
+            key=("id",),
+            numeric_needs_source=False,
+        ),
+    )
+}
+
+
+def render_markdown() -> str:
+    """The table part of ``docs/instance-format.md``, generated from :data:`TABLES`."""
+    out = []
+    for t in TABLES.values():
+        out.append(f"### `{t.file}`{'' if t.required else ' (optional)'}\n")
+        out.append(t.description + "\n")
+        if t.key:
+            out.append(f"Key (unique per row): {', '.join(f'`{k}`' for k in t.key)}.\n")
+        out.append("| column | type | unit | required | blank allowed | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        for c in t.columns:
+            rng = []
+            if c.ge is not None:
+                rng.append(f"≥ {c.ge:g}")
+            if c.gt is not None:
+                rng.append(f"> {c.gt:g}")
+            if c.le is not None:
+                rng.append(f"≤ {c.le:g}")
+            if c.choices:
+                rng.append("one of " + ", ".join(f"`{x}`" for x in c.choices))
+            if c.references:
+                rng.append(f"refers to `{c.references}`")
+            typ = {"id": "identifier", "str": "text", "float": "number", "int": "integer"}[c.dtype]
+            if rng:
+                typ += " (" + "; ".join(rng) + ")"
+            out.append(
+                f"| `{c.name}` | {typ} | {c.unit or '—'} | {'yes' if c.required else 'no'} "
+                f"| {'yes' if c.nullable else 'no'} | {c.description} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+BEGIN = "<!-- BEGIN GENERATED from optimizer/data/schema.py: python -m optimizer.data.schema docs/instance-format.md -->"
+END = "<!-- END GENERATED -->"
+
+
+def updated_doc(text: str) -> str:
+    """``text`` with the generated region between the markers replaced by :func:`render_markdown`."""
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return head + BEGIN + "\n" + render_markdown() + END + tail
+
+
+if __name__ == "__main__":  # pragma: no cover - documentation generator
+    import sys
+    from pathlib import Path
+
+    doc = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/instance-format.md")
+    doc.write_text(updated_doc(doc.read_text()))

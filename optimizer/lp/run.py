@@ -1,0 +1,100 @@
+"""Running HiGHS: a silent instance, the method choice, and the status of a run."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import highspy
+
+from optimizer.errors import InputError
+
+if TYPE_CHECKING:
+    from optimizer.lp.handoff import LpHandle
+
+INF = highspy.kHighsInf
+
+#: Below this many columns the dual simplex wins; above it interior point with
+#: crossover does: they tie at 5-7k columns, IPM is 1.4-3x faster from 1e4 and 13x
+#: at 1e5 on cold solves (benchmarks/bench_build_solve.py, docs/performance.md).
+SIMPLEX_MAX_COLUMNS = 5_000
+
+METHODS = ("choose", "simplex", "ipm", "pdlp")
+
+_BANNER_SHOWN = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    HiGHS prints a banner on stdout when the first instance of a process is
+    created, before any option can be set; we swallow it at the file-descriptor
+    level so that CLI output and piped CSV stay clean.
+    """
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def choose_method(method: str, num_col: int) -> str:
+    """HiGHS algorithm: the user's choice, or the measured best for this size."""
+    if method not in METHODS:
+        raise InputError(f"unknown solver method {method!r} (choose one of {', '.join(METHODS)})")
+    if method == "choose":
+        return "simplex" if num_col <= SIMPLEX_MAX_COLUMNS else "ipm"
+    return method
+
+
+def run_highs(
+    handle: LpHandle, method: str = "choose", time_limit: float | None = None, presolve: bool = True
+) -> dict[str, Any]:
+    """Run HiGHS on the handle; returns status facts (does not raise on infeasibility)."""
+    h = handle.highs
+    algo = choose_method(method, handle.num_col)
+    h.setOptionValue("solver", algo)
+    if algo == "ipm":
+        h.setOptionValue("run_crossover", "on")
+    h.setOptionValue("presolve", "on" if presolve else "off")
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    t0 = time.perf_counter()
+    h.run()
+    secs = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    return {
+        "model_status": ms,
+        "status_text": h.modelStatusToString(ms),
+        "method": algo,
+        "solve_seconds": secs,
+        "primal_feasible": info.primal_solution_status == 2,
+        "dual_feasible": info.dual_solution_status == 2,
+        "objective": info.objective_function_value,
+        "iterations": int(info.simplex_iteration_count) + int(info.ipm_iteration_count),
+    }
+
+
+def is_optimal(handle: LpHandle) -> bool:
+    """True when the last run of ``handle`` ended optimal."""
+    return handle.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def rerun_simplex(handle: LpHandle, time_limit: float | None = None) -> dict[str, Any]:
+    """A warm-started dual simplex from the current basis (after cost or bound changes)."""
+    return run_highs(handle, "simplex", time_limit)

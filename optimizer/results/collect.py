@@ -1,0 +1,389 @@
+"""Turn the HiGHS solution of a built model into the labelled tables of a :class:`Result`.
+
+Every value comes through :class:`~optimizer.lp.handoff.LpHandle`'s accessors
+(``value``, ``dual``, ``row_activity``); each table has its own function.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer._version import __version__
+from optimizer.lp.handoff import LpHandle
+from optimizer.lp.handoff import labels as key_labels
+from optimizer.model.tracing import PSEUDO, split_commodity, split_recipe
+from optimizer.policies import registry
+from optimizer.results.columns import (
+    CONTENT_COLUMNS,
+    DUAL_TOL,
+    EXPANSION_COLUMNS,
+    ORIGIN_COLUMNS,
+    OUTPUT_COLUMNS,
+    POLICY_COLUMNS,
+    TOL,
+)
+from optimizer.results.concentration import concentration
+from optimizer.results.result import Result
+
+if TYPE_CHECKING:
+    from optimizer.data.instance import Instance
+
+
+def collect(
+    inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str, build_seconds: float
+) -> Result:
+    """Turn the HiGHS solution into labelled tables."""
+    h = handle.highs
+    cm = handle.cm
+    sets = cm.sets
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    y = np.asarray(sol.row_dual) if sol.dual_valid else np.full(handle.num_row, np.nan)
+    y = y / _row_weights(cm, handle)  # duals in USD of their own period, not discounted
+    row_val = np.asarray(sol.row_value)
+    vk = cm.var_keys
+    sites = inst.tables["sites"].set_index("id")
+    country = sites["country"]
+
+    labels = sets.labels
+    # flows
+    lc = sets.link_commodities.set_index(["link", "commodity"])
+    fk = vk["flow"].copy()
+    fk["quantity"] = handle.value("flow", x)
+    ends = lc.loc[list(zip(fk["link"], fk["commodity"], strict=True))] if len(fk) else lc.iloc[:0]
+    flows = pd.DataFrame(
+        {
+            "period": fk["period"].to_numpy(),
+            "source": ends["from_site"].to_numpy(),
+            "target": ends["to_site"].to_numpy(),
+            "commodity": fk["commodity"].to_numpy(),
+            "quantity": fk["quantity"].to_numpy(),
+            "source_country": country.reindex(ends["from_site"]).to_numpy(),
+            "target_country": country.reindex(ends["to_site"]).to_numpy(),
+            "link": fk["link"].to_numpy(),
+            "unit_cost": ends["cost"].to_numpy(dtype=float),
+        }
+    )
+    flows = flows.loc[flows["quantity"] > TOL].reset_index(drop=True)
+    flows["commodity"], flows["origin"] = split_commodity(flows["commodity"], labels)
+
+    # production (activity of each process mode)
+    ak = vk["act"].copy()
+    ak["activity"] = handle.value("act", x)
+    modes = sets.modes.set_index(["id", "recipe"])
+    msite = modes["site"].reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy()
+    production = pd.DataFrame(
+        {
+            "period": ak["period"].to_numpy(),
+            "site": msite,
+            "process": ak["id"].to_numpy(),
+            "recipe": ak["recipe"].to_numpy(),
+            "activity": ak["activity"].to_numpy(),
+            "country": country.reindex(msite).to_numpy(),
+            "unit_cost": modes["cost"]
+            .reindex(list(zip(ak["id"], ak["recipe"], strict=True)))
+            .to_numpy(dtype=float),
+        }
+    )
+    production = production.loc[production["activity"] > TOL].reset_index(drop=True)
+    steps = production.loc[production["process"].str.startswith(PSEUDO)]
+    production = production.loc[~production["process"].str.startswith(PSEUDO)]
+    production = production.reset_index(drop=True)
+    production["recipe"], production["origin"] = split_recipe(production["recipe"], labels)
+
+    # shortages: every demand row
+    dem = inst.tables["demand"]
+    uk = vk["unmet"].copy()
+    uk["unmet"] = handle.value("unmet", x)
+    shortages = dem[["period", "market", "commodity", "quantity"]].rename(
+        columns={"quantity": "demand"}
+    )
+    shortages = shortages.merge(uk, on=["market", "commodity", "period"], how="left")
+    shortages["unmet"] = shortages["unmet"].fillna(0.0).clip(lower=0.0)
+    shortages.loc[shortages["unmet"] < TOL, "unmet"] = 0.0
+    shortages["served"] = shortages["demand"] - shortages["unmet"]
+    shortages["unmet_share"] = np.where(
+        shortages["demand"] > 0,
+        shortages["unmet"] / shortages["demand"].where(shortages["demand"] > 0, 1),
+        0.0,
+    )
+    shortages["country"] = country.reindex(shortages["market"]).to_numpy()
+    shortages = shortages[
+        ["period", "market", "commodity", "demand", "served", "unmet", "unmet_share", "country"]
+    ]
+
+    # prices: balance duals
+    bk = cm.con_keys["balance"]
+    pcom, porigin = split_commodity(bk["commodity"], labels)
+    prices = pd.DataFrame(
+        {
+            "period": bk["period"].to_numpy(),
+            "site": bk["site"].to_numpy(),
+            "commodity": pcom,
+            "marginal_cost": _clean(handle.dual("balance", y)),
+            "country": country.reindex(bk["site"]).to_numpy(),
+            "origin": porigin,
+        }
+    )
+
+    # capacities and bottlenecks: one frame per capacity family, located at a site
+    site_of = {
+        "process_capacity": ("id", sets.process_capacity.set_index("id")["site"]),
+        "link_capacity": ("link", inst.tables["links"].set_index("id")["from_site"]),
+    }
+    caps = []
+    for name, (col, where) in site_of.items():
+        if name not in cm.con_keys:
+            continue
+        k = cm.con_keys[name]
+        site = where.reindex(k[col]).to_numpy()
+        caps.append(
+            pd.DataFrame(
+                {
+                    "constraint": key_labels(name, k[[col, "period"]]),
+                    "kind": name,
+                    "element": k[col].to_numpy(),
+                    "site": site,
+                    "country": country.reindex(site).to_numpy(),
+                    "period": k["period"].to_numpy(),
+                    "capacity": k["rhs"].to_numpy(dtype=float),
+                    "used": handle.row_activity(name, row_val),
+                    "dual": handle.dual(name, y),
+                }
+            )
+        )
+    cap_cols = OUTPUT_COLUMNS["capacities"]
+    if caps:
+        capacities = pd.concat(caps, ignore_index=True)
+        capacities["utilization"] = np.where(
+            capacities["capacity"] > 0,
+            capacities["used"] / capacities["capacity"].where(capacities["capacity"] > 0, 1),
+            np.nan,
+        )
+        capacities["shadow_price"] = _clean(-capacities["dual"].to_numpy())
+        capacities = capacities[cap_cols]
+    else:
+        capacities = pd.DataFrame(columns=cap_cols)
+    # A bottleneck limits existing capacity; a zero capacity with a shadow price is the
+    # value of building something that does not exist yet (kept in capacities.csv).
+    bottlenecks = (
+        capacities.loc[(capacities["shadow_price"].abs() > DUAL_TOL) & (capacities["capacity"] > 0)]
+        .sort_values(["shadow_price", "utilization"], ascending=False)
+        .reset_index(drop=True)
+    )
+    bottlenecks = bottlenecks[OUTPUT_COLUMNS["bottlenecks"]]
+
+    disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
+    inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
+    for df in (disposal, inventory):
+        df["commodity"], df["origin"] = split_commodity(df["commodity"], labels)
+
+    cost = _cost_breakdown(cm, handle, x)
+    total_demand = float(dem["quantity"].sum())
+    total_unmet = float(shortages["unmet"].sum())
+    summary = {
+        "status": status,
+        "objective": float(h.getInfo().objective_function_value),
+        "total_demand": total_demand,
+        "total_unmet": total_unmet,
+        "unmet_share": total_unmet / total_demand if total_demand else 0.0,
+        "cost_breakdown": cost,
+        "instance": inst.manifest.name,
+        "instance_path": str(inst.path),
+        "scenarios": list(inst.scenarios),
+        "periods": list(sets.periods),
+        "solver": {
+            "name": "HiGHS",
+            "version": h.version(),
+            "method": facts["method"],
+            "model_status": facts["status_text"],
+            "iterations": facts["iterations"],
+        },
+        "model_size": {
+            "variables": handle.num_col,
+            "constraints": handle.num_row,
+            "nonzeros": handle.nnz,
+        },
+        "build_seconds": round(build_seconds, 4),
+        "handoff_seconds": round(handle.handoff_seconds, 4),
+        "solve_seconds": round(facts["solve_seconds"], 4),
+        "rechain_version": __version__,
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return Result(
+        summary=summary,
+        flows=flows,
+        production=production,
+        shortages=shortages,
+        prices=prices,
+        bottlenecks=bottlenecks,
+        concentration=concentration(inst, production),
+        policies=_policy_rows(inst, cm, handle, x, y, row_val),
+        expansions=_expansions(inst, cm, handle, x),
+        capacities=capacities,
+        disposal=disposal,
+        inventory=inventory,
+        origins=_origin_steps(steps, labels),
+        content=_content(flows) if labels is not None else pd.DataFrame(columns=CONTENT_COLUMNS),
+        extra={"handle": handle, "instance": inst},
+    )
+
+
+def _origin_steps(steps: pd.DataFrame, labels) -> pd.DataFrame:
+    """Tracing bookkeeping as a table: ``use`` (a market consumes c of an origin) and
+    ``relabel`` (a site mixes c of one origin into material of a wider one)."""
+    if labels is None or steps.empty:
+        return pd.DataFrame(columns=ORIGIN_COLUMNS)
+    body = steps["recipe"].str.slice(len(PSEUDO))
+    step = body.str.split(".", n=1).str[0]
+    rest = body.str.split(".", n=1).str[1]
+    com, origin, to = [], [], []
+    for r in rest:
+        c, ab = r.split("@", 1)
+        a, _, b = ab.partition(".to.")
+        com.append(c)
+        origin.append(a)
+        to.append(b)
+    return pd.DataFrame(
+        {
+            "period": steps["period"].to_numpy(),
+            "site": steps["site"].to_numpy(),
+            "country": steps["country"].to_numpy(),
+            "step": np.where(step.to_numpy() == "merge", "use", "relabel"),
+            "commodity": com,
+            "origin": origin,
+            "to_origin": to,
+            "quantity": steps["activity"].to_numpy(),
+        }
+    )[ORIGIN_COLUMNS].reset_index(drop=True)
+
+
+def _content(flows: pd.DataFrame) -> pd.DataFrame:
+    """Tonnes of each commodity received by sites of each country, by origin label."""
+    if flows.empty:
+        return pd.DataFrame(columns=CONTENT_COLUMNS)
+    g = flows.groupby(["period", "target_country", "commodity", "origin"], as_index=False)[
+        "quantity"
+    ].sum()
+    g = g.rename(columns={"target_country": "country"})
+    tot = g.groupby(["period", "country", "commodity"])["quantity"].transform("sum")
+    g["share"] = g["quantity"] / tot
+    return (
+        g[CONTENT_COLUMNS]
+        .sort_values(["period", "country", "commodity", "origin"])
+        .reset_index(drop=True)
+    )
+
+
+def _policy_rows(
+    inst: Instance, cm, handle: LpHandle, x: np.ndarray, y: np.ndarray, row_val: np.ndarray
+) -> pd.DataFrame:
+    """One row per policy constraint: limit, value, and the cost of the policy per unit.
+
+    ``shadow_price`` is what the total cost would fall if the limit were relaxed
+    by one unit (one tonne of export licence, one unit of share × tonnes).
+    Plug-ins without rows report through their hook (price floors: ``limit`` the floor, ``used`` the market
+    price, ``shadow_price`` the payment per tonne, ``quantity`` the tonnes paid on
+    and ``payment`` the guarantor's bill (USD, undiscounted).
+    """
+    types = {pid: p.type for pid, p in inst.policies}
+    frames = []
+    for name in cm.policy_rows:
+        k = cm.con_keys[name]
+        dual = handle.dual(name, y)
+        sign = np.where(k["sense"].to_numpy() == "<=", -1.0, 1.0)
+        label = key_labels(name, k)
+        shadow = _clean(sign * dual)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "policy": k["policy"].to_numpy(),
+                    "type": [types.get(p, name) for p in k["policy"]],
+                    "constraint": label,
+                    "period": k["period"].to_numpy(),
+                    "commodity": k["commodity"].to_numpy() if "commodity" in k else "",
+                    "country": k["country"].to_numpy() if "country" in k else "",
+                    "sense": k["sense"].to_numpy(),
+                    "limit": k["rhs"].to_numpy(dtype=float),
+                    "used": handle.row_activity(name, row_val),
+                    "shadow_price": shadow,
+                    "binding": np.abs(shadow) > DUAL_TOL,
+                }
+            )
+        )
+    extra = registry.report_rows(handle, inst, x, y)
+    if extra:
+        frames.append(pd.DataFrame(extra))
+    if not frames:
+        return pd.DataFrame(columns=POLICY_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reindex(columns=POLICY_COLUMNS)
+
+
+def _expansions(inst: Instance, cm, handle: LpHandle, x: np.ndarray) -> pd.DataFrame:
+    """Capacity each project adds, and what it costs (annualised capex over its periods in service)."""
+    ex = cm.sets.expansions
+    if ex.empty:
+        return pd.DataFrame(columns=EXPANSION_COLUMNS)
+    built = handle.value("build", x)
+    site = (
+        cm.sets.modes.drop_duplicates("id")
+        .set_index("id")["site"]
+        .reindex(ex["process"])
+        .to_numpy()
+    )
+    cost = np.zeros(len(ex))
+    for name, pos, coef, _group in cm.objective_terms:
+        if name == "build":
+            cost[pos] = coef * built[pos]
+    df = pd.DataFrame(
+        {
+            "id": ex["id"],
+            "process": ex["process"],
+            "site": site,
+            "country": inst.sites.set_index("id")["country"].reindex(site).to_numpy(),
+            "in_service": ex["in_service"],
+            "committed": ex["committed"],
+            "max_capacity": ex["capacity"],
+            "built": np.where(np.abs(built) < TOL, 0.0, built),
+            "capex_cost": cost,
+        }
+    )
+    return df[EXPANSION_COLUMNS]
+
+
+def _row_weights(cm, handle: LpHandle) -> np.ndarray:
+    """The discount weight of each row's period (1 for rows without a period)."""
+    w = np.ones(handle.num_row)
+    for name, (a, b) in handle.row_slices.items():
+        k = cm.con_keys.get(name)
+        if k is not None and "period" in k and len(k) == b - a:
+            w[a:b] = k["period"].map(cm.sets.weights).fillna(1.0).to_numpy(dtype=float)
+    return w
+
+
+def _clean(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float).copy()
+    a[np.abs(a) < DUAL_TOL] = 0.0
+    return a + 0.0  # no negative zeros
+
+
+def _positive(
+    vk: dict, x: np.ndarray, handle: LpHandle, name: str, cols: list[str]
+) -> pd.DataFrame:
+    if name not in vk:
+        return pd.DataFrame(columns=[*cols, "quantity"])
+    df = vk[name].copy()
+    df["quantity"] = handle.value(name, x)
+    return df.loc[df["quantity"] > TOL, [*cols, "quantity"]].reset_index(drop=True)
+
+
+def _cost_breakdown(cm, handle: LpHandle, x: np.ndarray) -> dict[str, float]:
+    out = {g: 0.0 for g in ("production", "transport", "disposal", "storage", "shortage_penalty")}
+    for name, pos, coef, group in cm.objective_terms:
+        vals = handle.value(name, x)[pos]
+        out[group] = out.get(group, 0.0) + float(np.dot(vals, coef))
+    return out

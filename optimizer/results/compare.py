@@ -1,0 +1,139 @@
+"""Comparing solved cases: what moved, who goes short, what it costs.
+
+``Result.compare(base)`` returns a :class:`Comparison`; ``rechain compare``
+solves each scenario (``-s a`` is one case; ``-s a+b`` stacks a and b into one
+case) and, with ``--baseline``, the instance without scenarios, and compares
+every case with the baseline (or, without it, with the first case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from optimizer.fileio import write_folder
+
+if TYPE_CHECKING:
+    from optimizer.results.result import Result
+
+TOL = 1e-6
+
+
+@dataclass
+class Comparison:
+    """Differences between a case and a base, as tidy DataFrames (case minus base)."""
+
+    case: str
+    base: str
+    summary: pd.DataFrame
+    shortages: pd.DataFrame
+    flows: pd.DataFrame
+    prices: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    concentration: pd.DataFrame
+    costs: pd.DataFrame
+
+
+def compare(
+    case: Result, base: Result, case_name: str = "case", base_name: str = "base"
+) -> Comparison:
+    """Compare two results solved on the same instance (possibly with different scenarios)."""
+    cb, bb = case.summary["cost_breakdown"], base.summary["cost_breakdown"]
+    groups = sorted(set(cb) | set(bb))
+    costs = pd.DataFrame(
+        {
+            "group": groups,
+            "base": [bb.get(g, 0.0) for g in groups],
+            "case": [cb.get(g, 0.0) for g in groups],
+        }
+    )
+    costs["delta"] = costs["case"] - costs["base"]
+    summary = pd.DataFrame(
+        [
+            {
+                "case": case_name,
+                "base": base_name,
+                "objective": case.objective,
+                "base_objective": base.objective,
+                "delta_objective": case.objective - base.objective,
+                "total_unmet": case.total_unmet,
+                "base_unmet": base.total_unmet,
+                "delta_unmet": case.total_unmet - base.total_unmet,
+                "unmet_share": case.summary["unmet_share"],
+            }
+        ]
+    )
+
+    key = ["period", "market", "commodity"]
+    sh = base.shortages[[*key, "demand", "unmet"]].merge(
+        case.shortages[[*key, "demand", "unmet"]], on=key, how="outer", suffixes=("_base", "_case")
+    )
+    sh = sh.fillna(0.0)
+    sh["delta_unmet"] = sh["unmet_case"] - sh["unmet_base"]
+    sh = sh.loc[(sh["unmet_case"] > TOL) | (sh["unmet_base"] > TOL)].sort_values(
+        "delta_unmet", ascending=False
+    )
+
+    fk = ["period", "source_country", "target_country", "commodity"]
+    fb = base.flows.groupby(fk, as_index=False)["quantity"].sum()
+    fc = case.flows.groupby(fk, as_index=False)["quantity"].sum()
+    fl = fb.merge(fc, on=fk, how="outer", suffixes=("_base", "_case")).fillna(0.0)
+    fl["delta"] = fl["quantity_case"] - fl["quantity_base"]
+    fl = fl.loc[fl["delta"].abs() > TOL]
+    fl = fl.iloc[np.argsort(-fl["delta"].abs().to_numpy(), kind="stable")].reset_index(drop=True)
+
+    pk = ["period", "country", "commodity"]
+    pb = base.prices.groupby(pk, as_index=False)["marginal_cost"].median()
+    pc = case.prices.groupby(pk, as_index=False)["marginal_cost"].median()
+    pr = pb.merge(pc, on=pk, how="outer", suffixes=("_base", "_case"))
+    pr["delta"] = pr["marginal_cost_case"] - pr["marginal_cost_base"]
+    pr = (
+        pr.loc[pr["delta"].abs() > TOL]
+        .sort_values("delta", ascending=False, key=np.abs)
+        .reset_index(drop=True)
+    )
+
+    bk = ["constraint"]
+    bb_ = base.bottlenecks[[*bk, "shadow_price"]]
+    bc_ = case.bottlenecks[
+        [*bk, "kind", "site", "country", "period", "shadow_price", "utilization"]
+    ]
+    bn = bc_.merge(bb_, on=bk, how="left", suffixes=("", "_base"))
+    bn["new"] = bn["shadow_price_base"].isna()
+    bn["shadow_price_base"] = bn["shadow_price_base"].fillna(0.0)
+
+    ck = ["period", "stage", "commodity", "scope"]
+    cc = base.concentration[[*ck, "hhi", "top", "top_share"]].merge(
+        case.concentration[[*ck, "hhi", "top", "top_share"]],
+        on=ck,
+        how="outer",
+        suffixes=("_base", "_case"),
+    )
+    cc["delta_hhi"] = cc["hhi_case"] - cc["hhi_base"]
+
+    return Comparison(
+        case_name, base_name, summary, sh.reset_index(drop=True), fl, pr, bn, cc, costs
+    )
+
+
+COMPARE_FILES = ("summary", "costs", "shortages", "flows", "prices", "bottlenecks", "concentration")
+
+
+def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
+    """``compare_<table>.csv`` files with one block per case (column ``case``), atomically."""
+    files = {}
+    for name in COMPARE_FILES:
+        frames = [
+            getattr(c, name).assign(case=c.case)
+            if "case" not in getattr(c, name)
+            else getattr(c, name)
+            for c in comparisons
+        ]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        cols = ["case", *[c for c in df.columns if c != "case"]]
+        files[f"compare_{name}.csv"] = df[cols]
+    write_folder(out, files)

@@ -1,0 +1,122 @@
+"""The :class:`Result` of a solve: tidy DataFrames, a summary, and the contract files.
+
+Sign conventions (see ``docs/analysis.md``):
+
+* ``prices.marginal_cost`` is the dual of the commodity balance: USD per
+  extra tonne of the commodity withdrawn at that site in that period
+  (negative for a surplus co-product that would have to be disposed of).
+  Every dual of a row with a period is divided by that period's discount
+  weight, so prices and shadow prices are in USD of their own period.
+* ``bottlenecks.shadow_price`` is minus the dual of a capacity row: the
+  USD the total cost would fall per extra unit of capacity (≥ 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimizer.fileio import dumps_json, write_file, write_folder
+from optimizer.model.reference import Baseline
+from optimizer.results.columns import (
+    CONTENT_COLUMNS,
+    MINCUT_COLUMNS,
+    ORIGIN_COLUMNS,
+    TABLE_FILES,
+    TOL,
+)
+
+
+@dataclass
+class Result:
+    """What a solve returns.  Every table is a pandas DataFrame with named columns."""
+
+    summary: dict[str, Any]
+    flows: pd.DataFrame
+    production: pd.DataFrame
+    shortages: pd.DataFrame
+    prices: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    concentration: pd.DataFrame
+    policies: pd.DataFrame
+    expansions: pd.DataFrame
+    capacities: pd.DataFrame
+    disposal: pd.DataFrame
+    inventory: pd.DataFrame
+    #: with origin tracing: market use by origin and relabel steps (empty otherwise)
+    origins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORIGIN_COLUMNS))
+    #: with origin tracing: tonnes received per country, commodity and origin label
+    content: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONTENT_COLUMNS))
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: structural min-cut per demand (:mod:`optimizer.analysis.mincut`), computed on first use
+    mincut: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def objective(self) -> float:
+        return float(self.summary["objective"])
+
+    @property
+    def status(self) -> str:
+        return str(self.summary["status"])
+
+    @property
+    def total_unmet(self) -> float:
+        return float(self.summary["total_unmet"])
+
+    def compare(self, base: Result, name: str | None = None, base_name: str | None = None):
+        """What changed from ``base`` to this result (a :class:`~optimizer.results.compare.Comparison`)."""
+        from optimizer.results.compare import compare
+
+        name = name or ("+".join(self.summary["scenarios"]) or "baseline")
+        base_name = base_name or ("+".join(base.summary["scenarios"]) or "baseline")
+        return compare(self, base, name, base_name)
+
+    def unmet_by_market(self) -> pd.DataFrame:
+        """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
+        s = self.shortages
+        s = s.loc[s["unmet"] > TOL]
+        return (
+            s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]]
+            .sum()
+            .sort_values("unmet", ascending=False)
+        )
+
+    def as_baseline(self) -> Baseline:
+        """The flows, production and prices of this solve as a reference plan for policies."""
+        return Baseline(
+            flows=self.flows[["link", "commodity", "origin", "period", "quantity"]],
+            prices=self.prices[["site", "commodity", "origin", "period", "marginal_cost"]],
+            production=self.production[["process", "recipe", "origin", "period", "activity"]],
+            objective=self.objective,
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every output table by file name (``flows.csv`` …); an unset min-cut is empty."""
+        out = {}
+        for fname, attr in TABLE_FILES.items():
+            df = getattr(self, attr)
+            out[fname] = df if df is not None else pd.DataFrame(columns=MINCUT_COLUMNS)
+        return out
+
+    def to_excel(self, path: str | Path) -> Path:
+        """One workbook: a summary sheet and one sheet per table (written atomically)."""
+
+        def write(tmp: Path) -> None:
+            flat = pd.json_normalize(self.summary, sep=".").T.reset_index()
+            flat.columns = ["key", "value"]
+            flat["value"] = flat["value"].astype(str)
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                flat.to_excel(xw, sheet_name="summary", index=False)
+                for fname, df in self.tables().items():
+                    df.to_excel(xw, sheet_name=fname.removesuffix(".csv"), index=False)
+
+        return write_file(path, write)
+
+    def write(self, out: str | Path) -> Path:
+        """Write ``summary.json`` and the CSV tables into folder ``out`` (atomically per file)."""
+        files: dict[str, Any] = dict(self.tables())
+        files["summary.json"] = dumps_json(self.summary)
+        return write_folder(out, files)

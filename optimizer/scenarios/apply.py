@@ -1,0 +1,317 @@
+"""Scenario overlays: YAML files applied on top of an instance, in order.
+
+A scenario has ``changes`` (set or scale numeric values of any table, on the
+rows a ``where`` selector picks) and ``policies`` (export controls, tariffs,
+… — see ``docs/scenarios.md``).  Unknown tables, columns, ids or policy types
+are errors with the file and line; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from optimizer.data.extends import scenario_folders
+from optimizer.data.instance import Instance, read
+from optimizer.data.schema import TABLES
+from optimizer.data.yamlio import line_of, load_yaml, validate_yaml_model
+from optimizer.errors import InputError, Problem
+from optimizer.scenarios.policy_schema import SUPPORTED, PolicyEnvelope, check_origin
+from optimizer.scenarios.schema import (
+    MAX_TAGS,
+    PLANNED_POLICIES,
+    Change,
+    OriginTag,
+    ScenarioFile,
+)
+from optimizer.scenarios.stockpile import compile_stockpile
+
+
+def resolve_path(instance_path: Path, ref: str) -> Path:
+    """A scenario id from ``INSTANCE/scenarios/`` (or the base's: ``extends``) or a YAML path."""
+    p = Path(ref)
+    if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+        return p
+    folders = scenario_folders(instance_path)  # its own, then those of the instances it extends
+    for folder in folders:
+        cand = folder / f"{ref}.yaml"
+        if cand.exists():
+            return cand
+    known = sorted({x.stem for folder in folders for x in folder.glob("*.yaml")})
+    raise InputError(
+        Problem(
+            str(ref),
+            None,
+            None,
+            f"no scenario {ref!r} in {instance_path / 'scenarios'}"
+            + (f" (known: {', '.join(known)})" if known else " (the folder has none)"),
+        )
+    )
+
+
+def load_scenario(path: Path) -> tuple[ScenarioFile, object]:
+    """Load and validate one scenario file (returns the model and the raw YAML with lines)."""
+    data = load_yaml(path, str(path))
+    if not isinstance(data, dict):
+        raise InputError(
+            Problem(str(path), None, None, "expected a mapping with id, title, changes, policies")
+        )
+    return validate_yaml_model(ScenarioFile, data, str(path)), data  # type: ignore[return-value]
+
+
+def load(path: str | Path, scenarios: list[str] | None = None) -> Instance:
+    """Read the instance at ``path`` and apply ``scenarios`` in order (no structure checks)."""
+    inst = read(path)
+    return apply_scenarios(inst, list(scenarios)) if scenarios else inst
+
+
+def apply_scenarios(inst: Instance, refs: list[str]) -> Instance:
+    """Return a copy of ``inst`` with the scenarios applied in order."""
+    out = copy.copy(inst)
+    out.tables = {k: v.copy() for k, v in inst.tables.items()}
+    out.scenarios = list(inst.scenarios)
+    out.warnings = list(inst.warnings)
+    out.policies = list(inst.policies)
+    out.origins = list(inst.origins)
+    for ref in refs:
+        path = resolve_path(inst.path, ref)
+        sc, raw = load_scenario(path)
+        problems: list[Problem] = []
+        _check_sources(out, sc, raw, str(path), problems)
+        for i, ch in enumerate(sc.changes):
+            apply_change(out, ch, raw, ("changes", i), str(path), problems)
+        new = []
+        for i, pol in enumerate(sc.policies):
+            parsed = _parse_policy(out, pol, raw, ("policies", i), str(path), problems)
+            if parsed is not None:
+                pid = parsed.id or f"{sc.id}.{i + 1}"
+                if pid in {q for q, _ in out.policies} | {q for q, _ in new}:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            line_of(raw, ("policies", i)),
+                            "id",
+                            f"policy id {pid!r} is used twice",
+                        )
+                    )
+                new.append((pid, parsed))
+        for i, (pid, pol) in enumerate(new):
+            if pol.type == "stockpile":
+                if not sc.sources:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            line_of(raw, ("policies", i)),
+                            "sources",
+                            "a stockpile adds stock rows: list the scenario's `sources:`",
+                        )
+                    )
+                    continue
+                compile_stockpile(out, pid, pol, sc.sources[0])
+        _add_origins(out, sc, new, raw, str(path), problems)
+        if problems:
+            raise InputError(problems)
+        out.policies.extend(new)
+        out.scenarios.append(sc.id)
+    return out
+
+
+def _add_origins(inst, sc: ScenarioFile, new: list, raw, label: str, problems: list[Problem]):
+    """Origin tags the scenario traces: its ``tracing`` list and its policies' ``origin``."""
+    wanted: list[tuple[OriginTag, tuple]] = []
+    for i, tr in enumerate(sc.tracing):
+        for key, msg in check_origin(inst, tr.origin, tr.from_stage):
+            problems.append(Problem(label, line_of(raw, ("tracing", i, key)), key, msg))
+        wanted.append((OriginTag(tr.origin, tr.from_stage), ("tracing", i)))
+    for i, (_pid, pol) in enumerate(new):
+        tag = pol.origin_tag()
+        if tag is not None:
+            wanted.append((tag, ("policies", i, "origin")))
+    for tag, loc in wanted:
+        if tag in inst.origins:
+            continue
+        if len(inst.origins) >= MAX_TAGS:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, loc),
+                    "origin",
+                    f"at most {MAX_TAGS} origins can be traced at once "
+                    f"(already: {', '.join(t.name for t in inst.origins)}); "
+                    f"each one doubles the traced part of the model",
+                )
+            )
+            continue
+        inst.origins = [*inst.origins, tag]
+
+
+def _check_sources(inst, sc: ScenarioFile, raw, label: str, problems: list[Problem]) -> None:
+    known = set(inst.tables["sources"]["id"])
+    for i, s in enumerate(sc.sources):
+        if s not in known:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, ("sources", i)),
+                    "sources",
+                    f"{s!r} is not a source id in sources.csv",
+                )
+            )
+
+
+def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[Problem]) -> None:
+    line = line_of(raw, loc)
+    if ch.table not in TABLES:
+        problems.append(
+            Problem(
+                label,
+                line_of(raw, (*loc, "table")),
+                "table",
+                f"unknown table {ch.table!r} (known: {', '.join(TABLES)})",
+            )
+        )
+        return
+    table = TABLES[ch.table]
+    df = inst.tables.get(ch.table)
+    if df is None:
+        problems.append(Problem(label, line, "table", f"the instance has no {table.file}"))
+        return
+    cols = {c.name: c for c in table.columns}
+    mask = np.ones(len(df), dtype=bool)
+    for col, value in ch.where.items():
+        if col not in cols:
+            problems.append(
+                Problem(
+                    label,
+                    line_of(raw, (*loc, "where", col)),
+                    f"where.{col}",
+                    f"{table.file} has no column {col!r}",
+                )
+            )
+            continue
+        values = value if isinstance(value, list) else [value]
+        if col == "country":
+            expanded: set[str] = set()
+            for v in values:
+                expanded |= inst.region_members(str(v))
+            values = sorted(expanded)
+        if cols[col].dtype in ("float", "int"):
+            try:
+                values = [float(v) for v in values]
+            except (TypeError, ValueError):
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, "where", col)),
+                        f"where.{col}",
+                        f"{value!r} is not a number",
+                    )
+                )
+                continue
+            sel = df[col].isin(values).to_numpy()
+        else:
+            sel = df[col].astype(str).isin([str(v) for v in values]).to_numpy()
+            missing = sorted({str(v) for v in values} - set(df[col].astype(str)))
+            if missing:
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, "where", col)),
+                        f"where.{col}",
+                        f"no row of {table.file} has {col} = {', '.join(map(repr, missing))}",
+                    )
+                )
+        mask &= sel
+    if not (ch.set or ch.scale):
+        problems.append(Problem(label, line, None, "a change needs `set` or `scale`"))
+    for kind, edits in (("set", ch.set), ("scale", ch.scale)):
+        for col, v in edits.items():
+            if col not in cols or cols[col].dtype not in ("float", "int") or col == "period":
+                numeric = [
+                    c.name
+                    for c in table.columns
+                    if c.dtype in ("float", "int") and c.name != "period"
+                ]
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, kind, col)),
+                        f"{kind}.{col}",
+                        f"{table.file} has no numeric column {col!r} to {kind} (numeric: {', '.join(numeric)})",
+                    )
+                )
+                continue
+            c = cols[col]
+            if (
+                not np.isfinite(v)
+                or (c.ge is not None and kind == "set" and v < c.ge)
+                or (kind == "scale" and v < 0)
+            ):
+                problems.append(
+                    Problem(
+                        label,
+                        line_of(raw, (*loc, kind, col)),
+                        f"{kind}.{col}",
+                        f"{v} is out of range",
+                    )
+                )
+                continue
+            if problems:
+                continue
+            new = df[col].to_numpy(dtype=float).copy()
+            if kind == "set":
+                new[mask] = v
+            else:
+                new[mask] = new[mask] * v
+            df[col] = new
+    inst.tables[ch.table] = df
+
+
+def _parse_policy(inst, pol: dict, raw, loc: tuple, label: str, problems: list[Problem]):
+    """Validate one policy mapping (schema, then names against the instance)."""
+    ptype = pol.get("type") if isinstance(pol, dict) else None
+    line = line_of(raw, loc)
+    if not isinstance(pol, dict):
+        problems.append(Problem(label, line, None, "a policy must be a mapping with a `type`"))
+    elif ptype is None:
+        problems.append(Problem(label, line, "type", "policy has no `type`"))
+    elif ptype in SUPPORTED:
+        try:
+            model = PolicyEnvelope.model_validate({"policy": pol}).policy
+        except ValidationError as e:
+            for err in e.errors():
+                sub = tuple(
+                    x for x in err["loc"][2:] if not isinstance(x, str) or x not in SUPPORTED
+                )
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                path = ".".join(str(x) for x in sub) or "policy"
+                problems.append(Problem(label, line_of(raw, (*loc, *sub)), path, msg))
+            return None
+        for key, msg in model.check(inst):
+            problems.append(Problem(label, line_of(raw, (*loc, key)), key, msg))
+        return model
+    elif ptype in PLANNED_POLICIES:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "type",
+                f"policy type {ptype!r} is not yet supported by this version of rechain; the scenario cannot be applied (it would be silently wrong)",
+            )
+        )
+    else:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "type",
+                f"unknown policy type {ptype!r} (known: {', '.join(sorted(PLANNED_POLICIES | SUPPORTED))})",
+            )
+        )
+    return None
+
+
+__all__ = ["apply_change", "apply_scenarios", "load", "load_scenario", "resolve_path"]

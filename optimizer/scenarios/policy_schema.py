@@ -1,0 +1,396 @@
+"""Policy schemas (pydantic, told apart by ``type``) and their checks against an instance.
+
+Each policy type has one model here (what a scenario may say) and one family in
+:mod:`optimizer.policies` (how it becomes rows and costs of the LP).
+The math of each is in ``docs/policies.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from optimizer.data.checks import country_codes
+from optimizer.data.schema import STAGES
+from optimizer.scenarios.schema import OriginTag
+
+if TYPE_CHECKING:
+    from optimizer.data.instance import Instance
+
+
+class AllExcept(BaseModel):
+    """``destinations: {all_except: [US, JP]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    all_except: list[str] = Field(min_length=1)
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Policy id (default: <scenario>.<n>).",
+    )
+    periods: list[int] | None = Field(None, description="Periods it applies in (default: all).")
+
+    def needs_baseline(self) -> bool:
+        return False
+
+    def origin_tag(self):
+        """The origin tag this policy needs traced (:mod:`optimizer.model.tracing`), or None."""
+        origin = getattr(self, "origin", None)
+        if origin is None:
+            return None
+        return OriginTag(origin, getattr(self, "from_stage", "mine"))
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        """Problems as (key, message) pairs: unknown countries, commodities, stages, periods."""
+        out = []
+        for p in self.periods or []:
+            if p not in inst.periods:
+                out.append(("periods", f"{p} is not one of the instance's periods"))
+        return out
+
+
+def _check_place(inst: Instance, key: str, name: str) -> list[tuple[str, str]]:
+    if name in inst.manifest.regions or name in country_codes():
+        return []
+    return [(key, f"{name!r} is not a country code or a region of instance.yaml")]
+
+
+def _check_commodities(inst: Instance, key: str, names: str | list[str]) -> list[tuple[str, str]]:
+    if names == "all":
+        return []
+    known = set(inst.commodities["id"]) | set(inst.manifest.commodity_groups)
+    return [
+        (key, f"{n!r} is not a commodity id or group")
+        for n in ([names] if isinstance(names, str) else names)
+        if n not in known
+    ]
+
+
+def check_origin(inst: Instance, origin: str | None, from_stage: str) -> list[tuple[str, str]]:
+    """Problems of an ``origin`` and ``from_stage`` pair (a policy's or a ``tracing`` entry's)."""
+    if origin is None:
+        return []
+    out = _check_place(inst, "origin", origin)
+    out += _check_stage(inst, "from_stage", from_stage)
+    return out
+
+
+def _check_stage(inst: Instance, key: str, stage: str) -> list[tuple[str, str]]:
+    return [] if stage in STAGES else [(key, f"{stage!r} is not a stage ({', '.join(STAGES)})")]
+
+
+class ExportControl(_Policy):
+    """Exports of ``commodities`` from ``exporter`` to ``destinations`` are limited.
+
+    ``max_share: 0`` is a ban; ``0 < max_share < 1`` is licensing friction (that
+    share of the flow the unconstrained baseline ships is approved); ``quota``
+    caps tonnes per period.  With ``per: commodity`` (default) the limit holds
+    for each commodity; with ``per: total`` for their sum.
+
+    With ``origin`` (and ``from_stage``), the control covers only material that
+    passed through ``origin`` from that stage on, wherever it is exported from
+    (``exporter: all`` is any border crossing, ``{all_except: [CN]}`` any
+    crossing from outside China) — China's extraterritorial content rule.  This turns on origin tracing.
+    """
+
+    type: Literal["export_control"]
+    exporter: str | AllExcept
+    origin: str | None = None
+    from_stage: str = "mine"
+    commodities: str | list[str] = "all"
+    destinations: Literal["all"] | list[str] | AllExcept = "all"
+    max_share: float | None = Field(None, ge=0, le=1)
+    quota: float | None = Field(None, ge=0)
+    per: Literal["commodity", "total"] = "commodity"
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> ExportControl:
+        if (self.max_share is None) == (self.quota is None):
+            raise ValueError("give exactly one of max_share or quota")
+        return self
+
+    def needs_baseline(self) -> bool:
+        return self.max_share is not None and self.max_share > 0
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + check_origin(inst, self.origin, self.from_stage)
+        if isinstance(self.exporter, AllExcept):
+            for x in self.exporter.all_except:
+                out += _check_place(inst, "exporter", x)
+        elif self.exporter != "all":
+            out += _check_place(inst, "exporter", self.exporter)
+        out += _check_commodities(inst, "commodities", self.commodities)
+        dests = (
+            self.destinations.all_except
+            if isinstance(self.destinations, AllExcept)
+            else ([] if self.destinations == "all" else self.destinations)
+        )
+        for d in dests:
+            out += _check_place(inst, "destinations", d)
+        return out
+
+
+class Tariff(_Policy):
+    """Imports into ``importer`` from ``exporter`` pay ``ad_valorem`` × value + ``per_tonne``.
+
+    The value basis of the ad valorem rate is the commodity's marginal cost at
+    the shipping site in the unconstrained baseline (its price at origin).
+    """
+
+    type: Literal["tariff"]
+    importer: str
+    exporter: str = "all"
+    commodities: str | list[str] = "all"
+    ad_valorem: float = Field(0.0, ge=0, le=10)
+    per_tonne: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> Tariff:
+        if self.ad_valorem == 0 and self.per_tonne == 0:
+            raise ValueError("give ad_valorem and/or per_tonne")
+        return self
+
+    def needs_baseline(self) -> bool:
+        return self.ad_valorem > 0
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        if self.exporter != "all":
+            out += _check_place(inst, "exporter", self.exporter)
+        return out + _check_commodities(inst, "commodities", self.commodities)
+
+
+class _ShareRule(_Policy):
+    importer: str
+    stage: str
+    commodities: str | list[str] = "all"
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "importer", self.importer)
+        return (
+            out
+            + _check_stage(inst, "stage", self.stage)
+            + _check_commodities(inst, "commodities", self.commodities)
+        )
+
+
+class DiversificationCap(_ShareRule):
+    """No single third country supplies more than ``max_share`` of what ``importer`` uses of
+    each commodity of ``stage`` (EU CRMA: 65%)."""
+
+    type: Literal["diversification_cap"]
+    max_share: float = Field(ge=0, le=1)
+
+
+class DomesticShare(_ShareRule):
+    """At least ``min_share`` of what ``importer`` uses of each commodity of ``stage`` is made
+    inside it (EU CRMA: 10% extraction, 40% processing, 25% recycling)."""
+
+    type: Literal["domestic_share"]
+    min_share: float = Field(ge=0, le=1)
+
+
+class Stockpile(_Policy):
+    """A strategic stock of ``commodity`` held in ``region`` at the start of the first period.
+
+    Without ``site``, the stock sits at a new site ``stockpile.<region>.<commodity>``
+    linked (at ``release_cost`` per tonne) to every site of the region that uses
+    the commodity; with ``site``, it is added to that site's stock.  The LP
+    draws on it whenever that is cheaper than going short or buying elsewhere.
+    """
+
+    type: Literal["stockpile"]
+    region: str
+    commodity: str
+    initial: float = Field(ge=0)
+    site: str | None = None
+    release_cost: float = Field(0.0, ge=0)
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_place(inst, "region", self.region)
+        if self.commodity not in set(inst.commodities["id"]):
+            out.append(("commodity", f"{self.commodity!r} is not a commodity id"))
+        if self.site is not None:
+            sites = inst.sites.set_index("id")
+            if self.site not in sites.index:
+                out.append(("site", f"{self.site!r} is not a site id"))
+            elif sites.loc[self.site, "country"] not in inst.region_members(self.region):
+                out.append(("site", f"site {self.site!r} is not in {self.region}"))
+        return out
+
+
+class ProcurementBan(_Policy):
+    """``market`` may not use material that passed through ``origin`` from ``from_stage`` on
+    (DFARS 252.225-7052 from 2027: no magnets with material mined, separated, refined,
+    melted or made in a covered country).  ``market`` is a market site id, or a country or
+    region (all its markets).  This turns on origin tracing."""
+
+    type: Literal["procurement_ban"]
+    market: str
+    origin: str
+    from_stage: str = "mine"
+    commodities: str | list[str] = "all"
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + check_origin(inst, self.origin, self.from_stage)
+        markets = set(inst.demand["market"])
+        if self.market not in markets:
+            place = _check_place(inst, "market", self.market)
+            if place:
+                out.append(
+                    (
+                        "market",
+                        f"{self.market!r} is not a market site id (one with demand), "
+                        "a country code or a region of instance.yaml",
+                    )
+                )
+        return out + _check_commodities(inst, "commodities", self.commodities)
+
+
+class _AtPlace(_Policy):
+    """A rule on the activity of processes at ``sites`` or in a country or ``region``."""
+
+    region: str | None = Field(None, description="Country code or region of instance.yaml.")
+    sites: list[str] | None = Field(None, min_length=1, description="Site ids.")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> _AtPlace:
+        if (self.region is None) == (self.sites is None):
+            raise ValueError("give exactly one of region or sites")
+        return self
+
+    def place(self) -> str:
+        """``in CN`` or ``at site_a, site_b``."""
+        if self.region is not None:
+            return f"in {self.region}"
+        return "at " + ", ".join(self.sites or [])
+
+    def site_ids(self, inst: Instance) -> set[str]:
+        """The sites the rule covers."""
+        if self.sites is not None:
+            return set(self.sites)
+        s = inst.sites
+        return set(s.loc[s["country"].isin(inst.region_members(self.region or "")), "id"])
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst)
+        if self.region is not None:
+            out += _check_place(inst, "region", self.region)
+        known = set(inst.sites["id"])
+        out += [("sites", f"{s!r} is not a site id") for s in self.sites or [] if s not in known]
+        return out
+
+
+class EnvironmentalCap(_AtPlace):
+    """Total ``pollutant`` (``emissions.csv`` factors × activity) of the processes at ``sites``
+    or in ``region`` is at most ``max`` per period (Baotou's "ecological security barrier")."""
+
+    type: Literal["environmental_cap"]
+    pollutant: str
+    max: float = Field(ge=0, description="Most of the pollutant per period, in its unit.")
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst)
+        known = set(inst.emissions["pollutant"])
+        if self.pollutant not in known:
+            out.append(
+                (
+                    "pollutant",
+                    f"{self.pollutant!r} has no factor in emissions.csv"
+                    + (f" (known: {', '.join(sorted(known))})" if known else " (no such table)"),
+                )
+            )
+        return out
+
+
+def _makers_check(inst: Instance, pol: _AtPlace, commodities: str | list[str]) -> list:
+    """No process at the policy's place makes ``commodities``: one problem, else none."""
+    rec = inst.recipes
+    makers = set(
+        rec.loc[
+            (rec["direction"] == "output") & rec["commodity"].isin(inst.commodity_set(commodities)),
+            "recipe",
+        ]
+    )
+    pro = inst.processes
+    here = pro["site"].isin(pol.site_ids(inst)) & pro["recipe"].isin(makers)
+    return (
+        [] if here.any() else [("commodities", f"no process {pol.place()} makes {commodities!r}")]
+    )
+
+
+class ProductionTarget(_AtPlace):
+    """Recipes at ``sites`` or in ``region`` make at least ``min`` t per period of
+    ``commodities`` (together).  A hard constraint: if it cannot be met the LP is
+    infeasible and the conflict is reported (exit 3)."""
+
+    type: Literal["production_target"]
+    commodities: str | list[str]
+    min: float = Field(ge=0, description="Least output per period, t.")
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_commodities(inst, "commodities", self.commodities)
+        if out or self.min == 0:
+            return out
+        return _makers_check(inst, self, self.commodities)
+
+
+class PriceFloor(_AtPlace):
+    """What ``sites`` (or the sites of ``region``) make of ``commodities`` is paid at least
+    ``floor`` USD/t: a guarantor pays the difference between the floor and the market price
+    on every tonne made (a deficiency payment; the DoD's 2025 floor of US$110/kg for MP
+    Materials' NdPr).  ``reference: market`` (default) takes the market price from the model
+    itself, as the commodity's marginal cost at the site, and solves until payment and price
+    agree; a number fixes the market price (USD/t) the payment is computed from."""
+
+    type: Literal["price_floor"]
+    commodities: str | list[str]
+    floor: float = Field(gt=0, description="Guaranteed price, USD/t.")
+    reference: Literal["market"] | float = Field(
+        "market", description="market, or the market price in USD/t the payment refers to."
+    )
+
+    def check(self, inst: Instance) -> list[tuple[str, str]]:
+        out = super().check(inst) + _check_commodities(inst, "commodities", self.commodities)
+        if not isinstance(self.reference, str) and self.reference < 0:
+            out.append(("reference", "must be market or a price >= 0 (USD/t)"))
+        return out or _makers_check(inst, self, self.commodities)
+
+
+Policy = Annotated[
+    ExportControl
+    | Tariff
+    | DiversificationCap
+    | DomesticShare
+    | Stockpile
+    | ProcurementBan
+    | EnvironmentalCap
+    | ProductionTarget
+    | PriceFloor,
+    Field(discriminator="type"),
+]
+
+
+class PolicyEnvelope(BaseModel):
+    """Wrapper used to validate one policy mapping with located errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    policy: Policy
+
+
+SUPPORTED = {
+    "export_control",
+    "tariff",
+    "diversification_cap",
+    "domestic_share",
+    "stockpile",
+    "procurement_ban",
+    "environmental_cap",
+    "production_target",
+    "price_floor",
+}
