@@ -206,6 +206,15 @@ def test_cli_bad_by_is_exit_2(tmp_path):
     assert "--by 'planet'" in r.stderr
 
 
+@pytest.mark.parametrize("command", [["criticality", str(TINY)], ["sweep", str(TINY), "halved-x-penalty"]])
+def test_unreachable_scheduler_is_exit_2_naming_it(command):
+    """Both parallel commands go through one runner: no traceback, exit 2, the address named."""
+    r = runner.invoke(app, [*command, "--scheduler", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 2, r.stdout + r.stderr
+    assert "--scheduler: cannot connect to tcp://127.0.0.1:9" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+
+
 def test_cli_criticality_report_holds_the_ranking(tmp_path):
     path = tmp_path / "crit.html"
     r = runner.invoke(app, ["criticality", str(TINY), "--by", "site", "--report", str(path)])

@@ -92,7 +92,7 @@ def test_original_instance_unchanged(tmp_path):
         ("id: x\ntitle: X\nfoo: 1\n", "sc.yaml:3:foo: unknown key"),
         (
             "id: x\ntitle: X\npolicies:\n  - type: procurement_ban\n    market: market_us\n",
-            "sc.yaml:4:origin: Field required",
+            "sc.yaml:4:origin: required key is missing",
         ),
         (
             "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: CN\n",

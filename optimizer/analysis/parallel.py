@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,21 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(lv)
 
 
+def _reachable(scheduler: str) -> None:
+    """Fail fast (exit 2) when nothing listens at a ``tcp://host:port`` scheduler address."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    if u.scheme != "tcp" or not u.hostname or u.port is None:
+        return  # other protocols (tls, ucx, inproc): let distributed judge
+    try:
+        socket.create_connection((u.hostname, u.port), timeout=5).close()
+    except OSError as e:
+        raise InputError(
+            Problem("--scheduler", None, None, f"cannot connect to {scheduler}: {e}")
+        ) from None
+
+
 @contextmanager
 def client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A connected ``dask.distributed.Client``: to ``scheduler``, or to a new LocalCluster."""
@@ -54,6 +70,7 @@ def client(workers: int | None = None, scheduler: str | None = None) -> Iterator
     with _quiet():
         cluster = None
         if scheduler:
+            _reachable(scheduler)
             try:
                 c = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as e:

@@ -39,7 +39,7 @@ from optimizer._version import __version__
 from optimizer.analysis import parallel
 from optimizer.data.instance import Instance
 from optimizer.data.schema import TABLES
-from optimizer.data.yamlio import line_of, load_yaml
+from optimizer.data.yamlio import line_of, load_yaml, validation_problems
 from optimizer.errors import InfeasibleError, InputError, Problem, SolverError
 from optimizer.fileio import write_folder
 from optimizer.lp.run import choose_method
@@ -283,14 +283,7 @@ def _validate(model: type[BaseModel], data: Any, raw: Any, loc: tuple, label: st
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        for err in e.errors():
-            full = (*loc, *err["loc"])
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            problems.append(Problem(label, line_of(raw, full), ".".join(str(x) for x in full), msg))
+        problems.extend(validation_problems(e, raw, label, loc))
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,19 +98,45 @@ def line_of(data: Any, loc: tuple) -> int | None:
     return line
 
 
-def validate_yaml_model(model: type[BaseModel], data: Any, label: str) -> BaseModel:
-    """Validate loaded YAML with a pydantic model; all errors become located problems."""
+def validation_problems(
+    e: ValidationError,
+    raw: Any,
+    label: str,
+    loc: tuple = (),
+    skip: Callable[[Any], bool] | None = None,
+) -> list[Problem]:
+    """The one translation of pydantic errors into located problems.
+
+    ``raw`` is the loaded YAML the validated data came from (for line numbers),
+    ``loc`` where that data sits in it; ``skip`` drops parts of pydantic's location
+    that are not keys of the file (a discriminated union's tag, a wrapper field).
+    """
+    out = []
+    for err in e.errors():
+        sub = tuple(x for x in err["loc"] if skip is None or not skip(x))
+        full = (*loc, *sub)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        path = ".".join(str(x) for x in (sub if skip is not None else full))
+        out.append(Problem(label, line_of(raw, full), path or None, msg))
+    return out
+
+
+def validate_yaml_model(
+    model: type[BaseModel], data: Any, label: str, problems: list[Problem] | None = None
+) -> BaseModel | None:
+    """Validate loaded YAML with a pydantic model; all errors become located problems.
+
+    Raises :class:`InputError`, or with ``problems`` appends to it and returns None.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            path = ".".join(str(p) for p in loc) or None
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            problems.append(Problem(label, line_of(data, loc), path, msg))
-        raise InputError(problems) from None
+        found = validation_problems(e, data, label)
+        if problems is None:
+            raise InputError(found) from None
+        problems.extend(found)
+        return None

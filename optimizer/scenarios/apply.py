@@ -17,7 +17,12 @@ from pydantic import ValidationError
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
-from optimizer.data.yamlio import line_of, load_yaml, validate_yaml_model
+from optimizer.data.yamlio import (
+    line_of,
+    load_yaml,
+    validate_yaml_model,
+    validation_problems,
+)
 from optimizer.errors import InputError, Problem
 from optimizer.scenarios.policy_schema import SUPPORTED, PolicyEnvelope, check_origin
 from optimizer.scenarios.schema import (
@@ -282,13 +287,11 @@ def _parse_policy(inst, pol: dict, raw, loc: tuple, label: str, problems: list[P
         try:
             model = PolicyEnvelope.model_validate({"policy": pol}).policy
         except ValidationError as e:
-            for err in e.errors():
-                sub = tuple(
-                    x for x in err["loc"][2:] if not isinstance(x, str) or x not in SUPPORTED
-                )
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                path = ".".join(str(x) for x in sub) or "policy"
-                problems.append(Problem(label, line_of(raw, (*loc, *sub)), path, msg))
+            # pydantic's location starts with the wrapper field and the union's tag
+            for q in validation_problems(
+                e, raw, label, loc, skip=lambda x: x == "policy" or x in SUPPORTED
+            ):
+                problems.append(Problem(q.file, q.row, q.column or "policy", q.message))
             return None
         for key, msg in model.check(inst):
             problems.append(Problem(label, line_of(raw, (*loc, key)), key, msg))
