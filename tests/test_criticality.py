@@ -206,7 +206,9 @@ def test_cli_bad_by_is_exit_2(tmp_path):
     assert "--by 'planet'" in r.stderr
 
 
-@pytest.mark.parametrize("command", [["criticality", str(TINY)], ["sweep", str(TINY), "halved-x-penalty"]])
+@pytest.mark.parametrize(
+    "command", [["criticality", str(TINY)], ["sweep", str(TINY), "halved-x-penalty"]]
+)
 def test_unreachable_scheduler_is_exit_2_naming_it(command):
     """Both parallel commands go through one runner: no traceback, exit 2, the address named."""
     r = runner.invoke(app, [*command, "--scheduler", "tcp://127.0.0.1:9"])
