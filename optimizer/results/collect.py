@@ -6,6 +6,7 @@ Every value comes through :class:`~optimizer.lp.handoff.LpHandle`'s accessors
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,27 +34,72 @@ if TYPE_CHECKING:
     from optimizer.data.instance import Instance
 
 
+@dataclass
+class _Solution:
+    """The HiGHS solution of one solve, with what every table needs."""
+
+    handle: LpHandle
+    x: np.ndarray  # column values
+    y: np.ndarray  # row duals in USD of their own period
+    r: np.ndarray  # row activities
+    country: pd.Series  # site id -> country
+
+    @classmethod
+    def of(cls, inst: Instance, handle: LpHandle) -> _Solution:
+        sol = handle.highs.getSolution()
+        y = np.asarray(sol.row_dual) if sol.dual_valid else np.full(handle.num_row, np.nan)
+        return cls(
+            handle,
+            np.asarray(sol.col_value),
+            y / _row_weights(handle.cm, handle),  # duals in USD of their own period
+            np.asarray(sol.row_value),
+            inst.tables["sites"].set_index("id")["country"],
+        )
+
+    @property
+    def labels(self):
+        return self.handle.cm.sets.labels
+
+
 def collect(
     inst: Instance, handle: LpHandle, facts: dict[str, Any], status: str, build_seconds: float
 ) -> Result:
     """Turn the HiGHS solution into labelled tables."""
-    h = handle.highs
+    s = _Solution.of(inst, handle)
     cm = handle.cm
-    sets = cm.sets
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value)
-    y = np.asarray(sol.row_dual) if sol.dual_valid else np.full(handle.num_row, np.nan)
-    y = y / _row_weights(cm, handle)  # duals in USD of their own period, not discounted
-    row_val = np.asarray(sol.row_value)
-    vk = cm.var_keys
-    sites = inst.tables["sites"].set_index("id")
-    country = sites["country"]
+    flows = _flows(s)
+    production, steps = _production(s)
+    shortages = _shortages(inst, s)
+    capacities = _capacities(inst, s)
+    disposal = _positive(cm.var_keys, s.x, handle, "dispose", ["period", "site", "commodity"])
+    inventory = _positive(cm.var_keys, s.x, handle, "inventory", ["period", "site", "commodity"])
+    for df in (disposal, inventory):
+        df["commodity"], df["origin"] = split_commodity(df["commodity"], s.labels)
+    return Result(
+        summary=_summary(inst, s, facts, status, build_seconds, shortages),
+        flows=flows,
+        production=production,
+        shortages=shortages,
+        prices=_prices(s),
+        bottlenecks=_bottlenecks(capacities),
+        concentration=concentration(inst, production),
+        policies=_policy_rows(inst, cm, handle, s.x, s.y, s.r),
+        expansions=_expansions(inst, cm, handle, s.x),
+        capacities=capacities,
+        disposal=disposal,
+        inventory=inventory,
+        origins=_origin_steps(steps, s.labels),
+        content=_content(flows) if s.labels is not None else pd.DataFrame(columns=CONTENT_COLUMNS),
+        extra={"handle": handle, "instance": inst},
+    )
 
-    labels = sets.labels
-    # flows
+
+def _flows(s: _Solution) -> pd.DataFrame:
+    """``flows.csv``: every flow above :data:`TOL`, with its ends, their countries and cost."""
+    sets = s.handle.cm.sets
     lc = sets.link_commodities.set_index(["link", "commodity"])
-    fk = vk["flow"].copy()
-    fk["quantity"] = handle.value("flow", x)
+    fk = s.handle.cm.var_keys["flow"].copy()
+    fk["quantity"] = s.handle.value("flow", s.x)
     ends = lc.loc[list(zip(fk["link"], fk["commodity"], strict=True))] if len(fk) else lc.iloc[:0]
     flows = pd.DataFrame(
         {
@@ -62,20 +108,26 @@ def collect(
             "target": ends["to_site"].to_numpy(),
             "commodity": fk["commodity"].to_numpy(),
             "quantity": fk["quantity"].to_numpy(),
-            "source_country": country.reindex(ends["from_site"]).to_numpy(),
-            "target_country": country.reindex(ends["to_site"]).to_numpy(),
+            "source_country": s.country.reindex(ends["from_site"]).to_numpy(),
+            "target_country": s.country.reindex(ends["to_site"]).to_numpy(),
             "link": fk["link"].to_numpy(),
             "unit_cost": ends["cost"].to_numpy(dtype=float),
         }
     )
     flows = flows.loc[flows["quantity"] > TOL].reset_index(drop=True)
-    flows["commodity"], flows["origin"] = split_commodity(flows["commodity"], labels)
+    flows["commodity"], flows["origin"] = split_commodity(flows["commodity"], s.labels)
+    return flows
 
-    # production (activity of each process mode)
-    ak = vk["act"].copy()
-    ak["activity"] = handle.value("act", x)
+
+def _production(s: _Solution) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``production.csv`` (activity of each process mode above :data:`TOL`), and the origin
+    tracing bookkeeping steps apart."""
+    sets = s.handle.cm.sets
+    ak = s.handle.cm.var_keys["act"].copy()
+    ak["activity"] = s.handle.value("act", s.x)
     modes = sets.modes.set_index(["id", "recipe"])
-    msite = modes["site"].reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy()
+    key = list(zip(ak["id"], ak["recipe"], strict=True))
+    msite = modes["site"].reindex(key).to_numpy()
     production = pd.DataFrame(
         {
             "period": ak["period"].to_numpy(),
@@ -83,64 +135,68 @@ def collect(
             "process": ak["id"].to_numpy(),
             "recipe": ak["recipe"].to_numpy(),
             "activity": ak["activity"].to_numpy(),
-            "country": country.reindex(msite).to_numpy(),
-            "unit_cost": modes["cost"]
-            .reindex(list(zip(ak["id"], ak["recipe"], strict=True)))
-            .to_numpy(dtype=float),
+            "country": s.country.reindex(msite).to_numpy(),
+            "unit_cost": modes["cost"].reindex(key).to_numpy(dtype=float),
         }
     )
     production = production.loc[production["activity"] > TOL].reset_index(drop=True)
-    steps = production.loc[production["process"].str.startswith(PSEUDO)]
-    production = production.loc[~production["process"].str.startswith(PSEUDO)]
-    production = production.reset_index(drop=True)
-    production["recipe"], production["origin"] = split_recipe(production["recipe"], labels)
+    pseudo = production["process"].str.startswith(PSEUDO)
+    steps = production.loc[pseudo]
+    production = production.loc[~pseudo].reset_index(drop=True)
+    production["recipe"], production["origin"] = split_recipe(production["recipe"], s.labels)
+    return production, steps
 
-    # shortages: every demand row
+
+def _shortages(inst: Instance, s: _Solution) -> pd.DataFrame:
+    """``shortages.csv``: every demand row, served and unmet."""
     dem = inst.tables["demand"]
-    uk = vk["unmet"].copy()
-    uk["unmet"] = handle.value("unmet", x)
-    shortages = dem[["period", "market", "commodity", "quantity"]].rename(
-        columns={"quantity": "demand"}
+    uk = s.handle.cm.var_keys["unmet"].copy()
+    uk["unmet"] = s.handle.value("unmet", s.x)
+    out = dem[["period", "market", "commodity", "quantity"]].rename(columns={"quantity": "demand"})
+    out = out.merge(uk, on=["market", "commodity", "period"], how="left")
+    out["unmet"] = out["unmet"].fillna(0.0).clip(lower=0.0)
+    out.loc[out["unmet"] < TOL, "unmet"] = 0.0
+    out["served"] = out["demand"] - out["unmet"]
+    out["unmet_share"] = np.where(
+        out["demand"] > 0, out["unmet"] / out["demand"].where(out["demand"] > 0, 1), 0.0
     )
-    shortages = shortages.merge(uk, on=["market", "commodity", "period"], how="left")
-    shortages["unmet"] = shortages["unmet"].fillna(0.0).clip(lower=0.0)
-    shortages.loc[shortages["unmet"] < TOL, "unmet"] = 0.0
-    shortages["served"] = shortages["demand"] - shortages["unmet"]
-    shortages["unmet_share"] = np.where(
-        shortages["demand"] > 0,
-        shortages["unmet"] / shortages["demand"].where(shortages["demand"] > 0, 1),
-        0.0,
-    )
-    shortages["country"] = country.reindex(shortages["market"]).to_numpy()
-    shortages = shortages[
-        ["period", "market", "commodity", "demand", "served", "unmet", "unmet_share", "country"]
-    ]
+    out["country"] = s.country.reindex(out["market"]).to_numpy()
+    return out[OUTPUT_COLUMNS["shortages"]]
 
-    # prices: balance duals
-    bk = cm.con_keys["balance"]
-    pcom, porigin = split_commodity(bk["commodity"], labels)
-    prices = pd.DataFrame(
+
+def _prices(s: _Solution) -> pd.DataFrame:
+    """``prices.csv``: the dual of every balance row (USD/t of its own period)."""
+    bk = s.handle.cm.con_keys["balance"]
+    pcom, porigin = split_commodity(bk["commodity"], s.labels)
+    return pd.DataFrame(
         {
             "period": bk["period"].to_numpy(),
             "site": bk["site"].to_numpy(),
             "commodity": pcom,
-            "marginal_cost": _clean(handle.dual("balance", y)),
-            "country": country.reindex(bk["site"]).to_numpy(),
+            "marginal_cost": _clean(s.handle.dual("balance", s.y)),
+            "country": s.country.reindex(bk["site"]).to_numpy(),
             "origin": porigin,
         }
     )
 
-    # capacities and bottlenecks: one frame per capacity family, located at a site
-    site_of = {
-        "process_capacity": ("id", sets.process_capacity.set_index("id")["site"]),
-        "link_capacity": ("link", inst.tables["links"].set_index("id")["from_site"]),
+
+#: Capacity families, the key column naming their element, and how to find its site.
+_CAPACITY_FAMILIES = {"process_capacity": "id", "link_capacity": "link"}
+
+
+def _capacities(inst: Instance, s: _Solution) -> pd.DataFrame:
+    """``capacities.csv``: every capacity row, located at a site, with use and shadow price."""
+    cm = s.handle.cm
+    where = {
+        "process_capacity": cm.sets.process_capacity.set_index("id")["site"],
+        "link_capacity": inst.tables["links"].set_index("id")["from_site"],
     }
     caps = []
-    for name, (col, where) in site_of.items():
+    for name, col in _CAPACITY_FAMILIES.items():
         if name not in cm.con_keys:
             continue
         k = cm.con_keys[name]
-        site = where.reindex(k[col]).to_numpy()
+        site = where[name].reindex(k[col]).to_numpy()
         caps.append(
             pd.DataFrame(
                 {
@@ -148,54 +204,55 @@ def collect(
                     "kind": name,
                     "element": k[col].to_numpy(),
                     "site": site,
-                    "country": country.reindex(site).to_numpy(),
+                    "country": s.country.reindex(site).to_numpy(),
                     "period": k["period"].to_numpy(),
                     "capacity": k["rhs"].to_numpy(dtype=float),
-                    "used": handle.row_activity(name, row_val),
-                    "dual": handle.dual(name, y),
+                    "used": s.handle.row_activity(name, s.r),
+                    "dual": s.handle.dual(name, s.y),
                 }
             )
         )
-    cap_cols = OUTPUT_COLUMNS["capacities"]
-    if caps:
-        capacities = pd.concat(caps, ignore_index=True)
-        capacities["utilization"] = np.where(
-            capacities["capacity"] > 0,
-            capacities["used"] / capacities["capacity"].where(capacities["capacity"] > 0, 1),
-            np.nan,
-        )
-        capacities["shadow_price"] = _clean(-capacities["dual"].to_numpy())
-        capacities = capacities[cap_cols]
-    else:
-        capacities = pd.DataFrame(columns=cap_cols)
-    # A bottleneck limits existing capacity; a zero capacity with a shadow price is the
-    # value of building something that does not exist yet (kept in capacities.csv).
-    bottlenecks = (
-        capacities.loc[(capacities["shadow_price"].abs() > DUAL_TOL) & (capacities["capacity"] > 0)]
-        .sort_values(["shadow_price", "utilization"], ascending=False)
-        .reset_index(drop=True)
-    )
-    bottlenecks = bottlenecks[OUTPUT_COLUMNS["bottlenecks"]]
+    cols = OUTPUT_COLUMNS["capacities"]
+    if not caps:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(caps, ignore_index=True)
+    cap = out["capacity"]
+    out["utilization"] = np.where(cap > 0, out["used"] / cap.where(cap > 0, 1), np.nan)
+    out["shadow_price"] = _clean(-out["dual"].to_numpy())
+    return out[cols]
 
-    disposal = _positive(vk, x, handle, "dispose", ["period", "site", "commodity"])
-    inventory = _positive(vk, x, handle, "inventory", ["period", "site", "commodity"])
-    for df in (disposal, inventory):
-        df["commodity"], df["origin"] = split_commodity(df["commodity"], labels)
 
-    cost = _cost_breakdown(cm, handle, x)
-    total_demand = float(dem["quantity"].sum())
+def _bottlenecks(capacities: pd.DataFrame) -> pd.DataFrame:
+    """``bottlenecks.csv``: binding capacities that exist (a zero capacity with a shadow price
+    is the value of building something that does not exist yet: kept in capacities.csv)."""
+    b = capacities.loc[(capacities["shadow_price"].abs() > DUAL_TOL) & (capacities["capacity"] > 0)]
+    b = b.sort_values(["shadow_price", "utilization"], ascending=False).reset_index(drop=True)
+    return b[OUTPUT_COLUMNS["bottlenecks"]]
+
+
+def _summary(
+    inst: Instance,
+    s: _Solution,
+    facts: dict[str, Any],
+    status: str,
+    build_seconds: float,
+    shortages: pd.DataFrame,
+) -> dict[str, Any]:
+    """``summary.json``."""
+    h, handle = s.handle.highs, s.handle
+    total_demand = float(inst.tables["demand"]["quantity"].sum())
     total_unmet = float(shortages["unmet"].sum())
-    summary = {
+    return {
         "status": status,
         "objective": float(h.getInfo().objective_function_value),
         "total_demand": total_demand,
         "total_unmet": total_unmet,
         "unmet_share": total_unmet / total_demand if total_demand else 0.0,
-        "cost_breakdown": cost,
+        "cost_breakdown": _cost_breakdown(handle.cm, handle, s.x),
         "instance": inst.manifest.name,
         "instance_path": str(inst.path),
         "scenarios": list(inst.scenarios),
-        "periods": list(sets.periods),
+        "periods": list(handle.cm.sets.periods),
         "solver": {
             "name": "HiGHS",
             "version": h.version(),
@@ -214,23 +271,6 @@ def collect(
         "rechain_version": __version__,
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return Result(
-        summary=summary,
-        flows=flows,
-        production=production,
-        shortages=shortages,
-        prices=prices,
-        bottlenecks=bottlenecks,
-        concentration=concentration(inst, production),
-        policies=_policy_rows(inst, cm, handle, x, y, row_val),
-        expansions=_expansions(inst, cm, handle, x),
-        capacities=capacities,
-        disposal=disposal,
-        inventory=inventory,
-        origins=_origin_steps(steps, labels),
-        content=_content(flows) if labels is not None else pd.DataFrame(columns=CONTENT_COLUMNS),
-        extra={"handle": handle, "instance": inst},
-    )
 
 
 def _origin_steps(steps: pd.DataFrame, labels) -> pd.DataFrame:
