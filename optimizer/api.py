@@ -1,5 +1,5 @@
 """The convenience layer: ``load()``, ``Instance.solve()``/``with_scenario()``/``criticality()``
-and ``Result.compare()``/``sankey()``/``mincut``, as DESIGN.md §5 sketches them.
+and ``Result.compare()``/``sankey()``/``mincut``, as docs/design.md §5 sketches them.
 
 Everything here calls the layers below (:mod:`optimizer.scenarios`,
 :mod:`optimizer.solve`, :mod:`optimizer.analysis`, :mod:`optimizer.report`); the

@@ -1,6 +1,6 @@
 """Error types and exit codes shared by the library and the CLI.
 
-Exit codes are part of the user contract (DESIGN.md §4):
+Exit codes are part of the user contract (docs/design.md §4):
 
 * ``0`` solved (shortages are a result, not an error)
 * ``2`` bad input or usage

@@ -1,7 +1,7 @@
 """What every ``rechain`` command shares: the app, the consoles, option types, errors,
 spinners and progress bars.
 
-Exit codes (DESIGN.md §4): 0 solved, 2 bad input or usage, 3 infeasible or
+Exit codes (docs/design.md §4): 0 solved, 2 bad input or usage, 3 infeasible or
 unbounded, 4 solver failure or time limit without a usable solution.
 """
 

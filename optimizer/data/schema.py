@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 SCHEMA_VERSION = 1
 
-#: Stages of the chain (contract, DESIGN.md §3) and how far along the chain each one is.
+#: Stages of the chain (contract, docs/design.md §3) and how far along the chain each one is.
 #: Recycling turns scrap back into oxides and alloys, so it stands where separation does.
 #: This is the one stage order of the package (reports, tracing, concentration).
 STAGE_DEPTH = {

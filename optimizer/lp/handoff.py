@@ -3,7 +3,7 @@
 The hand-off uses Pyomo's ``LinearStandardFormCompiler`` (mixed form: rows
 keep their ``<=``/``==``/``>=`` sense) and passes the resulting sparse matrix
 to ``highspy`` in one call — measured 1.6–3.9× faster than Pyomo's persistent
-HiGHS interface (DESIGN.md §10).  Column and row orders are ours, so values
+HiGHS interface (docs/design.md §10).  Column and row orders are ours, so values
 and duals map straight back onto the labelled keys of
 :class:`~optimizer.model.core.ChainModel`.
 

@@ -175,7 +175,7 @@ def linear(coefs: list[float], vars_: list) -> LinearExpression:
     Measured 1.5x faster to build than Python's ``sum()`` over the terms (which
     grows the expression one term at a time) and faster for the standard-form
     compiler to walk; a coefficient of 1 is passed as the bare variable (6x cheaper
-    again).  DESIGN.md §10 measured the opposite for ``LinearExpression(args=...)``
+    again).  docs/design.md §10 measured the opposite for ``LinearExpression(args=...)``
     of (coef, var) pairs; docs/architecture.md has the numbers.
     """
     return LinearExpression(

@@ -1,6 +1,6 @@
 """The output schema: every table a solve writes, its columns, and the tolerances.
 
-This is the one definition of the contract columns (DESIGN.md §4) that
+This is the one definition of the contract columns (docs/design.md §4) that
 :mod:`optimizer.results.collect` produces, :class:`~optimizer.results.result.Result`
 writes, and :mod:`optimizer.results.saved` reads back.
 """

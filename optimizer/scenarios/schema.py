@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.data.schema import STAGE_DEPTH
 
-#: Policy types of the design (DESIGN.md §3) that a later version will enforce.
+#: Policy types of the design (docs/design.md §3) that a later version will enforce.
 PLANNED_POLICIES = {
     "capacity_expansion",
 }
