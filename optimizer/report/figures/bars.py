@@ -1,0 +1,243 @@
+"""Bar charts of one result: shortages, chokepoints, N-k criticality, concentration.
+
+``shortage_figure`` (unmet demand by market), ``bottleneck_figure`` (shadow
+prices of capacities), ``criticality_figure`` (unmet demand when an element is
+removed) and ``concentration_figure`` (HHI per stage, by country and company).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from optimizer.report.figures.common import (
+    MUTED,
+    SERIES,
+    _hbar_height,
+    base_layout,
+    money,
+    pct,
+    t,
+)
+from optimizer.report.names import Names, esc, short
+
+if TYPE_CHECKING:
+    from optimizer.results.result import Result
+
+
+def shortage_figure(res: Result, names: Names) -> go.Figure | None:
+    """Unmet demand by market, stacked by commodity (all periods)."""
+    s = res.shortages
+    s = s.loc[s["unmet"] > 1e-6]
+    if not len(s):
+        return None
+    g = s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]].sum()
+    order = g.groupby("market")["unmet"].sum().sort_values().index.tolist()
+    coms = g.groupby("commodity")["unmet"].sum().sort_values(ascending=False).index.tolist()
+    mlabel = {m: esc(short(names.site_label(m), 48)) for m in order}
+    traces = []
+    for i, c in enumerate(coms):
+        gc = g.loc[g["commodity"] == c].set_index("market").reindex(order)
+        gc = gc.loc[gc["unmet"].notna()]
+        traces.append(
+            go.Bar(
+                orientation="h",
+                y=[mlabel[m] for m in gc.index],
+                x=gc["unmet"],
+                name=esc(names.commodity_name(c)),
+                marker={"color": SERIES[i % len(SERIES)]},
+                customdata=[
+                    f"<b>{mlabel[m]}</b><br>{esc(names.commodity_name(c))}: {t(u)} t unmet of "
+                    f"{t(d)} t ({pct(u / d if d else 0)})"
+                    for m, u, d in zip(gc.index, gc["unmet"], gc["demand"], strict=True)
+                ],
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    fig = go.Figure(traces)
+    fig.update_layout(
+        **base_layout(
+            barmode="stack",
+            height=_hbar_height(len(order)),
+            xaxis={"title": {"text": "unmet demand, t"}, "tickformat": ",.0f"},
+            yaxis={"categoryorder": "array", "categoryarray": [mlabel[m] for m in order]},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+            margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        )
+    )
+    return fig
+
+
+def bottleneck_figure(
+    b: pd.DataFrame, names: Names, currency: str, top: int = 15
+) -> go.Figure | None:
+    """Chokepoint ranking by shadow price: what one more unit of capacity would save."""
+    if not len(b):
+        return None
+    b = b.sort_values("shadow_price", ascending=False).head(top).iloc[::-1]
+    labels = [
+        esc(f"{short(names.site_name(s), 40)} · {short(str(e), 28)}")
+        for s, e in zip(b["site"], b["element"] if "element" in b else b["constraint"], strict=True)
+    ]
+    # same label twice would merge bars: make them unique
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        if lab in seen:
+            seen[lab] += 1
+            labels[i] = f"{lab} ({seen[lab]})"
+        else:
+            seen[lab] = 1
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=labels,
+            x=b["shadow_price"],
+            marker={"color": [names.country_colour(c) for c in b["country"]]},
+            customdata=[
+                f"<b>{esc(c)}</b><br>{esc(names.country_name(cc))}<br>shadow price "
+                f"{money(sp)} {esc(currency)} per unit of capacity<br>utilization {pct(u, 0)}"
+                for c, cc, sp, u in zip(
+                    b["constraint"], b["country"], b["shadow_price"], b["utilization"], strict=True
+                )
+            ],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **base_layout(
+            height=_hbar_height(len(b)),
+            xaxis={
+                "title": {"text": f"{esc(currency)} saved per extra unit of capacity"},
+                "tickformat": ",.0f",
+            },
+            margin={"l": 10, "r": 10, "t": 20, "b": 40},
+        )
+    )
+    return fig
+
+
+def _element_label(names: Names, element: str) -> str:
+    """A site id becomes its name; other elements (countries, links, pairs) stay as they are."""
+    return names.site_label(element) if element in names.sites.index else element
+
+
+def criticality_figure(c: pd.DataFrame, names: Names, top: int = 15) -> go.Figure | None:
+    """N-k ranking: unmet demand when the element is removed."""
+    if c is None or not len(c) or "unmet" not in c:
+        return None
+    c = c.loc[c["unmet"].notna()]  # infeasible cases have no bar (the table names them)
+    if not len(c):
+        return None
+    c = c.sort_values(
+        ["unmet", "cost_increase"] if "cost_increase" in c else ["unmet"], ascending=False
+    )
+    c = c.head(top).iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=[esc(short(_element_label(names, str(e)), 60)) for e in c["element"]],
+            x=c["unmet"],
+            marker={"color": "#d1495b"},
+            customdata=[
+                f"<b>{esc(e)}</b><br>{t(u)} t unmet"
+                + (f" · cost +{money(ci)}" if ci == ci else "")
+                + (f"<br>worst hit: {esc(w)}" if w else "")
+                for e, u, ci, w in zip(
+                    c["element"],
+                    c["unmet"],
+                    c.get("cost_increase", pd.Series([float("nan")] * len(c))),
+                    c.get("worst_market", pd.Series([""] * len(c))).fillna(""),
+                    strict=True,
+                )
+            ],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **base_layout(
+            height=_hbar_height(len(c)),
+            xaxis={"title": {"text": "unmet demand if removed, t"}, "tickformat": ",.0f"},
+            margin={"l": 10, "r": 10, "t": 20, "b": 40},
+        )
+    )
+    return fig
+
+
+def concentration_figure(conc: pd.DataFrame, names: Names, period) -> go.Figure | None:
+    """HHI per stage (all commodities), by country and by company, with the usual thresholds."""
+    if not len(conc):
+        return None
+    c = conc.loc[conc["commodity"] == "*"]
+    if period is not None:
+        c = c.loc[c["period"] == period]
+    if not len(c):
+        return None
+    order = [s for s in names.stages_present() if s in set(c["stage"])] or sorted(set(c["stage"]))
+    traces = []
+    for scope, colour in (("country", "#4c78a8"), ("company", "#f58518")):
+        cs = c.loc[c["scope"] == scope].set_index("stage").reindex(order).dropna(subset=["hhi"])
+        if not len(cs):
+            continue
+        traces.append(
+            go.Bar(
+                x=[esc(names.stage_label(s)) for s in cs.index],
+                y=cs["hhi"],
+                name=f"by {scope}",
+                marker={"color": colour},
+                customdata=[
+                    f"<b>{esc(names.stage_label(s))}</b>, by {scope}<br>HHI {h:,.0f}<br>top: "
+                    f"{esc(top if scope == 'company' else names.country_name(tc))} {pct(sh)}"
+                    for s, h, top, tc, sh in zip(
+                        cs.index,
+                        cs["hhi"],
+                        cs["top"].fillna(""),
+                        cs["top_country"].fillna(""),
+                        cs["top_share"],
+                        strict=True,
+                    )
+                ],
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    fig = go.Figure(traces)
+    shapes, notes = [], []
+    for level, text in ((1500, "moderately concentrated"), (2500, "highly concentrated")):
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": level,
+                "y1": level,
+                "layer": "below",
+                "line": {"color": "#7b8794", "width": 1, "dash": "dot"},
+            }
+        )
+        notes.append(
+            {
+                "xref": "paper",
+                "x": 1.005,
+                "y": level,
+                "xanchor": "left",
+                "yanchor": "middle",
+                "text": f"{level:,}<br>{text}",
+                "showarrow": False,
+                "align": "left",
+                "font": {"size": 10, "color": MUTED},
+            }
+        )
+    fig.update_layout(
+        **base_layout(
+            barmode="group",
+            height=360,
+            yaxis={"title": {"text": "HHI (0–10,000)"}, "range": [0, 10400], "tickformat": ",.0f"},
+            shapes=shapes,
+            annotations=notes,
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+            margin={"l": 10, "r": 130, "t": 40, "b": 30},
+        )
+    )
+    return fig
