@@ -18,11 +18,11 @@ SCHEMA_VERSION = 1
 STAGE_DEPTH = {
     "mine": 0,
     "separation": 1,
+    "recycling": 1,
     "metal": 2,
     "magnet": 3,
     "component": 4,
     "market": 5,
-    "recycling": 1,
 }
 STAGES = tuple(STAGE_DEPTH)
 

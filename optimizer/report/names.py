@@ -14,12 +14,15 @@ import networkx as nx
 import pandas as pd
 import pycountry
 
+from optimizer.data.schema import STAGES
+
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
     from optimizer.results.result import Result
 
-#: Stages in chain order (DESIGN.md §3); unknown stages go before "component".
-STAGE_ORDER = ["mine", "separation", "metal", "magnet", "recycling", "component", "market"]
+#: Stages in chain order (the one order: optimizer.data.schema.STAGES); unknown stages go
+#: before "component".
+STAGE_ORDER = list(STAGES)
 STAGE_LABEL = {
     "mine": "Mines",
     "separation": "Separation",
