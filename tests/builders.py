@@ -199,3 +199,32 @@ def mines_to_market(
         ],
         **tables,
     )
+
+
+# -- two mines, one market: the environmental-cap and production-target instance ---------
+
+#: Tailings per tonne of ore: 0.5 t for the recipe, 2 t at the Chinese mine.
+FACTORS = [
+    {"recipe": "dig", "process": "", "pollutant": "tailings", "factor": 0.5, "unit": "t"},
+    {"recipe": "dig", "process": "cn", "pollutant": "tailings", "factor": 2, "unit": "t"},
+]
+
+
+def two_mines(folder, *, demand: float = 100, emissions: list[dict] | None = FACTORS):
+    """The two-mine instance above (``emissions=None``: no emissions.csv)."""
+    extra = {} if emissions is None else {"emissions": [{**r, "source": "test"} for r in emissions]}
+    return mines_to_market(folder, [("cn", "CN", 5), ("au", "AU", 10)], demand=demand, **extra)
+
+
+def cap(id: str = "cn-eco", where: str = "region: CN", max: float = 100) -> str:
+    return (
+        f"  - type: environmental_cap\n    id: {id}\n    pollutant: tailings\n"
+        f"    {where}\n    max: {max}\n"
+    )
+
+
+def target(id: str = "cn-target", where: str = "region: CN", min: float = 80) -> str:
+    return (
+        f"  - type: production_target\n    id: {id}\n    commodities: ore\n"
+        f"    {where}\n    min: {min}\n"
+    )

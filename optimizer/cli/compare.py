@@ -16,6 +16,7 @@ from optimizer.cli.common import (
     TimeLimitPerSolve,
     _fail,
     app,
+    case_progress,
     err,
     out,
 )
@@ -56,8 +57,6 @@ def compare(
     ] = None,
 ) -> None:
     """Solve several cases and show what changes against the baseline: cost, shortages, flows."""
-    from rich.progress import Progress
-
     from optimizer.api import load
     from optimizer.results.compare import write_comparisons
 
@@ -74,11 +73,10 @@ def compare(
             (name, base_inst.with_scenario(*refs) if refs else base_inst) for name, refs in cases
         ]
         results = []
-        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task("solving cases", total=len(insts))
+        with case_progress("solving cases") as progress:
             for name, inst in insts:
                 results.append((name, inst.solve(method=method, time_limit=time_limit)))
-                bar.advance(task)
+                progress(len(results), len(insts))
         base_name, base_res = results[0]
         comps = [res.compare(base_res, name, base_name) for name, res in results[1:]]
         if out_dir is not None:

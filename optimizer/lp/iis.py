@@ -230,7 +230,7 @@ def _deletion_filter(handle: LpHandle, time_limit: float | None) -> list[int] | 
     conflict is not the policies').  Row bounds are restored before returning.
     """
     h = handle.highs
-    idx = [handle.rows(n) for n in handle.cm.policy_rows if n in handle.row_slices]
+    idx = [handle.rows(n) for n in handle.cm.policy_rows]
     if not idx:
         return None
     pol = np.concatenate(idx).astype(np.int32)

@@ -398,10 +398,9 @@ def _expansions(inst: Instance, cm, handle: LpHandle, x: np.ndarray) -> pd.DataF
 def _row_weights(cm, handle: LpHandle) -> np.ndarray:
     """The discount weight of each row's period (1 for rows without a period)."""
     w = np.ones(handle.num_row)
-    for name, (a, b) in handle.row_slices.items():
-        k = cm.con_keys.get(name)
-        if k is not None and "period" in k and len(k) == b - a:
-            w[a:b] = k["period"].map(cm.sets.weights).fillna(1.0).to_numpy(dtype=float)
+    for name, k in cm.con_keys.items():
+        if "period" in k:
+            w[handle.rows(name)] = k["period"].map(cm.sets.weights).fillna(1.0).to_numpy(float)
     return w
 
 

@@ -288,5 +288,6 @@ def test_every_what_if_case_equals_a_rebuilt_instance_without_the_element(instan
         res = solve(cut)
         assert case.objective == pytest.approx(res.objective, rel=1e-9), s
         fresh = res.shortages.set_index(["market", "commodity", "period"])["unmet"]
-        keys = list(zip(w.unmet_keys["market"], w.unmet_keys["commodity"], w.unmet_keys["period"]))
+        uk = w.unmet_keys
+        keys = list(zip(uk["market"], uk["commodity"], uk["period"], strict=True))
         assert np.allclose(case.unmet, fresh.reindex(keys).to_numpy(), atol=1e-6), s

@@ -20,8 +20,7 @@ import pytest
 from optimizer import load
 from optimizer.analysis.invariants import check_result
 from optimizer.errors import InputError
-from tests.builders import scenario_file
-from tests.test_environment import two_mines
+from tests.builders import scenario_file, two_mines
 
 
 def floor(F: float, reference: str | float = "market", where: str = "sites: [au]") -> str:

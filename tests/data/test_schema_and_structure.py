@@ -5,7 +5,7 @@ from __future__ import annotations
 from optimizer import load
 from optimizer.data.schema import updated_doc
 from tests.conftest import ROOT
-from tests.test_bad_input import append_line, set_cell
+from tests.mutations import append_line, set_cell
 
 
 def test_instance_format_doc_is_generated_from_schema():

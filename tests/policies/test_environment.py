@@ -14,33 +14,8 @@ import pytest
 
 from optimizer import load
 from optimizer.errors import InputError
-from tests.builders import mines_to_market
+from tests.builders import FACTORS, cap, target, two_mines
 from tests.builders import scenario_file as scenario
-
-FACTORS = [
-    {"recipe": "dig", "process": "", "pollutant": "tailings", "factor": 0.5, "unit": "t"},
-    {"recipe": "dig", "process": "cn", "pollutant": "tailings", "factor": 2, "unit": "t"},
-]
-
-
-def two_mines(folder, *, demand: float = 100, emissions: list[dict] | None = FACTORS):
-    """The two-mine instance above (``emissions=None``: no emissions.csv)."""
-    extra = {} if emissions is None else {"emissions": [{**r, "source": "test"} for r in emissions]}
-    return mines_to_market(folder, [("cn", "CN", 5), ("au", "AU", 10)], demand=demand, **extra)
-
-
-def cap(id: str = "cn-eco", where: str = "region: CN", max: float = 100) -> str:
-    return (
-        f"  - type: environmental_cap\n    id: {id}\n    pollutant: tailings\n"
-        f"    {where}\n    max: {max}\n"
-    )
-
-
-def target(id: str = "cn-target", where: str = "region: CN", min: float = 80) -> str:
-    return (
-        f"  - type: production_target\n    id: {id}\n    commodities: ore\n"
-        f"    {where}\n    min: {min}\n"
-    )
 
 
 def mined(res) -> dict[str, float]:

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from optimizer import load
 from optimizer.cli import app
 from optimizer.errors import InfeasibleError
-from tests.test_environment import cap, scenario, target, two_mines
+from tests.builders import cap, target, two_mines
+from tests.builders import scenario_file as scenario
 
 runner = CliRunner()
 

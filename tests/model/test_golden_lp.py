@@ -5,7 +5,7 @@ a lane capacity, storage, a project and emissions; a scenario per policy family)
 LP handed to HiGHS is written in a canonical text form — rows and terms sorted by name,
 coefficients to 10 significant digits — so the comparison does not depend on HiGHS's
 own LP writer.  A change to a family's math shows up as a diff of its golden file;
-regenerate them with ``RECHAIN_UPDATE_GOLDEN=1 pytest tests/test_golden_lp.py`` and read
+regenerate them with ``RECHAIN_UPDATE_GOLDEN=1 pytest tests/model/test_golden_lp.py`` and read
 the diff before committing it.
 """
 
@@ -119,7 +119,7 @@ def test_golden_lp(family):
     if os.environ.get("RECHAIN_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), (
-        f"the LP of {family} changed: RECHAIN_UPDATE_GOLDEN=1 pytest {Path(__file__).name}, "
+        f"the LP of {family} changed: RECHAIN_UPDATE_GOLDEN=1 pytest tests/model/{Path(__file__).name}, "
         "then read the diff"
     )
 
