@@ -33,7 +33,7 @@ MOVED = {
     "optimizer.whatif": "optimizer.analysis.whatif",
     "optimizer.survive": "optimizer.analysis.survive",
     "optimizer.sweep": "optimizer.analysis.sweep",
-    "optimizer.invariants": "optimizer.analysis.invariants",
+    "optimizer.invariants": "optimizer.results.invariants",
     "optimizer.mincut": "optimizer.analysis.mincut",
     "optimizer.structure": "optimizer.analysis.structure",
     "optimizer.compare": "optimizer.results.compare",

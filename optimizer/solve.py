@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,18 @@ from optimizer.model.reference import Baseline
 from optimizer.model.sets import build_sets
 from optimizer.policies import registry
 from optimizer.results.collect import collect
+from optimizer.results.invariants import check_result
 from optimizer.results.result import Result
 
 log = logging.getLogger(__name__)
 
 MS = highspy.HighsModelStatus
+
+#: Set this environment variable (to anything) and every solve recomputes its invariants
+#: from the output tables (:mod:`optimizer.results.invariants`) and fails on a violation.
+CHECK_ENV = "RECHAIN_CHECK_INVARIANTS"
+#: Solves checked in this process since it started (read by the test suite).
+checked = 0
 
 BASELINE_NOTE = (
     "policies with max_share or ad valorem rates refer to a baseline solve of the same "
@@ -135,4 +143,15 @@ def solve(
     if base is not None:
         res.summary["baseline_objective"] = base.objective
         res.summary["baseline_note"] = BASELINE_NOTE
+    if os.environ.get(CHECK_ENV):
+        verify(inst, res)
     return res
+
+
+def verify(inst: Instance, res: Result) -> None:
+    """Fail (:class:`SolverError`) when a result violates an invariant of its instance."""
+    global checked
+    problems = check_result(inst, res)
+    if problems:
+        raise SolverError("invariants violated:\n" + "\n".join(problems[:20]))
+    checked += 1

@@ -10,6 +10,7 @@ cases are solved in (serial and parallel runs agree).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,7 +22,8 @@ import pandas as pd
 from optimizer.errors import SolverError
 from optimizer.lp.handoff import to_highs
 from optimizer.lp.run import run_highs
-from optimizer.solve import baseline_solve, build, settle
+from optimizer.results.collect import collect
+from optimizer.solve import CHECK_ENV, baseline_solve, build, settle, verify
 
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
@@ -68,6 +70,8 @@ class WhatIf:
         for kind, info in settle(handle, facts).items():
             if not info.get("converged", True):
                 raise SolverError(f"base case: {kind} did not settle")
+        if os.environ.get(CHECK_ENV):  # the base case's tables, checked like any solve
+            verify(inst, collect(inst, handle, facts, "optimal", time.perf_counter() - t0))
         h = handle.highs
         lp = h.getLp()
         ub = np.asarray(lp.col_upper_, dtype=float).copy()
@@ -133,6 +137,8 @@ class WhatIf:
             status = "optimal" if ms == MS.kOptimal else h.modelStatusToString(ms)
             if status != "optimal":
                 raise SolverError(f"what-if case not optimal: {status}")
+            if os.environ.get(CHECK_ENV):
+                self._check_case(cols)
             res = CaseResult(
                 float(h.getInfo().objective_function_value),
                 self.handle.value("unmet").copy(),
@@ -143,3 +149,16 @@ class WhatIf:
             if len(cols):
                 h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), self.ub[cols])
         return res
+
+    def _check_case(self, cols: np.ndarray) -> None:
+        """Invariants of a case's solution in HiGHS terms: primal feasible, the removed
+        columns at zero (the case's tables are checked against a rebuilt instance by
+        tests/analysis/test_criticality.py)."""
+        h = self.handle.highs
+        info = h.getInfo()
+        x = np.asarray(h.getSolution().col_value)
+        if info.max_primal_infeasibility > 1e-6 or (len(cols) and np.abs(x[cols]).max() > 1e-9):
+            raise SolverError(
+                "what-if case violates its bounds: primal infeasibility "
+                f"{info.max_primal_infeasibility:.3g}"
+            )

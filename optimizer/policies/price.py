@@ -277,7 +277,7 @@ def policy_rows(
 
 def check_result(inst: Instance, res) -> list[str]:
     """Invariant: a market-referenced price floor pays floor minus the market price it
-    reports (from the output tables only; run by :mod:`optimizer.analysis.invariants`)."""
+    reports (from the output tables only; run by :mod:`optimizer.results.invariants`)."""
     market = {pid for pid, p in inst.policies if getattr(p, "reference", None) == "market"}
     pol = res.policies
     pol = pol.loc[(pol["type"] == "price_floor") & pol["policy"].isin(market)]

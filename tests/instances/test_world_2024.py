@@ -19,7 +19,7 @@ WORLD = INSTANCES / "world-2024"
 
 @pytest.fixture(scope="module")
 def world():
-    from optimizer.analysis.invariants import check_result
+    from optimizer.results.invariants import check_result
 
     inst = load(WORLD)
     res = inst.solve()

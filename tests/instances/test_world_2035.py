@@ -44,7 +44,7 @@ COMMITTED = {
 
 @pytest.fixture(scope="module")
 def w35():
-    from optimizer.analysis.invariants import check_result
+    from optimizer.results.invariants import check_result
 
     inst = load(W35)
     res = inst.solve()
@@ -238,7 +238,7 @@ def test_without_western_buildout_shortages_grow(w35):
 
 
 def test_price_floor_makes_mp_separate_its_own_ore(w35):
-    from optimizer.analysis.invariants import check_result
+    from optimizer.results.invariants import check_result
 
     inst, base = w35
     scen = inst.with_scenario("us-ndpr-price-floor")

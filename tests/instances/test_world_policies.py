@@ -229,7 +229,7 @@ def test_content_rule_limits_cn_content_re_exports(solved):
 
 
 def test_us_price_floor_is_a_transfer_with_2024_plants(solved):
-    from optimizer.analysis.invariants import check_result
+    from optimizer.results.invariants import check_result
 
     base = solved()
     inst = load(WORLD, ["us-ndpr-price-floor"])

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from optimizer import load
-from optimizer.analysis.invariants import check_result
 from optimizer.results.concentration import outputs
+from optimizer.results.invariants import check_result
 from tests.conftest import INSTANCES, ROOT
 
 WORLD = INSTANCES / "world-2024"

@@ -10,7 +10,7 @@ from tests.conftest import TINY
 
 @pytest.fixture(scope="module")
 def res():
-    from optimizer.analysis.invariants import check_result
+    from optimizer.results.invariants import check_result
 
     inst = load(TINY)
     r = inst.solve()

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from optimizer import load
-from optimizer.analysis.invariants import check_result
 from optimizer.errors import InputError
+from optimizer.results.invariants import check_result
 from tests.builders import scenario_file, two_mines
 
 
