@@ -1,4 +1,4 @@
-"""One solve: baseline → sets → build → hand-off → run → settle → collect, and nothing else.
+"""One solve: reference → baseline → sets → build → hand-off → run → settle → collect.
 
 :func:`solve` raises :class:`~optimizer.errors.InfeasibleError` (exit 3) when the
 LP has no solution (only hard policies can cause that: demand is elastic) and
@@ -56,13 +56,26 @@ def baseline_solve(
         return None
     free = copy.copy(inst)
     free.policies = []
-    return solve(free, method=method, time_limit=time_limit)
+    return solve(free.with_horizon("long"), method=method, time_limit=time_limit)
 
 
-def build(inst: Instance, baseline: Baseline | None = None):
-    """Sets and model of ``inst`` with its policies plugged in; (model, build seconds)."""
+def reference_solve(
+    inst: Instance, method: str = "choose", time_limit: float | None = None
+) -> Result | None:
+    """The reference plan the short run stays near (docs/horizon.md): the undisrupted
+    instance — ``inst.reference``, or ``inst`` itself — solved with the long horizon
+    (``None`` when ``inst``'s horizon is long)."""
+    if inst.horizon != "short":
+        return None
+    ref = inst.reference if inst.reference is not None else inst
+    return solve(ref.with_horizon("long"), method=method, time_limit=time_limit)
+
+
+def build(inst: Instance, baseline: Baseline | None = None, reference: Baseline | None = None):
+    """Sets and model of ``inst`` with its policies plugged in (and, in the short run, its
+    limits against the ``reference`` plan); (model, build seconds)."""
     t0 = time.perf_counter()
-    sets = build_sets(inst)
+    sets = build_sets(inst, reference)
     cm = build_model(sets, registry.plugins(inst, baseline))
     return cm, time.perf_counter() - t0
 
@@ -128,8 +141,13 @@ def solve(
 ) -> Result:
     """Build, hand off, solve and collect results for ``inst``."""
     choose_method(method, 0)  # validate early
+    ref = reference_solve(inst, method, time_limit)
     base = baseline_solve(inst, method, time_limit)
-    cm, build_seconds = build(inst, base.as_baseline() if base is not None else None)
+    cm, build_seconds = build(
+        inst,
+        base.as_baseline() if base is not None else None,
+        ref.as_baseline() if ref is not None else None,
+    )
     handle = to_highs(cm, names=export is not None)
     if export is not None:
         export_model(handle, export)
@@ -140,6 +158,11 @@ def solve(
         res.summary[kind] = info
     for kind, info in registry.summaries(handle, res).items():
         res.summary.setdefault(kind, {}).update(info)
+    res.summary["horizon"] = inst.horizon
+    if ref is not None:
+        res.summary["reference_objective"] = ref.objective
+        res.summary["reference_scenarios"] = list(ref.summary["scenarios"])
+        res.extra["reference"] = ref
     if base is not None:
         res.summary["baseline_objective"] = base.objective
         res.summary["baseline_note"] = BASELINE_NOTE

@@ -7,6 +7,7 @@ the convenience methods ``Instance.solve()`` and ``with_scenario()`` live in
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,11 @@ class Instance:
     policies: list[tuple[str, Any]] = field(default_factory=list)
     #: origin tags traced through the chain (:mod:`optimizer.model.tracing`); empty: no tracing
     origins: list[Any] = field(default_factory=list)
+    #: adjustment horizon set by a scenario or by the caller (None: ``defaults.horizon``)
+    horizon_set: str | None = None
+    #: the undisrupted instance the short run stays near (None: this instance itself):
+    #: the instance before the scenarios of this run were applied (docs/horizon.md)
+    reference: Instance | None = field(default=None, repr=False)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -60,6 +66,21 @@ class Instance:
     @property
     def periods(self) -> list[int]:
         return list(self.manifest.periods)
+
+    @property
+    def horizon(self) -> str:
+        """``short`` or ``long``: set by a scenario or the caller, else ``defaults.horizon``."""
+        return self.horizon_set or self.manifest.defaults.horizon
+
+    def with_horizon(self, horizon: str | None) -> Instance:
+        """A shallow copy with the horizon set (``None``: unchanged)."""
+        if horizon is None:
+            return self
+        if horizon not in ("short", "long"):
+            raise InputError(Problem("--horizon", None, None, f"{horizon!r}: choose short or long"))
+        out = copy.copy(self)
+        out.horizon_set = horizon
+        return out
 
     def commodities_of(self, name: str) -> list[str]:
         """Commodity ids named by an id, a group or ``*``."""

@@ -22,6 +22,11 @@ class Defaults(_Strict):
     discount_rate: float = Field(
         0.0, ge=0, lt=1, description="Yearly rate discounting later periods in the objective."
     )
+    horizon: Literal["short", "long"] = Field(
+        "long",
+        description="Adjustment horizon (docs/horizon.md): long re-optimises the whole chain "
+        "freely; short keeps it near the reference plan within short_run.csv's limits.",
+    )
 
 
 class Manifest(_Strict):

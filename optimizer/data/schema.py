@@ -126,6 +126,18 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                     ge=0,
                 ),
+                Col(
+                    "value",
+                    "float",
+                    "End-use value at risk per tonne of demand not served: the value of the "
+                    "product or service lost (for a component, per tonne of the magnet it "
+                    "embeds). `shortages.csv` reports `unmet_value` = unmet × value; blank: the "
+                    "commodity's shortages are reported in tonnes only.",
+                    unit="USD/t",
+                    required=False,
+                    nullable=True,
+                    ge=0,
+                ),
                 replace(SOURCE, required=False),
             ),
             key=("id",),
@@ -199,6 +211,17 @@ TABLES: dict[str, Table] = {
                     unit="USD per unit of activity",
                     ge=0,
                 ),
+                Col(
+                    "short_run",
+                    "str",
+                    "In the short run (`horizon: short`): `limited` (default) — the recipe's "
+                    "activity may rise at most the stage's `ramp` above the reference plan "
+                    "(`short_run.csv`); `free` — no such limit (a stock release, a spare line "
+                    "kept ready).",
+                    choices=("limited", "free"),
+                    required=False,
+                    nullable=True,
+                ),
                 SOURCE,
             ),
             key=("id", "recipe"),
@@ -226,6 +249,17 @@ TABLES: dict[str, Table] = {
                     ge=0,
                 ),
                 Col("cost", "float", "Transport and handling cost.", unit="USD/t", ge=0),
+                Col(
+                    "qualified",
+                    "str",
+                    "In the short run (`horizon: short`), may the lane carry a commodity it did "
+                    "not carry in the reference plan? `yes`: the buyer has qualified this "
+                    "supplier for it (approved, tested); blank or `no`: it stays shut until the "
+                    "long run.",
+                    choices=("yes", "no"),
+                    required=False,
+                    nullable=True,
+                ),
                 SOURCE,
             ),
             key=("id",),
@@ -316,6 +350,117 @@ TABLES: dict[str, Table] = {
                 SOURCE,
             ),
             key=("id",),
+            required=False,
+        ),
+        Table(
+            "short_run",
+            "How far the chain can move from its reference plan in the short run "
+            "(`horizon: short`, docs/horizon.md), per stage of the chain (optional table; a "
+            "stage without a row has no short-run limit). The reference plan is the solve of "
+            "the undisrupted instance; a `long` horizon ignores this table.",
+            (
+                Col(
+                    "stage",
+                    "str",
+                    "Stage of the sites (for `ramp`) or of the commodities "
+                    "(for `lane_ramp`, `contract`) the row is about.",
+                    choices=STAGES,
+                ),
+                Col(
+                    "ramp",
+                    "float",
+                    "Most each recipe's activity at a process of this stage may rise above its "
+                    "reference, as a share of it (0.1: +10%). A process idle in the reference "
+                    "stays idle unless its rows say `short_run: free`.",
+                    unit="share",
+                    ge=0,
+                ),
+                Col(
+                    "lane_ramp",
+                    "float",
+                    "Most the tonnes of a commodity made at this stage on a lane may rise above "
+                    "the reference, as a share of them. Blank: no limit beyond qualification "
+                    "(a lane that carried none of it stays shut unless `qualified: yes`).",
+                    unit="share",
+                    ge=0,
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
+                    "contract",
+                    "float",
+                    "Share of each customer's reference volume of a commodity made at this stage "
+                    "that is contracted: a supplier gives each customer at least this share of "
+                    "its reference share of what it still ships (pro-rata rationing). Blank or 0: "
+                    "no contracts.",
+                    unit="share",
+                    ge=0,
+                    le=1,
+                    nullable=True,
+                    required=False,
+                ),
+                SOURCE,
+            ),
+            key=("stage",),
+            required=False,
+        ),
+        Table(
+            "demand_curves",
+            "Willingness to pay instead of one shortage penalty (optional table): the demand "
+            "rows a curve matches are split into segments priced along a constant-elasticity "
+            "curve through (quantity, `price`), so that the price of a shortage comes out of "
+            "the model (docs/horizon.md). A row without a curve keeps its single penalty.",
+            (
+                Col(
+                    "commodity",
+                    "str",
+                    "Commodity id or group (`commodity_groups`) the curve applies to.",
+                ),
+                Col(
+                    "market",
+                    "str",
+                    "Market site id, country code or region; blank: every market.",
+                    nullable=True,
+                ),
+                Col(
+                    "price",
+                    "float",
+                    "Reference price: what a tonne sells for when demand is fully served.",
+                    unit="USD/t",
+                    gt=0,
+                ),
+                Col(
+                    "elasticity",
+                    "float",
+                    "Price elasticity of demand (negative): -0.1 means a 10% cut in what is "
+                    "served raises the price by about 2.9x (0.9^(1/-0.1)).",
+                    ge=-10,
+                    le=-0.01,
+                ),
+                Col(
+                    "max_price",
+                    "float",
+                    "Most any buyer pays per tonne (the value of what is lost without it). "
+                    "Blank: the demand row's shortage penalty.",
+                    unit="USD/t",
+                    gt=0,
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
+                    "expand",
+                    "float",
+                    "Extra demand available below the reference price, as a share of the "
+                    "quantity (buyers who use more when it is cheaper). Blank: 0.",
+                    unit="share",
+                    ge=0,
+                    le=1,
+                    nullable=True,
+                    required=False,
+                ),
+                SOURCE,
+            ),
+            key=("commodity", "market"),
             required=False,
         ),
         Table(

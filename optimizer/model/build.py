@@ -7,7 +7,16 @@ from collections.abc import Callable, Sequence
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from optimizer.model import balance, demand, expansion, objective, processes, storage, transport
+from optimizer.model import (
+    balance,
+    demand,
+    expansion,
+    objective,
+    processes,
+    shortrun,
+    storage,
+    transport,
+)
 from optimizer.model.core import ChainModel
 from optimizer.model.sets import IndexSets
 
@@ -37,8 +46,11 @@ def build_model(sets: IndexSets, plugins: Sequence[Plugin] = ()) -> ChainModel:
         demand.add_unmet(cm)
         storage.add_disposal(cm)
         storage.add_inventory(cm)
+        shortrun.add_ramp_limits(cm)
+        shortrun.add_lane_limits(cm)
         for plugin in plugins:
             plugin(cm)
+        shortrun.add_contracts(cm)  # after the plug-ins: lanes a policy restricts stay out
         balance.add_balance(cm)
         objective.add_objective(cm)
     return cm

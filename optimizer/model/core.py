@@ -50,6 +50,9 @@ class ChainModel:
     #: plug-in families (policies) that added to this model, with the state each keeps
     #: for its hooks after the solve: (family, state)
     plugins: list[tuple[Any, Any]] = field(default_factory=list)
+    #: flows a policy restricts (one bool per ``flow`` variable; None: none), so that the
+    #: short-run contracts leave them out (:mod:`optimizer.model.shortrun`)
+    restricted_flows: np.ndarray | None = None
     #: rows of the commodity balance (site, commodity, period), fixed before families add terms
     balance_index: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: objective terms: (variable name, positions, coefficients, cost group for reports)

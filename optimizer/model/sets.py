@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.data.instance import Instance
+from optimizer.model.reference import Baseline
+from optimizer.model.shortrun import ShortRun, short_run_sets
 from optimizer.model.tracing import Labels, lift, lifted_id
 
 
@@ -45,6 +47,8 @@ class IndexSets:
     expansions: pd.DataFrame
     #: origin labels when the instance is traced (commodity and recipe ids are lifted)
     labels: Labels | None = None
+    #: short-run limits against the reference plan (``horizon: short``; None: long run)
+    short_run: ShortRun | None = None
 
 
 def _carried(
@@ -89,8 +93,19 @@ def _carried(
     return li, ci
 
 
-def build_sets(inst: Instance) -> IndexSets:
-    """Compute every sparse index set of the LP for ``inst``."""
+def build_sets(inst: Instance, reference: Baseline | None = None) -> IndexSets:
+    """Compute every sparse index set of the LP for ``inst``.
+
+    With ``inst.horizon == "short"`` and a ``reference`` plan, the short-run limits
+    against it too (:mod:`optimizer.model.shortrun`).
+    """
+    sets = _build_sets(inst)
+    if inst.horizon == "short" and reference is not None:
+        sets.short_run = short_run_sets(inst.tables, sets, reference)
+    return sets
+
+
+def _build_sets(inst: Instance) -> IndexSets:
     labels = None
     if inst.origins:
         inst, labels = lift(inst)

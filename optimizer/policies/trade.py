@@ -78,8 +78,11 @@ def add_export_controls(
     if baseline is not None:
         base = baseline.flows[["link", "commodity", "origin", "period", "quantity"]]
     keys, terms_var, terms_row, rhs = [], [], [], []
+    restricted = np.zeros(len(f), dtype=bool)
     for pid, p in pols:
-        sel = f.loc[_export_flows(cm, inst, f, p)]
+        mask = _export_flows(cm, inst, f, p)
+        restricted |= mask
+        sel = f.loc[mask]
         if sel.empty:
             continue
         group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
@@ -101,6 +104,9 @@ def add_export_controls(
             terms_var.append(rows["var"].to_numpy())
             terms_row.append(np.full(len(rows), len(keys) - 1))
             rhs.append(limit)
+    if restricted.any():  # licensed lanes keep their licence as their limit (short run)
+        prev = cm.restricted_flows
+        cm.restricted_flows = restricted if prev is None else prev | restricted
     if not keys:
         return
     cm.add_rows(

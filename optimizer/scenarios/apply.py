@@ -67,15 +67,28 @@ def load_scenario(path: Path) -> tuple[ScenarioFile, object]:
     return validate_yaml_model(ScenarioFile, data, str(path)), data  # type: ignore[return-value]
 
 
-def load(path: str | Path, scenarios: list[str] | None = None) -> Instance:
-    """Read the instance at ``path`` and apply ``scenarios`` in order (no structure checks)."""
+def load(
+    path: str | Path, scenarios: list[str] | None = None, *, base: list[str] | None = None
+) -> Instance:
+    """Read the instance at ``path``, apply the ``base`` scenarios (part of the reference
+    world) and then ``scenarios`` (the disruption) in order; no structure checks."""
     inst = read(path)
+    if base:
+        inst = apply_scenarios(inst, list(base), base=True)
     return apply_scenarios(inst, list(scenarios)) if scenarios else inst
 
 
-def apply_scenarios(inst: Instance, refs: list[str]) -> Instance:
-    """Return a copy of ``inst`` with the scenarios applied in order."""
+def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> Instance:
+    """Return a copy of ``inst`` with the scenarios applied in order.
+
+    The copy's ``reference`` — the undisrupted instance the short run stays near
+    (docs/horizon.md) — is ``inst`` (or ``inst``'s own reference if it has one): the
+    world before these scenarios.  With ``base=True`` the scenarios are part of the
+    reference world instead (a build-out already made, a stockpile already held).
+    """
     out = copy.copy(inst)
+    if not base:
+        out.reference = inst.reference if inst.reference is not None else inst
     out.tables = {k: v.copy() for k, v in inst.tables.items()}
     out.scenarios = list(inst.scenarios)
     out.warnings = list(inst.warnings)
@@ -119,6 +132,8 @@ def apply_scenarios(inst: Instance, refs: list[str]) -> Instance:
         _add_origins(out, sc, new, raw, str(path), problems)
         if problems:
             raise InputError(problems)
+        if sc.horizon is not None:
+            out.horizon_set = sc.horizon
         out.policies.extend(new)
         out.scenarios.append(sc.id)
     return out

@@ -7,7 +7,7 @@ each one becomes rows of the LP is :mod:`optimizer.policies`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,3 +69,6 @@ class ScenarioFile(BaseModel):
     changes: list[Change] = Field(default_factory=list)
     policies: list[dict[str, Any]] = Field(default_factory=list)
     tracing: list[TraceOrigin] = Field(default_factory=list)
+    #: adjustment horizon this scenario is meant for (docs/horizon.md); the last scenario
+    #: that gives one wins over ``defaults.horizon``, and ``--horizon`` over both
+    horizon: Literal["short", "long"] | None = None

@@ -21,7 +21,7 @@ import pytest
 from optimizer.lp.handoff import to_highs
 from optimizer.policies.registry import FAMILIES
 from optimizer.scenarios.apply import load
-from optimizer.solve import baseline_solve, build
+from optimizer.solve import baseline_solve, build, reference_solve
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -36,6 +36,7 @@ CASES = {
     "storage": (None, ["dispose", "inventory"]),
     "balance": (None, ["balance"]),
     "objective": (None, []),
+    "shortrun": ("short-run", ["short_run_ramp", "short_run_lane", "short_run_contract"]),
     "export_control": ("export-control", ["export_control"]),
     "tariff": ("tariff", []),
     "diversification_cap": ("diversification-cap", ["diversification_cap"]),
@@ -64,8 +65,12 @@ def _fmt(x: float) -> str:
 def canonical_lp(scenario: str | None) -> str:
     """The LP of ``tests/golden/chain`` (+ scenario) as canonical text."""
     inst = load(CHAIN, [scenario] if scenario else [])
-    base = baseline_solve(inst)
-    cm, _ = build(inst, base.as_baseline() if base is not None else None)
+    base, ref = baseline_solve(inst), reference_solve(inst)
+    cm, _ = build(
+        inst,
+        base.as_baseline() if base is not None else None,
+        ref.as_baseline() if ref is not None else None,
+    )
     handle = to_highs(cm)
     lp = handle.highs.getLp()
     cols = handle.column_names("report")

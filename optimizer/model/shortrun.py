@@ -1,0 +1,244 @@
+r"""The short run: the chain cannot reroute overnight (``horizon: short``, docs/horizon.md).
+
+In the long run (``horizon: long``, the default) the LP re-optimises the whole chain
+freely.  In the short run it stays near a **reference plan** :math:`R` — the solve of
+the undisrupted instance (:mod:`optimizer.model.reference`) — within limits per stage
+of the chain from ``short_run.csv``:
+
+``short_run_ramp[p, r, t]`` — plants cannot ramp up overnight
+    .. math:: \sum_{L} \mathrm{act}_{p,r@L,t} \le (1 + \rho_s)\, R^{act}_{p,r,t}
+
+    for every recipe :math:`r` of a process :math:`p` at a site of stage :math:`s`
+    with a ``ramp`` :math:`\rho_s` (summed over origin labels :math:`L` when origins are
+    traced).  A plant idle in the reference stays idle; its recipe mix cannot swing
+    (no overnight switch from bulk-Dy to grain-boundary-diffusion magnets).  A process
+    row with ``short_run: free`` (a stock release) has no such limit.
+
+``short_run_lane[l, c, t]`` — buyers cannot switch suppliers overnight
+    .. math:: \sum_{L} \mathrm{flow}_{l,c@L,t} \le
+              \begin{cases} (1 + \lambda_{s(c)})\, R^{flow}_{l,c,t} & R^{flow}_{l,c,t} > 0
+              \text{ or the lane is qualified} \\ 0 & \text{otherwise}\end{cases}
+
+    A lane that carried none of commodity :math:`c` in the reference is shut unless
+    ``links.csv`` marks it ``qualified: yes`` (then it has no short-run limit);
+    one that did may carry at most :math:`1 + \lambda` times as much, where
+    :math:`\lambda` is the ``lane_ramp`` of the stage that makes :math:`c` (blank: no
+    limit on lanes that carried it).
+
+``short_run_contract[l, c, t]`` — contracted volumes are rationed pro rata
+    .. math:: \mathrm{flow}_{l,c,t} \ge \kappa_{s(c)}\, \frac{R_{l,c,t}}{\sum_{l' \in O}
+              R_{l',c,t}} \sum_{l' \in O} \mathrm{flow}_{l',c,t}
+
+    for every lane :math:`l` that carried :math:`c` in the reference, where :math:`O` is
+    every lane that can take :math:`c` out of the same site — old customers and new
+    (qualified) ones — that no policy restricts (a licensed export lane keeps its
+    licence as its limit): each contracted customer gets at least :math:`\kappa` of
+    its reference share of what the supplier still ships, so a supplier short of
+    material cuts every contracted customer alike instead of the LP choosing who
+    loses, and at most :math:`1 - \kappa` of its output goes to new customers.
+    Always feasible (all flows zero satisfies it).
+
+Each is a family like the others and adds nothing when the horizon is long, the
+table has no row for the stage, or the instance has no reference plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from optimizer.model.tracing import PSEUDO
+
+if TYPE_CHECKING:
+    from optimizer.model.core import ChainModel
+
+
+@dataclass
+class ShortRun:
+    """The short-run limits of one instance against its reference plan (base ids)."""
+
+    #: id, recipe, period, limit: most activity of each limited recipe at a process
+    ramp: pd.DataFrame
+    #: link, commodity, period, limit: most tonnes on a lane (0: shut, not qualified)
+    lanes: pd.DataFrame
+    #: link, commodity, period, from_site, ref, kappa: each contracted lane, its reference
+    #: tonnes and the contracted share of its stage
+    contracts: pd.DataFrame
+
+
+def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun:
+    """The limits of :class:`ShortRun` from the instance's tables, its (untraced) index
+    sets and the reference :class:`~optimizer.model.reference.Baseline`."""
+    sr = tables.get("short_run")
+    empty = ShortRun(
+        pd.DataFrame(columns=["id", "recipe", "period", "limit"]),
+        pd.DataFrame(columns=["link", "commodity", "period", "limit"]),
+        pd.DataFrame(columns=["link", "commodity", "period", "from_site", "ref", "kappa"]),
+    )
+    if sr is None or sr.empty or reference is None:
+        return empty
+    stage_of_site = tables["sites"].set_index("id")["stage"]
+    stage_of_com = tables["commodities"].set_index("id")["stage"]
+    ramp = sr.set_index("stage")["ramp"].astype(float)
+    lane_ramp = sr.set_index("stage")["lane_ramp"].astype(float) if "lane_ramp" in sr else None
+    kappa = sr.set_index("stage")["contract"].astype(float) if "contract" in sr else None
+
+    # plants: every limited recipe of a process at a site of a stage with a ramp
+    pro = tables["processes"]
+    free = pro["short_run"].eq("free") if "short_run" in pro else pd.Series(False, pro.index)
+    modes = pro.loc[~free & ~pro["id"].astype(str).str.startswith(PSEUDO), ["id", "site", "recipe"]]
+    modes = modes.assign(rho=modes["site"].map(stage_of_site).map(ramp)).dropna(subset=["rho"])
+    act = reference.production.groupby(["process", "recipe", "period"])["activity"].sum()
+    r = modes.merge(pd.DataFrame({"period": sets.periods}), how="cross")
+    ref = act.reindex(pd.MultiIndex.from_frame(r[["id", "recipe", "period"]])).fillna(0.0)
+    r["limit"] = (1.0 + r["rho"]) * ref.to_numpy()
+    ramp_rows = r[["id", "recipe", "period", "limit"]].reset_index(drop=True)
+
+    # lanes: every (link, commodity) the model can carry (base commodity ids)
+    lc = sets.link_commodities[["link", "from_site", "commodity"]]
+    lc = lc.assign(
+        commodity=_base(lc["commodity"], sets.labels.commodity if sets.labels else None)
+    ).drop_duplicates()
+    lc = lc.merge(pd.DataFrame({"period": sets.periods}), how="cross")
+    flow = reference.flows.groupby(["link", "commodity", "period"])["quantity"].sum()
+    lc["ref"] = (
+        flow.reindex(pd.MultiIndex.from_frame(lc[["link", "commodity", "period"]]))
+        .fillna(0.0)
+        .to_numpy()
+    )
+    links = tables["links"].set_index("id")
+    qualified = (
+        links["qualified"].eq("yes") if "qualified" in links else pd.Series(False, links.index)
+    )
+    lc["qualified"] = lc["link"].map(qualified).fillna(False).astype(bool).to_numpy()
+    lc["stage"] = lc["commodity"].map(stage_of_com)
+    lam = lc["stage"].map(lane_ramp) if lane_ramp is not None else pd.Series(np.nan, lc.index)
+    carried = lc["ref"] > 0
+    limited = carried & lam.notna()
+    shut = ~carried & ~lc["qualified"]
+    lc["limit"] = np.where(limited, (1.0 + lam.fillna(0.0)) * lc["ref"], 0.0)
+    lanes = lc.loc[limited | shut, ["link", "commodity", "period", "limit"]].reset_index(drop=True)
+
+    # contracts: lanes that carried a commodity of a stage with a contracted share
+    k = lc["stage"].map(kappa) if kappa is not None else pd.Series(np.nan, lc.index)
+    c = lc.loc[carried & (k.fillna(0.0) > 0)].assign(kappa=k)
+    contracts = c[["link", "commodity", "period", "from_site", "ref", "kappa"]]
+    return ShortRun(ramp_rows, lanes, contracts.reset_index(drop=True))
+
+
+def _base(ids: pd.Series, mapping: dict | None) -> np.ndarray:
+    """Model ids (possibly ``x@label``) without their origin label."""
+    if mapping is None:
+        return ids.to_numpy(dtype=object)
+    return np.asarray([mapping.get(x, (x, ""))[0] for x in ids], dtype=object)
+
+
+def add_ramp_limits(cm: ChainModel) -> None:
+    """Rows ``short_run_ramp[id, recipe, period]``."""
+    sr = cm.sets.short_run
+    if sr is None or sr.ramp.empty:
+        return
+    act = cm.var_keys["act"]
+    labels = cm.sets.labels
+    keys = pd.DataFrame(
+        {
+            "id": act["id"].to_numpy(),
+            "recipe": _base(act["recipe"], labels.recipe if labels else None),
+            "period": act["period"].to_numpy(),
+            "var": np.arange(len(act)),
+        }
+    )
+    rows = sr.ramp.reset_index(drop=True)
+    m = keys.merge(
+        rows.reset_index().rename(columns={"index": "row"}), on=["id", "recipe", "period"]
+    )
+    cm.add_rows(
+        "short_run_ramp",
+        rows[["id", "recipe", "period"]],
+        [("act", m["var"].to_numpy(), m["row"].to_numpy(), np.ones(len(m)))],
+        "<=",
+        rows["limit"].to_numpy(dtype=float),
+        doc="activity of a recipe at a plant <= (1 + ramp) x its reference (short run)",
+    )
+
+
+def _flow_keys(cm: ChainModel) -> pd.DataFrame:
+    f = cm.flow_terms
+    labels = cm.sets.labels
+    return pd.DataFrame(
+        {
+            "link": f["link"].to_numpy(),
+            "commodity": _base(f["commodity"], labels.commodity if labels else None),
+            "period": f["period"].to_numpy(),
+            "from_site": f["from_site"].to_numpy(),
+            "var": np.arange(len(f)),
+        }
+    )
+
+
+def add_lane_limits(cm: ChainModel) -> None:
+    """Rows ``short_run_lane[link, commodity, period]``."""
+    sr = cm.sets.short_run
+    if sr is None or sr.lanes.empty:
+        return
+    keys = _flow_keys(cm)
+    rows = sr.lanes.reset_index(drop=True)
+    m = keys.merge(
+        rows.reset_index().rename(columns={"index": "row"}), on=["link", "commodity", "period"]
+    )
+    cm.add_rows(
+        "short_run_lane",
+        rows[["link", "commodity", "period"]],
+        [("flow", m["var"].to_numpy(), m["row"].to_numpy(), np.ones(len(m)))],
+        "<=",
+        rows["limit"].to_numpy(dtype=float),
+        doc="tonnes on a lane <= (1 + lane_ramp) x reference; 0 if unqualified (short run)",
+    )
+
+
+def add_contracts(cm: ChainModel) -> None:
+    """Rows ``short_run_contract[link, commodity, period]``.
+
+    The pool of a supplier is every lane that can take the commodity out of its site —
+    the reference customers and any new ones (qualified lanes) — except lanes a policy
+    restricts (``cm.restricted_flows``: a licensed export keeps its licence as its
+    limit).  Added after the plug-ins for that reason.
+    """
+    sr = cm.sets.short_run
+    if sr is None or sr.contracts.empty:
+        return
+    keys = _flow_keys(cm)
+    if cm.restricted_flows is not None:
+        keys = keys.loc[~cm.restricted_flows]
+    lane = ["link", "commodity", "period"]
+    pool = ["from_site", "commodity", "period"]
+    con = sr.contracts.merge(keys[lane].drop_duplicates(), on=lane)  # unrestricted ones
+    lanes_in_pool = keys.drop_duplicates(lane).groupby(pool)["link"].size().rename("n")
+    con = con.merge(lanes_in_pool.reset_index(), on=pool)
+    con = con.loc[con["n"] >= 2].reset_index(drop=True)
+    if con.empty:
+        return
+    # each lane's floor: kappa x its share of the reference tonnes x the pool's flow
+    share = con["kappa"] * con["ref"] / con.groupby(pool)["ref"].transform("sum")
+    rows = con.assign(share=share).reset_index().rename(columns={"index": "row"})
+    own = keys.merge(rows[[*lane, "row"]], on=lane)
+    pooled = keys.merge(rows[[*pool, "row", "share"]], on=pool)
+    cm.add_rows(
+        "short_run_contract",
+        rows[lane],
+        [
+            ("flow", own["var"].to_numpy(), own["row"].to_numpy(), np.ones(len(own))),
+            (
+                "flow",
+                pooled["var"].to_numpy(),
+                pooled["row"].to_numpy(),
+                -pooled["share"].to_numpy(dtype=float),
+            ),
+        ],
+        ">=",
+        np.zeros(len(rows)),
+        doc="a contracted lane gets >= kappa x its reference share of what the supplier ships",
+    )
