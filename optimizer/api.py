@@ -69,6 +69,10 @@ class Instance(data.Instance):
             return inst
         return cls(**{f.name: getattr(inst, f.name) for f in dataclasses.fields(inst)})
 
+    def with_horizon(self, horizon: str | None) -> Instance:  # type: ignore[override]
+        """A copy solved with the ``short`` or ``long`` horizon (docs/horizon.md)."""
+        return Instance.of(super().with_horizon(horizon))
+
     def with_scenario(self, *refs: str) -> Instance:
         """A copy with scenarios applied in order (ids from ``scenarios/`` or YAML paths).
 
@@ -99,17 +103,24 @@ class Instance(data.Instance):
 
 
 def load(
-    path: str | Path, scenarios: list[str] | None = None, *, structure_checks: bool = True
+    path: str | Path,
+    scenarios: list[str] | None = None,
+    *,
+    base: list[str] | None = None,
+    horizon: str | None = None,
+    structure_checks: bool = True,
 ) -> Instance:
     """Load and validate the instance folder at ``path``, with ``scenarios`` applied in order.
 
-    Raises :class:`~optimizer.errors.InputError` listing *every* problem found
-    (file, line, column, message).  Structural findings that are not errors
-    (demand no mine can reach, dead-end sites) are in ``Instance.warnings``.
+    ``base`` scenarios are applied first and belong to the reference world the short run
+    stays near; ``horizon`` (``short``/``long``) overrides the scenarios' and the
+    instance's (docs/horizon.md).  Raises :class:`~optimizer.errors.InputError` listing
+    *every* problem found (file, line, column, message).  Structural findings that are
+    not errors (demand no mine can reach, dead-end sites) are in ``Instance.warnings``.
     """
     from optimizer.scenarios.apply import load as load_scenarios
 
-    inst = Instance.of(load_scenarios(path, scenarios))
+    inst = Instance.of(load_scenarios(path, scenarios, base=base).with_horizon(horizon))
     if structure_checks:
         from optimizer.analysis import structure
 

@@ -50,6 +50,23 @@ TimeLimitPerSolve = Annotated[
     float | None,
     typer.Option("--time-limit", min=0, help="HiGHS time limit per solve, seconds."),
 ]
+Horizon = Annotated[
+    str | None,
+    typer.Option(
+        "--horizon",
+        help="short: the chain stays near its reference plan (no overnight rerouting; "
+        "docs/horizon.md); long: free re-optimisation. Default: the scenario's, else the "
+        "instance's.",
+    ),
+]
+Base = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--base",
+        help="Scenario of the reference world, in force before and during the disruption "
+        "(e.g. a build-out already made); repeat to stack.",
+    ),
+]
 Scheduler = Annotated[
     str | None,
     typer.Option("--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."),

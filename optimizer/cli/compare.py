@@ -11,6 +11,7 @@ from rich.table import Table
 
 from optimizer.cli.common import (
     EXIT_INPUT,
+    Base,
     InstanceArg,
     Method,
     TimeLimitPerSolve,
@@ -55,22 +56,37 @@ def compare(
         Path | None,
         typer.Option("--report", help="Also write a self-contained HTML comparison report."),
     ] = None,
+    horizon: Annotated[
+        str | None,
+        typer.Option(
+            "--horizon",
+            help="short, long, or short,long: every case in each horizon, and what the "
+            "long run does differently (docs/horizon.md).",
+        ),
+    ] = None,
+    base: Base = None,
 ) -> None:
     """Solve several cases and show what changes against the baseline: cost, shortages, flows."""
     from optimizer.api import load
     from optimizer.results.compare import write_comparisons
 
+    horizons = _horizons(horizon)
     cases = ([("baseline", [])] if baseline else []) + [(s, s.split("+")) for s in scenario]
-    if len(cases) < 2:
+    if len(cases) * len(horizons) < 2:
         err.print(
             "[bold red]error:[/] compare needs at least two cases: give --baseline or several -s",
             markup=True,
         )
         raise typer.Exit(EXIT_INPUT)
     try:
-        base_inst = load(instance)
+        base_inst = load(instance, base=base)
         insts = [
-            (name, base_inst.with_scenario(*refs) if refs else base_inst) for name, refs in cases
+            (
+                f"{name}@{h}" if len(horizons) > 1 else name,
+                (base_inst.with_scenario(*refs) if refs else base_inst).with_horizon(h),
+            )
+            for name, refs in cases
+            for h in horizons
         ]
         results = []
         with case_progress("solving cases") as progress:
@@ -79,6 +95,7 @@ def compare(
                 progress(len(results), len(insts))
         base_name, base_res = results[0]
         comps = [res.compare(base_res, name, base_name) for name, res in results[1:]]
+        adapt = _adaptations(results, horizons)
         if out_dir is not None:
             for name, res in results:
                 res.write(out_dir / name.replace("/", "_"))
@@ -150,7 +167,57 @@ def compare(
                     f"{r.delta:+,.1f}",
                 )
             out.print(ft)
+    for c in adapt:
+        _show_adaptation(c, top)
     if out_dir is not None:
         out.print(f"comparison tables written to {out_dir}/", markup=False)
     if report is not None:
         out.print(f"report written to {report}", markup=False)
+
+
+def _horizons(spec: str | None) -> list[str | None]:
+    """``--horizon``: one horizon, or ``short,long`` for both (None: the cases' own)."""
+    if spec is None:
+        return [None]
+    hs = [h.strip() for h in spec.split(",") if h.strip()]
+    bad = [h for h in hs if h not in ("short", "long")]
+    if bad or not hs or len(set(hs)) != len(hs):
+        err.print(
+            f"[bold red]error:[/] --horizon {escape(spec)}: give short, long or short,long",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    return hs
+
+
+def _adaptations(results: list, horizons: list) -> list:
+    """For each case solved in both horizons: what the long run does that the short run
+    cannot (the comparison of case@long against case@short)."""
+    if set(horizons) != {"short", "long"}:
+        return []
+    by = dict(results)
+    out = []
+    for name, _ in results:
+        if name.endswith("@short") and name.removesuffix("@short") + "@long" in by:
+            case = name.removesuffix("@short")
+            out.append(by[f"{case}@long"].compare(by[name], f"{case}@long", name))
+    return out
+
+
+def _show_adaptation(c, top: int) -> None:
+    """How the long run adapts, in words: the flows it moves most, and the shortages it ends."""
+    case = c.case.removesuffix("@long")
+    d = c.summary["delta_objective"].iloc[0]
+    out.print(
+        f"[bold]{escape(case)}: how the long run adapts[/] (cost {d:+,.0f} USD against the "
+        "short run)",
+        markup=True,
+    )
+    for r in c.flows.head(top).itertuples(index=False):
+        verb = "ships" if r.delta > 0 else "no longer ships"
+        out.print(
+            f"  {escape(str(r.source_country))} {verb} {escape(str(r.commodity))} to "
+            f"{escape(str(r.target_country))}: {r.delta:+,.1f} t "
+            f"({r.quantity_base:,.1f} → {r.quantity_case:,.1f} t)",
+            markup=False,
+        )

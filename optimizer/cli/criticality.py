@@ -9,7 +9,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.cli.common import InstanceArg, Scenario, Scheduler, _fail, app, case_progress, out
+from optimizer.cli.common import (
+    Base,
+    Horizon,
+    InstanceArg,
+    Scenario,
+    Scheduler,
+    _fail,
+    app,
+    case_progress,
+    out,
+)
 from optimizer.errors import RechainError
 from optimizer.fileio import write_folder
 
@@ -56,6 +66,8 @@ def criticality(
             help="Also write the HTML report of the base case with the chokepoint ranking.",
         ),
     ] = None,
+    horizon: Horizon = None,
+    base: Base = None,
 ) -> None:
     """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
 
@@ -63,7 +75,7 @@ def criticality(
     from optimizer.api import load
 
     try:
-        inst = load(instance, scenario or [])
+        inst = load(instance, scenario or [], base=base, horizon=horizon)
         with case_progress("removing elements") as progress:
             ranking, detail = run(
                 inst,

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from optimizer.cli.common import (
     EXIT_INPUT,
+    Base,
+    Horizon,
     InstanceArg,
     Method,
     Scenario,
@@ -25,13 +27,15 @@ from optimizer.errors import InfeasibleError, RechainError
 
 
 @app.command()
-def validate(instance: InstanceArg, scenario: Scenario = None) -> None:
+def validate(
+    instance: InstanceArg, scenario: Scenario = None, base: Base = None, horizon: Horizon = None
+) -> None:
     """Check an instance (and scenarios) without solving; exit 2 listing every problem."""
     from optimizer.api import load
 
     try:
         with _step("validating"):
-            inst = load(instance, scenario or [])
+            inst = load(instance, scenario or [], base=base, horizon=horizon)
     except RechainError as e:
         _fail(e)
         return
@@ -89,6 +93,8 @@ def solve(
         Path | None,
         typer.Option("--report", help="Also write a self-contained HTML report (FILE.html)."),
     ] = None,
+    horizon: Horizon = None,
+    base: Base = None,
 ) -> None:
     """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
     from optimizer.api import load
@@ -101,7 +107,7 @@ def solve(
         raise typer.Exit(EXIT_INPUT)
     try:
         with _step("loading and validating"):
-            inst = load(instance, scenario or [])
+            inst = load(instance, scenario or [], base=base, horizon=horizon)
         _warn(inst)
         with _step("building and solving"):
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
@@ -173,13 +179,22 @@ def _worst(res, n: int = 3) -> str:
     return escape(", ".join(f"{m} {v:,.0f} t" for m, v in u.items())) or "none"
 
 
+def horizon_words(summary: dict) -> str:
+    """``short run (near the plan of world-2024)`` or ``long run (free re-optimisation)``."""
+    if summary.get("horizon") == "short":
+        ref = "+".join(summary.get("reference_scenarios") or []) or "the undisrupted instance"
+        return f"short run (near the plan of {escape(ref)})"
+    return "long run (free re-optimisation)"
+
+
 def show_result(res, top: int = 10) -> None:
     """Rich terminal summary of a :class:`~optimizer.results.Result`."""
     s = res.summary
     colour = "green" if s["status"] == "optimal" else "yellow"
     out.print(
         f"[bold {colour}]{s['status']}[/] {escape(s['instance'])}"
-        + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else ""),
+        + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else "")
+        + f" · {horizon_words(s)}",
         markup=True,
     )
     out.print(

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.common import (
+    Base,
     InstanceArg,
     Scenario,
     _fail,
@@ -24,14 +25,6 @@ from optimizer.errors import EXIT_INPUT, RechainError
 
 Start = Annotated[
     int, typer.Option("--start", help="Period the disruption starts in (one of the instance's).")
-]
-Base = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--base",
-        help="Scenario in force before and during the disruption (e.g. a stockpile already "
-        "held); repeat to stack.",
-    ),
 ]
 Tol = Annotated[
     float, typer.Option("--tol", min=0, help="Unmet demand above this (t) counts as a shortage.")

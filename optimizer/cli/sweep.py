@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.common import (
+    Base,
+    Horizon,
     InstanceArg,
     Method,
     Scenario,
@@ -64,6 +66,8 @@ def sweep(
     method: Method = "choose",
     time_limit: TimeLimitPerSolve = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Cases to show in the ranking.")] = 15,
+    horizon: Horizon = None,
+    base: Base = None,
 ) -> None:
     """Solve a grid of scenario combinations and/or Monte Carlo draws; rank cases, show quantiles.
 
@@ -78,7 +82,7 @@ def sweep(
     from optimizer.api import load
 
     try:
-        inst = load(instance, scenario or [], structure_checks=False)
+        inst = load(instance, scenario or [], base=base, horizon=horizon, structure_checks=False)
         with case_progress("solving cases") as progress:
             res = run_sweep(
                 inst,
