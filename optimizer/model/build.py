@@ -44,6 +44,8 @@ def build_model(sets: IndexSets, plugins: Sequence[Plugin] = ()) -> ChainModel:
         transport.add_flows(cm)
         transport.add_link_capacity(cm)
         demand.add_unmet(cm)
+        demand.add_demand_segments(cm)
+        demand.add_extra_demand(cm)
         storage.add_disposal(cm)
         storage.add_inventory(cm)
         shortrun.add_ramp_limits(cm)

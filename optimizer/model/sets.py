@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.data.instance import Instance
+from optimizer.model import curves
 from optimizer.model.reference import Baseline
 from optimizer.model.shortrun import ShortRun, short_run_sets
 from optimizer.model.tracing import Labels, lift, lifted_id
@@ -49,6 +50,11 @@ class IndexSets:
     labels: Labels | None = None
     #: short-run limits against the reference plan (``horizon: short``; None: long run)
     short_run: ShortRun | None = None
+    #: shortage segments of the demand rows a curve matches (:mod:`optimizer.model.curves`):
+    #: market, commodity, period, segment, size, price
+    shortage_segments: pd.DataFrame | None = None
+    #: extra demand below the reference price, same columns
+    extra_segments: pd.DataFrame | None = None
 
 
 def _carried(
@@ -198,6 +204,7 @@ def _build_sets(inst: Instance) -> IndexSets:
         }
     )
     demand = demand.loc[demand["quantity"] > 0].reset_index(drop=True)
+    shortage_segments, extra_segments = curves.segments(inst, demand)
 
     com = t["commodities"].set_index("id")
     disp = pd.concat([produced, stocked], ignore_index=True).drop_duplicates()
@@ -250,4 +257,6 @@ def _build_sets(inst: Instance) -> IndexSets:
         storage=storage,
         expansions=expansions,
         labels=labels,
+        shortage_segments=shortage_segments,
+        extra_segments=extra_segments,
     )

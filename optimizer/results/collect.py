@@ -156,12 +156,29 @@ def _shortages(inst: Instance, s: _Solution) -> pd.DataFrame:
     out = out.merge(uk, on=["market", "commodity", "period"], how="left")
     out["unmet"] = out["unmet"].fillna(0.0).clip(lower=0.0)
     out.loc[out["unmet"] < TOL, "unmet"] = 0.0
-    out["served"] = out["demand"] - out["unmet"]
+    out["extra"] = _extra(s).reindex(pd.MultiIndex.from_frame(out[KEY])).fillna(0.0).to_numpy()
+    out["served"] = out["demand"] - out["unmet"] + out["extra"]
     out["unmet_share"] = np.where(
         out["demand"] > 0, out["unmet"] / out["demand"].where(out["demand"] > 0, 1), 0.0
     )
     out["country"] = s.country.reindex(out["market"]).to_numpy()
+    value = inst.tables["commodities"].set_index("id")
+    value = value["value"] if "value" in value else pd.Series(dtype=float)
+    out["unmet_value"] = out["unmet"] * out["commodity"].map(value).astype(float)
     return out[OUTPUT_COLUMNS["shortages"]]
+
+
+KEY = ["market", "commodity", "period"]
+
+
+def _extra(s: _Solution) -> pd.Series:
+    """Tonnes bought beyond demand per market, commodity and period (demand curves)."""
+    keys = s.handle.cm.var_keys.get("extra")
+    if keys is None or keys.empty:
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=KEY))
+    x = keys[KEY].assign(q=s.handle.value("extra", s.x))
+    q = x.groupby(KEY)["q"].sum()
+    return q.where(q > TOL, 0.0)
 
 
 def _prices(s: _Solution) -> pd.DataFrame:
@@ -242,12 +259,19 @@ def _summary(
     h, handle = s.handle.highs, s.handle
     total_demand = float(inst.tables["demand"]["quantity"].sum())
     total_unmet = float(shortages["unmet"].sum())
+    by = shortages.groupby("commodity")[["demand", "unmet"]].sum()
+    valued = shortages["unmet_value"].notna()
     return {
         "status": status,
         "objective": float(h.getInfo().objective_function_value),
+        # tonnes of every commodity summed (the contract's fields): mixed units — read
+        # unmet_by_commodity and unmet_value instead
         "total_demand": total_demand,
         "total_unmet": total_unmet,
         "unmet_share": total_unmet / total_demand if total_demand else 0.0,
+        "unmet_value": float(shortages.loc[valued, "unmet_value"].sum()),
+        "unmet_by_commodity": {c: float(u) for c, u in by["unmet"].items() if u > 0},
+        "demand_by_commodity": {c: float(d) for c, d in by["demand"].items()},
         "cost_breakdown": _cost_breakdown(handle.cm, handle, s.x),
         "instance": inst.manifest.name,
         "instance_path": str(inst.path),

@@ -139,6 +139,8 @@ OUTPUT_COLUMNS: dict[str, list[str]] = {
         "unmet",
         "unmet_share",
         "country",
+        "extra",
+        "unmet_value",
     ],
     "prices": ["period", "site", "commodity", "marginal_cost", "country", "origin"],
     "bottlenecks": [
