@@ -305,12 +305,15 @@ def test_world_table_is_sane_and_fast(world):
     # the LP can never deliver more than the structure allows
     assert (mc["served"] <= mc["min_cut"] * (1 + 1e-9) + 1e-6).all()
     assert res.shortages["unmet"].sum() >= mc["structural_gap"].sum() - 1e-6
-    # HT magnets for EVs: NdPr binds before Dy (GBD needs little Dy)
+    # HT magnets for EVs: Dy binds before NdPr. DIRECTION FLIPPED (calib-2024): with 2024's
+    # published-size Dy supply (~2.2 kt, smm-hre-output-2024) and GBD capacity limits
+    # (est-gbd-capacity), Dy is the key input (it was NdPr while GBD was free).
     r = _row(mc, "mkt_us", "ev_traction")
-    assert r["key_input"] == "NdPr_metal"
+    assert r["key_input"] == "Dy_metal"
     # defence magnets for the US: the SmCo plants outside China are the cut
+    # DIRECTION CHANGED (calib-2024): Dy metal (no non-Chinese Dy separation in 2024), was SmCo.
     r = _row(mc, "mkt_us_defense", "defense")
-    assert r["key_input"] == "SmCo"
+    assert r["key_input"] == "Dy_metal"
     assert "CN" not in r["cut_countries"].split(";")
     pd.testing.assert_frame_equal(res.mincut, mc)
 

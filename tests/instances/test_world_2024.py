@@ -120,9 +120,12 @@ def test_chinese_oxide_prices_in_published_ranges(world):
 def test_regression_objective_and_size(world):
     # Regression values (Temoa style): change them only with a reason in the commit message.
     # 2026-11-23: first version of the instance.
+    # 2026-12 (calib-2024): Dy/Tb-bearing ore compositions, Thai/Malagasy feed as monazite and
+    # Lao as medium ionic, Lynas on its reported basis (6,197 t NdPr), light-only ex-China
+    # separation, GBD lines as their own capacity, every component site capacitated (+4.2%).
     _, res = world
-    assert res.objective == pytest.approx(13_605_027_409, rel=1e-6)
-    assert res.summary["model_size"] == {"variables": 2917, "constraints": 772, "nonzeros": 5954}
+    assert res.objective == pytest.approx(14_177_783_528, rel=1e-6)
+    assert res.summary["model_size"] == {"variables": 2800, "constraints": 845, "nonzeros": 5801}
 
 
 def test_every_numeric_row_cites_an_existing_source(world):
@@ -147,3 +150,85 @@ def test_estimates_are_labelled(world):
 def test_every_scenario_validates_and_solves(scenario):
     res = load(WORLD, [scenario]).solve()
     assert res.status == "optimal"
+
+
+# ---------------------------------------------------------------- calib-2024 targets
+def _primary(inst, res, oxide: str) -> float:
+    out = outputs(inst, res.production)
+    sites = inst.sites.set_index("id")
+    out["stage"] = sites["stage"].reindex(out["site"]).to_numpy()
+    sep = out.loc[(out["stage"] == "separation") & (out["site"] != "cn_reserve")]
+    return sep.loc[sep["commodity"] == oxide, "quantity"].sum()
+
+
+def test_primary_dy_tb_in_published_range(world):
+    # SMM: China's Dy oxide ~215 t/month, Tb ~40.8 t/month in 2024, i.e. ~2.57 kt and ~0.49 kt
+    # a year including recycled scrap (smm-hre-output-2024); primary ~2.0-2.3 kt Dy and
+    # ~0.40-0.45 kt Tb. Ex-China Dy/Tb separation was ~0 (hre-sep-exchina-2024).
+    inst, res = world
+    assert 2_000 <= _primary(inst, res, "Dy_oxide") <= 2_300
+    assert 400 <= _primary(inst, res, "Tb_oxide") <= 450
+    out = outputs(inst, res.production)
+    sep_sites = inst.sites.loc[inst.sites["stage"] == "separation", "id"]
+    heavy = out.loc[
+        out["commodity"].isin(["Dy_oxide", "Tb_oxide"])
+        & out["site"].isin(sep_sites)
+        & (out["country"] != "CN")
+    ]
+    assert heavy["quantity"].sum() == pytest.approx(0, abs=1e-6)
+
+
+def test_lynas_ndpr_matches_its_reports(world):
+    # Lynas quarterly reports: 6,197 t NdPr in calendar 2024 (lynas-quarterly-2024).
+    inst, res = world
+    out = outputs(inst, res.production)
+    lynas = out.loc[(out["site"] == "my_lamp") & (out["commodity"] == "NdPr_oxide"), "quantity"]
+    assert lynas.sum() == pytest.approx(6_197, rel=0.01)
+
+
+def _cn_magnet_exports(inst, res) -> pd.Series:
+    f = res.flows
+    m = (
+        (f["source_country"] == "CN")
+        & (f["target_country"] != "CN")
+        & f["commodity"].isin(["NdFeB_std", "NdFeB_ht", "SmCo"])
+    )
+    return f.loc[m].groupby("target_country")["quantity"].sum()
+
+
+def test_china_magnet_exports_total_near_customs(world):
+    # GACC via Adamas: 58,152 t of magnets and alloys in 2024 (customs-magnets-2024), +-10%.
+    inst, res = world
+    assert _cn_magnet_exports(inst, res).sum() == pytest.approx(58_152, rel=0.10)
+
+
+@pytest.mark.parametrize(
+    ("country", "customs_t"),
+    [("DE", 22_700), ("US", 7_300), ("KR", 5_300)],  # EU (at DE), US, Korea: +-30%
+)
+def test_china_magnet_exports_main_destinations(world, country, customs_t):
+    # Back-calculated 2024 destinations (customs-magnets-2024). Japan (~2.2 kt) is not
+    # matched: the model's Japanese magnet plants cover Japanese component makers.
+    inst, res = world
+    assert _cn_magnet_exports(inst, res).get(country, 0.0) == pytest.approx(customs_t, rel=0.30)
+
+
+def test_every_component_site_has_a_capacity(world):
+    inst, _ = world
+    sites = set(inst.sites.loc[inst.sites["stage"] == "component", "id"])
+    pr = inst.processes
+    comp = pr.loc[pr["site"].isin(sites)]
+    assert set(comp["site"]) == sites
+    assert comp["capacity"].notna().all()
+
+
+def test_gbd_is_its_own_capacitated_step(world):
+    # est-gbd-capacity: GBD recipes run only in *_gbd processes with a finite capacity,
+    # at every plant that ran in 2024.
+    inst, res = world
+    pr = inst.processes
+    gbd = pr.loc[pr["recipe"].isin(["ndfeb_ht_gbd_dy", "ndfeb_ht_gbd_tb"])]
+    ran = pr.loc[(pr["recipe"] == "ndfeb_std") & (pr["capacity"] > 0), "id"]
+    assert not gbd["id"].isin(ran).any()
+    caps = pr.loc[pr["id"].str.endswith("_gbd")].groupby("id")["capacity"].max()
+    assert caps.notna().all() and caps.sum() > 0
