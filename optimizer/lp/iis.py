@@ -84,7 +84,8 @@ def describe_policy(p, inst: Instance) -> str:
     if t == "production_target":
         return f"{t}: >= {_num(p.min)} t of {_names(p.commodities)} {p.place()}"
     if t == "export_control":
-        limit = f"quota {_num(p.quota)} t" if p.quota is not None else f"max_share {p.max_share:g}"
+        shares = ", ".join(f"{k} {v:g}" for k, v in p.shares().items()) if p.quota is None else ""
+        limit = f"quota {_num(p.quota)} t" if p.quota is not None else f"max_share {shares}"
         return f"{t}: {_names(p.commodities)} from {p.exporter}, {limit}"
     if t in ("diversification_cap", "domestic_share"):
         share = p.max_share if t == "diversification_cap" else p.min_share

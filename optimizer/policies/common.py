@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.scenarios.policy_schema import AllExcept
+
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
     from optimizer.model.core import ChainModel
-    from optimizer.scenarios.policy_schema import AllExcept
 
 
 def stage_commodities(inst: Instance, stage: str, spec: str | list[str]) -> set[str]:
@@ -59,22 +60,48 @@ def carries(cm: ChainModel, origins: pd.Series, tag: str) -> np.ndarray:
 
 
 def destination_mask(
-    inst: Instance, countries: pd.Series, destinations: str | list[str] | AllExcept
+    inst: Instance,
+    countries: pd.Series,
+    destinations: str | list[str] | AllExcept,
+    sites: pd.Series | None = None,
 ) -> np.ndarray:
-    """Which destination countries a policy's ``destinations`` selects."""
-    from optimizer.scenarios.policy_schema import AllExcept
-
+    """Which flows a policy's ``destinations`` selects: by destination country (a country
+    or region) or destination site (a site id)."""
     if destinations == "all":
         return np.ones(len(countries), dtype=bool)
-    if isinstance(destinations, AllExcept):
-        excluded: set[str] = set()
-        for d in destinations.all_except:
-            excluded |= inst.region_members(d)
-        return ~countries.isin(excluded).to_numpy()
-    included: set[str] = set()
-    for d in destinations:
-        included |= inst.region_members(d)
-    return countries.isin(included).to_numpy()
+    names = destinations.all_except if isinstance(destinations, AllExcept) else destinations
+    hit = np.zeros(len(countries), dtype=bool)
+    site_ids = set(inst.sites["id"])
+    for d in names:
+        if d in site_ids and sites is not None:
+            hit |= (sites == d).to_numpy()
+        else:
+            hit |= countries.isin(inst.region_members(d)).to_numpy()
+    return ~hit if isinstance(destinations, AllExcept) else hit
+
+
+def destination_keys(
+    inst: Instance, countries: pd.Series, sites: pd.Series, keys: list[str]
+) -> np.ndarray:
+    """The most specific of ``keys`` that each flow's destination matches: a site id, then
+    a country code, then a region (the smallest first), else ``default``."""
+    out = np.full(len(countries), "default", dtype=object)
+    rank = np.full(len(countries), -1.0)
+    site_ids = set(inst.sites["id"])
+    for k in keys:
+        if k == "default":
+            continue
+        if k in site_ids:
+            mask, score = (sites == k).to_numpy(), 1e9
+        elif k in inst.manifest.regions:
+            members = inst.region_members(k)
+            mask, score = countries.isin(members).to_numpy(), 1e6 - len(members)
+        else:
+            mask, score = (countries == k).to_numpy(), 1e8
+        better = mask & (score > rank)
+        out[better] = k
+        rank[better] = score
+    return out
 
 
 def in_periods(periods_col: pd.Series, periods: list[int] | None) -> np.ndarray:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from optimizer.policies.common import (
     carries,
+    destination_keys,
     destination_mask,
     flows_with_countries,
     in_periods,
@@ -60,7 +61,7 @@ def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportCont
     tag = p.origin_tag()
     if tag is not None:
         mask &= carries(cm, f["origin"], tag.name)
-    mask &= destination_mask(inst, f["to_country"], p.destinations)
+    mask &= destination_mask(inst, f["to_country"], p.destinations, f["to_site"])
     mask &= f["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
     mask &= in_periods(f["period"], p.periods)
     return mask
@@ -69,7 +70,8 @@ def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportCont
 def add_export_controls(
     cm: ChainModel, inst: Instance, policies: list[tuple[str, object]], baseline: Baseline | None
 ) -> None:
-    """Rows ``export_control[policy, commodity, period]`` (``commodity`` is ``*`` for per: total)."""
+    """Rows ``export_control[policy, commodity, destination, period]`` (``commodity`` is
+    ``*`` for per: total, ``destination`` is ``*`` unless licences are per destination)."""
     pols = [(pid, p) for pid, p in policies if isinstance(p, ExportControl)]
     if not pols:
         return
@@ -79,28 +81,35 @@ def add_export_controls(
         base = baseline.flows[["link", "commodity", "origin", "period", "quantity"]]
     keys, terms_var, terms_row, rhs = [], [], [], []
     restricted = np.zeros(len(f), dtype=bool)
+    on = ["link", "commodity", "origin", "period"]
     for pid, p in pols:
         mask = _export_flows(cm, inst, f, p)
         restricted |= mask
         sel = f.loc[mask]
         if sel.empty:
             continue
+        shares = p.shares()
         group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
-        sel = sel.assign(group=group.to_numpy())
-        if p.max_share is not None and p.max_share > 0:
+        if isinstance(p.max_share, dict):  # each flow's most specific destination entry
+            dest = destination_keys(inst, sel["to_country"], sel["to_site"], list(shares))
+        elif p.split == "destination":
+            dest = sel["to_country"].to_numpy(dtype=object)
+        else:
+            dest = np.full(len(sel), "*", dtype=object)
+        sel = sel.assign(group=group.to_numpy(), dest=dest)
+        if p.needs_baseline():
             assert base is not None, "baseline needed for max_share"
-            bq = sel[["link", "commodity", "origin", "period", "group"]].merge(
-                base, on=["link", "commodity", "origin", "period"], how="left"
-            )
-            bq = bq.groupby(["group", "period"])["quantity"].sum()
-        for (g, t), rows in sel.groupby(["group", "period"], sort=True):
+            bq = sel[[*on, "group", "dest"]].merge(base, on=on, how="left")
+            bq = bq.groupby(["group", "dest", "period"])["quantity"].sum()
+        for (g, d, t), rows in sel.groupby(["group", "dest", "period"], sort=True):
+            share = shares.get(d, shares.get("default", 0.0)) if p.quota is None else None
             if p.quota is not None:
                 limit = p.quota
-            elif p.max_share == 0:
+            elif share == 0:
                 limit = 0.0
             else:
-                limit = p.max_share * float(bq.get((g, t), 0.0))
-            keys.append((pid, g, int(t)))
+                limit = share * float(bq.get((g, d, t), 0.0))
+            keys.append((pid, g, d, int(t)))
             terms_var.append(rows["var"].to_numpy())
             terms_row.append(np.full(len(rows), len(keys) - 1))
             rhs.append(limit)
@@ -111,7 +120,7 @@ def add_export_controls(
         return
     cm.add_rows(
         "export_control",
-        pd.DataFrame(keys, columns=["policy", "commodity", "period"]),
+        pd.DataFrame(keys, columns=["policy", "commodity", "destination", "period"]),
         [
             (
                 "flow",

@@ -370,7 +370,11 @@ def _policy_rows(
                     "constraint": label,
                     "period": k["period"].to_numpy(),
                     "commodity": k["commodity"].to_numpy() if "commodity" in k else "",
-                    "country": k["country"].to_numpy() if "country" in k else "",
+                    "country": k["country"].to_numpy()
+                    if "country" in k
+                    else k["destination"].to_numpy()
+                    if "destination" in k
+                    else "",
                     "sense": k["sense"].to_numpy(),
                     "limit": k["rhs"].to_numpy(dtype=float),
                     "used": handle.row_activity(name, row_val),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from optimizer.data.checks import country_codes
 from optimizer.data.schema import STAGES
@@ -92,6 +92,15 @@ class ExportControl(_Policy):
     caps tonnes per period.  With ``per: commodity`` (default) the limit holds
     for each commodity; with ``per: total`` for their sum.
 
+    Licences are granted per destination: ``max_share`` may map destinations —
+    country codes, regions of ``instance.yaml``, or site ids (an end user, e.g. a
+    defense prime) — to their approved share, with ``default`` for the rest
+    (``{default: 0.25, JP: 0.5, us_defense_comp: 0}``); each flow takes the most
+    specific entry (site, then country, then region, then ``default``) and each
+    destination gets its share of *its own* baseline exports, so the LP cannot choose
+    who loses.  ``split: destination`` does the same with one share for every
+    destination country.
+
     With ``origin`` (and ``from_stage``), the control covers only material that
     passed through ``origin`` from that stage on, wherever it is exported from
     (``exporter: all`` is any border crossing, ``{all_except: [CN]}`` any
@@ -104,18 +113,40 @@ class ExportControl(_Policy):
     from_stage: str = "mine"
     commodities: str | list[str] = "all"
     destinations: Literal["all"] | list[str] | AllExcept = "all"
-    max_share: float | None = Field(None, ge=0, le=1)
+    max_share: float | dict[str, float] | None = None
     quota: float | None = Field(None, ge=0)
     per: Literal["commodity", "total"] = "commodity"
+    split: Literal["none", "destination"] = "none"
+
+    @field_validator("max_share")
+    @classmethod
+    def _shares(cls, v):
+        shares = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        if any(not 0 <= s <= 1 for s in shares):
+            raise ValueError(
+                "a share must be between 0 and 1 (max_share: 0.25, or {default: 0.25, JP: 0.5})"
+            )
+        return v
 
     @model_validator(mode="after")
     def _one_limit(self) -> ExportControl:
         if (self.max_share is None) == (self.quota is None):
             raise ValueError("give exactly one of max_share or quota")
+        if isinstance(self.max_share, dict) and self.quota is None and not self.max_share:
+            raise ValueError("max_share: give at least one destination (or default)")
         return self
 
+    def shares(self) -> dict[str, float]:
+        """Approved share per destination key (``default`` for the rest)."""
+        if isinstance(self.max_share, dict):
+            return dict(self.max_share)
+        return {"default": float(self.max_share or 0.0)}
+
+    def by_destination(self) -> bool:
+        return isinstance(self.max_share, dict) or self.split == "destination"
+
     def needs_baseline(self) -> bool:
-        return self.max_share is not None and self.max_share > 0
+        return self.max_share is not None and any(s > 0 for s in self.shares().values())
 
     def check(self, inst: Instance) -> list[tuple[str, str]]:
         out = super().check(inst) + check_origin(inst, self.origin, self.from_stage)
@@ -130,8 +161,14 @@ class ExportControl(_Policy):
             if isinstance(self.destinations, AllExcept)
             else ([] if self.destinations == "all" else self.destinations)
         )
+        sites = set(inst.sites["id"])
         for d in dests:
-            out += _check_place(inst, "destinations", d)
+            if d not in sites:
+                out += _check_place(inst, "destinations", d)
+        if isinstance(self.max_share, dict):
+            for d in self.max_share:
+                if d != "default" and d not in sites:
+                    out += _check_place(inst, "max_share", d)
         return out
 
 

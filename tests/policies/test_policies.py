@@ -233,3 +233,41 @@ def test_stockpile_needs_a_source_and_a_real_site(tmp_path):
     )
     with pytest.raises(InputError, match="site 'sep' is not in JP"):
         load(TINY, [sc])
+
+
+# -- licences per destination: each destination gets its share of its own exports ---------
+
+
+def _licensed(tmp_path, body: str):
+    from tests.builders import scenario_file
+    from tests.model.test_shortrun import contract_chain
+
+    folder = contract_chain(
+        tmp_path / "k", 0.0
+    )  # CN magnets: EU 100 t (1,000/t), US 50 t (2,000/t)
+    res = load(folder, [scenario_file(tmp_path, body)]).solve()
+    return res.shortages.set_index("market")["served"], res
+
+
+LIC = "policies:\n  - type: export_control\n    exporter: CN\n    commodities: magnet\n"
+
+
+def test_one_global_share_lets_the_lp_choose_who_loses(tmp_path):
+    """25 % of all 150 t = 37.5 t, and the LP gives it all to the dearer US demand."""
+    served, _ = _licensed(tmp_path, LIC + "    max_share: 0.25\n")
+    assert served["us"] == pytest.approx(37.5) and served["eu"] == pytest.approx(0)
+
+
+def test_split_by_destination_gives_each_its_own_share(tmp_path):
+    served, res = _licensed(tmp_path, LIC + "    max_share: 0.25\n    split: destination\n")
+    assert served["eu"] == pytest.approx(25) and served["us"] == pytest.approx(12.5)
+    rows = res.policies.set_index("country")
+    assert rows.loc["DE", "limit"] == pytest.approx(25) and rows.loc["US", "limit"] == 12.5
+
+
+def test_shares_by_destination_and_end_user(tmp_path):
+    """A mapping: the US (country) at 20 %, the EU market (a site id) at 60 %."""
+    served, _ = _licensed(tmp_path, LIC + "    max_share: {default: 0.1, US: 0.2, eu: 0.6}\n")
+    assert served["eu"] == pytest.approx(60) and served["us"] == pytest.approx(10)
+    served, _ = _licensed(tmp_path, LIC + "    max_share: {default: 0.5, US: 0}\n")
+    assert served["eu"] == pytest.approx(50) and served["us"] == 0

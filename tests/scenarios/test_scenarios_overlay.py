@@ -104,7 +104,7 @@ def test_original_instance_unchanged(tmp_path):
         ),
         (
             "id: x\ntitle: X\npolicies:\n  - type: export_control\n    exporter: CN\n    max_share: 1.5\n",
-            "sc.yaml:6:max_share: Input should be less than or equal to 1",
+            "sc.yaml:6:max_share: Value error, a share must be between 0 and 1",
         ),
         (
             "id: x\ntitle: X\npolicies:\n  - type: tariff\n    importer: US\n    commodities: [unobtainium]\n    per_tonne: 5\n",
