@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
 
 from optimizer import load  # noqa: E402
 from optimizer.errors import InputError  # noqa: E402
+from optimizer.results import shortfall  # noqa: E402
 from optimizer.results.concentration import outputs  # noqa: E402
 
 INSTANCE = ROOT / "instances" / "world-2024"
@@ -331,7 +332,7 @@ def baotou_hub(R: Runs, claim: dict) -> str:
         f"NdPr oxide {change(b.price('NdPr_oxide'), s.price('NdPr_oxide'), per_kg)}; Mountain Pass "
         f"output {change(b.activity(process='us_mountain_pass_mine'), s.activity(process='us_mountain_pass_mine'), kt)} "
         f"(squeezed out); Ce-substituted magnets {change(b.activity(recipe='ndfeb_std_ce'), s.activity(recipe='ndfeb_std_ce'), kt)}; "
-        f"total cost {signed_money(s.res.objective - b.res.objective)}; unmet {tonnes(s.res.total_unmet)}."
+        f"total cost {signed_money(s.res.objective - b.res.objective)}; {_unmet_text(s)}."
     )
 
 
@@ -432,12 +433,22 @@ def _shock_text(b: Run, s: Run) -> str:
     return "; ".join(parts) + "."
 
 
-def _unmet_text(s: Run) -> str:
-    if s.res.total_unmet < 0.5:
-        return "unmet 0 t"
-    u = s.res.unmet_by_market().head(3)
-    top = ", ".join(f"{r.market} {r.commodity} {tonnes(r.unmet)}" for r in u.itertuples())
-    return f"unmet {tonnes(s.res.total_unmet)} (largest: {top})"
+def _unmet_text(s: Run, where=None) -> str:
+    """Shortages without adding tonnes of different commodities: the value at risk (USD of
+    end-use value) and the largest shortfalls, each in tonnes of its own commodity."""
+    sh = s.res.shortages
+    if where is not None:
+        sh = sh.loc[where(sh)]
+    if sh["unmet"].max() < 0.5 if len(sh) else True:
+        return "no shortage"
+    var = shortfall.value_at_risk(sh)
+    u = s.res.unmet_by_market()
+    u = u.loc[u["market"].isin(set(sh["market"]))].head(3)
+    top = ", ".join(
+        f"{r.market} {r.commodity} {tonnes(r.unmet)} of {tonnes(r.demand)}" for r in u.itertuples()
+    )
+    head = f"value at risk {money(var)}; " if var == var else ""
+    return f"{head}largest shortfalls: {top}"
 
 
 @metric
@@ -483,8 +494,7 @@ def urban(R: Runs, claim: dict) -> str:
     def util(r):
         return r.made(NDFEB, country="CN") / cn_cap
 
-    abroad = s.res.shortages
-    abroad = abroad.loc[abroad["country"] != "CN", "unmet"].sum()
+    abroad = _unmet_text(s, lambda sh: sh["country"] != "CN")
     return (
         f"+{kt(added)} of magnet content demanded in JJJ/YRD/GBA; magnet components delivered into "
         f"the three clusters {change(into_b, into_s, kt)}. Chinese NdFeB plants' utilisation "
@@ -493,11 +503,7 @@ def urban(R: Runs, claim: dict) -> str:
         f"Ce-substituted magnets ({change(b.activity(recipe='ndfeb_std_ce'), s.activity(recipe='ndfeb_std_ce'), kt)}); "
         f"NdPr oxide {change(b.price('NdPr_oxide'), s.price('NdPr_oxide'), per_kg)}; "
         f"cost {signed_money(s.res.objective - b.res.objective)} (mostly the cost of the extra output); "
-        + (
-            f"{_unmet_text(s)}, of which outside China {tonnes(abroad)}."
-            if s.res.total_unmet >= 0.5
-            else "unmet 0 t in China and abroad."
-        )
+        + f"{_unmet_text(s)}; outside China: {abroad}."
     )
 
 
@@ -621,12 +627,10 @@ def procurement(R: Runs, claim: dict) -> str:
     pol = s.res.policies
     pol = pol.loc[pol["type"] == "procurement_ban"]
     markets = sorted({c.split(",")[1] for c in pol["constraint"]})
-    sh = s.res.shortages
-    unmet = float(sh.loc[sh["market"].isin(markets), "unmet"].sum())
-    demand = float(sh.loc[sh["market"].isin(markets), "demand"].sum())
     premium = float(pol["shadow_price"].max()) if len(pol) else 0.0
+    banned = _unmet_text(s, lambda sh: sh["market"].isin(markets))
     return (
-        f"{', '.join(markets)}: unmet {tonnes(unmet)} of {tonnes(demand)}; highest premium for "
+        f"{', '.join(markets)}: {banned}; highest premium for "
         f"banned-origin material {per_kg(premium)}; " + _policy_text(b, s)
     )
 
@@ -777,11 +781,16 @@ def render(spec: dict, R: Runs) -> str:
         lines.append(
             f"| {i} | {md_escape(c['claim'])} ({art}) | {model} | {md_escape(evaluate(c, R))} |"
         )
-    lines += ["", "## Runs", "", "| run | objective | unmet | status |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Runs",
+        "",
+        "| run | objective | commodities short | status |",
+        "|---|---|---|---|",
+    ]
     for r in sorted(R.solved(), key=lambda r: (r.key != "baseline", r.key)):
-        lines.append(
-            f"| `{r.key}` | {money(r.res.objective)} | {tonnes(r.res.total_unmet)} | {r.res.status} |"
-        )
+        n = len(shortfall.by_commodity(r.res.shortages))
+        lines.append(f"| `{r.key}` | {money(r.res.objective)} | {n} | {r.res.status} |")
     lines += [
         "",
         "Prices are medians of the marginal costs (balance duals) at the sites in China, or",

@@ -28,7 +28,7 @@ import pandas as pd
 
 from optimizer.analysis import parallel
 from optimizer.analysis.whatif import WhatIf
-from optimizer.errors import InputError
+from optimizer.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
@@ -48,6 +48,8 @@ COLUMNS = [
     "worst_market_unmet",
     "members",
     "status",
+    "unmet_value",
+    "worst_commodity",
 ]
 
 
@@ -94,11 +96,71 @@ def _worker_run(payload: tuple[tuple, Instance], cases: list) -> list:
     return _evaluate(w, cases)
 
 
+def market_mask(inst: Instance, markets: list[str] | None, keys: pd.DataFrame) -> np.ndarray:
+    """Which demand rows (``keys``: market, commodity, period) the damage counts: every row
+    (``markets`` None), or those of the named markets — site ids, countries, regions — or,
+    with ``all_except:A,B``, of every market outside them."""
+    if not markets:
+        return np.ones(len(keys), dtype=bool)
+    country = inst.sites.set_index("id")["country"].reindex(keys["market"]).to_numpy()
+    mk = keys["market"].to_numpy()
+    site_ids = set(inst.sites["id"])
+
+    def hit(names: list[str]) -> np.ndarray:
+        out = np.zeros(len(keys), dtype=bool)
+        for n in names:
+            out |= (mk == n) if n in site_ids else np.isin(country, list(inst.region_members(n)))
+        return out
+
+    mask = np.zeros(len(keys), dtype=bool)
+    for spec in markets:
+        if spec.startswith("all_except:"):
+            mask |= ~hit([x.strip() for x in spec.split(":", 1)[1].split(",") if x.strip()])
+        else:
+            mask |= hit([spec])
+    return mask
+
+
+def check_markets(inst: Instance, markets: list[str] | None) -> None:
+    """Exit 2 naming every ``--markets`` entry that is no market, country or region."""
+    bad = []
+    known = set(inst.sites["id"]) | set(inst.manifest.regions) | set(inst.sites["country"])
+    for spec in markets or []:
+        names = spec.split(":", 1)[1].split(",") if spec.startswith("all_except:") else [spec]
+        bad += [n for n in names if n.strip() and n.strip() not in known]
+    if bad:
+        raise InputError(
+            Problem(
+                "--markets",
+                None,
+                None,
+                f"{', '.join(map(repr, bad))}: not a market site, country or region of the "
+                "instance (all_except:CN counts every market outside China)",
+            )
+        )
+
+
 def _table(
-    w: WhatIf, kind: str, raw: list[tuple[str, float, np.ndarray, str]], members: dict[str, int]
+    w: WhatIf,
+    kind: str,
+    raw: list[tuple[str, float, np.ndarray, str]],
+    members: dict[str, int],
+    markets: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    keys = w.unmet_keys
-    total_demand = float(w.inst.demand["quantity"].sum())
+    """The ranking: damage is the *increase* over the base case (the instance with its
+    scenarios), counted on the chosen markets, in USD of end-use value at risk first."""
+    keys = w.unmet_keys.reset_index(drop=True)
+    counted = market_mask(w.inst, markets, keys)
+    dem = w.inst.demand.groupby(["market", "commodity", "period"])["quantity"].sum()
+    demand = dem.reindex(pd.MultiIndex.from_frame(keys)).fillna(0.0).to_numpy()
+    com = w.inst.commodities.set_index("id")
+    value = (
+        keys["commodity"].map(com["value"]).astype(float).to_numpy()
+        if "value" in com
+        else np.full(len(keys), np.nan)
+    )
+    valued = bool(np.isfinite(value[counted]).any())
+    total_demand = float(demand[counted].sum())
     rows, detail = [], []
     for label, obj, unmet, status in raw:
         if status == "infeasible":  # no numbers: a hard policy cannot hold without it
@@ -108,36 +170,36 @@ def _table(
                     "kind": kind,
                     "unmet": np.nan,
                     "unmet_share": np.nan,
+                    "unmet_value": np.nan,
                     "cost_increase": np.nan,
                     "worst_market": "",
+                    "worst_commodity": "",
                     "worst_market_unmet": np.nan,
                     "members": members.get(label, 1),
                     "status": status,
                 }
             )
             continue
-        extra = unmet - w.base_unmet
-        by_market = (
-            pd.Series(extra, index=keys["market"].to_numpy()).groupby(level=0).sum()
-            if len(extra)
-            else pd.Series(dtype=float)
-        )
-        worst = by_market.idxmax() if len(by_market) and by_market.max() > 1e-6 else ""
+        extra = np.where(counted, unmet - w.base_unmet, 0.0)
+        extra = np.where(np.abs(extra) > DETAIL_TOL, extra, 0.0)
+        extra_value = np.nan_to_num(extra * value)
+        worst, worst_com, worst_amount = _worst(keys, extra, extra_value, demand, valued)
         rows.append(
             {
                 "element": label,
                 "kind": kind,
-                "unmet": float(unmet.sum()),
-                "unmet_share": float(unmet.sum()) / total_demand if total_demand else 0.0,
+                "unmet": float(extra.sum()),
+                "unmet_share": float(extra.sum()) / total_demand if total_demand else 0.0,
+                "unmet_value": float(extra_value.sum()) if valued else np.nan,
                 "cost_increase": obj - w.base_objective,
                 "worst_market": worst,
-                "worst_market_unmet": float(by_market.max()) if worst else 0.0,
+                "worst_commodity": worst_com,
+                "worst_market_unmet": worst_amount,
                 "members": members.get(label, 1),
                 "status": status,
             }
         )
-        nz = np.flatnonzero(np.abs(extra) > DETAIL_TOL)
-        for i in nz:
+        for i in np.flatnonzero(extra):
             detail.append(
                 {
                     "element": label,
@@ -145,28 +207,55 @@ def _table(
                     "commodity": keys["commodity"].iat[i],
                     "period": keys["period"].iat[i],
                     "unmet_increase": round(float(extra[i]), 6),
+                    "unmet_value_increase": float(extra_value[i]) if valued else np.nan,
                 }
             )
     df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "rank"])
-    for c in ("unmet", "cost_increase", "unmet_share", "worst_market_unmet"):
+    for c in ("unmet", "cost_increase", "unmet_share", "worst_market_unmet", "unmet_value"):
         df[c] = df[c].where((df[c].abs() > 1e-6) | df[c].isna(), 0.0).round(6)
-    # infeasible cases first: without the element a hard policy cannot hold at all
+    # infeasible cases first: without the element a hard policy cannot hold at all; then
+    # the value at risk, the tonnes (one commodity or several), the cost
     df["_ok"] = df["status"] != "infeasible"
+    df["_v"] = df["unmet_value"].fillna(0.0)
     df = (
         df.sort_values(
-            ["_ok", "unmet", "cost_increase", "element"],
-            ascending=[True, False, False, True],
+            ["_ok", "_v", "unmet", "cost_increase", "element"],
+            ascending=[True, False, False, False, True],
             kind="stable",
             na_position="first",
         )
-        .drop(columns="_ok")
+        .drop(columns=["_ok", "_v"])
         .reset_index(drop=True)
     )
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     det = pd.DataFrame(
-        detail, columns=["element", "market", "commodity", "period", "unmet_increase"]
+        detail,
+        columns=[
+            "element",
+            "market",
+            "commodity",
+            "period",
+            "unmet_increase",
+            "unmet_value_increase",
+        ],
     )
     return df, det
+
+
+def _worst(keys, extra, extra_value, demand, valued: bool) -> tuple[str, str, float]:
+    """(market, commodity, amount) hit hardest: by value at risk (USD) when the counted
+    commodities have values, else by the share of one commodity's demand lost (t)."""
+    if not (extra > 1e-6).any():
+        return "", "", 0.0
+    if valued:
+        by = pd.Series(extra_value, index=keys["market"].to_numpy()).groupby(level=0).sum()
+        m = str(by.idxmax())
+        rows = np.flatnonzero((keys["market"].to_numpy() == m) & (extra > 0))
+        i = rows[np.argmax(extra_value[rows])]
+        return m, str(keys["commodity"].iat[i]), float(by.max())
+    share = np.where(demand > 0, extra / np.where(demand > 0, demand, 1), 0.0)
+    i = int(np.argmax(share))
+    return str(keys["market"].iat[i]), str(keys["commodity"].iat[i]), float(extra[i])
 
 
 def criticality(
@@ -178,22 +267,30 @@ def criticality(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    markets: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank the elements of ``inst`` by the damage their loss does.
 
-    Returns ``(ranking, detail)``: the ranking has the contract columns of
-    ``criticality.csv`` (rank, element, kind, unmet, unmet_share,
-    cost_increase, worst_market, …); ``detail`` has the extra unmet demand per
-    element, market, commodity and period.  ``workers``/``scheduler`` run the
-    cases on Dask (a LocalCluster of ``workers`` processes, or the cluster at
-    ``scheduler``); results are identical to a serial run.
+    The damage of an element is what its loss adds to the base case (``inst`` with its
+    scenarios and horizon): unmet demand of the ``markets`` counted (default: all; e.g.
+    ``["all_except:CN"]``) in USD of end-use value at risk (``commodities.value``),
+    then in tonnes, then the cost increase.  Returns ``(ranking, detail)``: the ranking
+    has the contract columns of ``criticality.csv`` (rank, element, kind, unmet — the
+    tonnes added, all commodities —, unmet_share, cost_increase, worst_market, …) and
+    ``unmet_value``, ``worst_commodity``; ``detail`` has the extra unmet demand per
+    element, market, commodity and period.  ``workers``/``scheduler`` run the cases on
+    Dask (a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``);
+    results are identical to a serial run.
     """
     if k not in (1, 2):
         raise InputError("--k: choose 1 (single elements) or 2 (pairs)")
+    check_markets(inst, markets)
     singles = elements(inst, by)
     members = {label: len(s) + len(lk) for label, s, lk in singles}
     base = WhatIf.from_instance(inst)
-    single_rank, single_det = _run(base, inst, singles, by, members, workers, scheduler, progress)
+    single_rank, single_det = _run(
+        base, inst, singles, by, members, workers, scheduler, progress, markets
+    )
     if k == 1:
         return single_rank, single_det
     top = single_rank.head(pairs_from)["element"].tolist()
@@ -203,20 +300,20 @@ def criticality(
         for a, b in itertools.combinations(top, 2)
     ]
     members2 = {label: len(s) + len(lk) for label, s, lk in pairs}
-    return _run(base, inst, pairs, f"{by} pair", members2, workers, scheduler, progress)
+    return _run(base, inst, pairs, f"{by} pair", members2, workers, scheduler, progress, markets)
 
 
-def _run(base, inst, cases, kind, members, workers, scheduler, progress):
+def _run(base, inst, cases, kind, members, workers, scheduler, progress, markets):
     if not workers and not scheduler:
         raw = []
         for i, case in enumerate(cases):
             raw.extend(_evaluate(base, [case]))
             if progress:
                 progress(i + 1, len(cases))
-        return _table(base, kind, raw, members)
+        return _table(base, kind, raw, members, markets)
     key = (str(inst.path), tuple(inst.scenarios), uuid.uuid4().hex)
     with parallel.client(workers, scheduler) as c:
         tasks = [((key, inst), ch) for ch in parallel.chunked(cases, parallel.slots(c))]
         results = parallel.run_chunks(_worker_run, tasks, progress=progress, c=c)
     raw = [r for chunk in results for r in chunk]
-    return _table(base, kind, raw, members)
+    return _table(base, kind, raw, members, markets)

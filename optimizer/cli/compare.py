@@ -21,8 +21,9 @@ from optimizer.cli.common import (
     err,
     out,
 )
-from optimizer.cli.solve import _worst
+from optimizer.cli.solve import _worst, money
 from optimizer.errors import RechainError
+from optimizer.results import shortfall
 
 
 @app.command()
@@ -107,26 +108,32 @@ def compare(
     except RechainError as e:
         _fail(e)
         return
+    valued = any(r.shortages["unmet_value"].notna().any() for _, r in results)
     t = Table(title=f"Cases against {base_name}", show_edge=False)
-    for c in ("case", "total cost USD", "change USD", "unmet t", "unmet %", "worst-hit markets"):
-        t.add_column(
-            c, justify="left" if c in ("case", "worst-hit markets") else "right", overflow="fold"
-        )
+    cols = ["case", "total cost USD", "change USD"]
+    cols += ["at risk USD", "change at risk"] if valued else []
+    cols += ["worst-hit markets (t of each commodity)"]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "case" or c.startswith("worst") else "right")
+    var0 = shortfall.value_at_risk(base_res.shortages)
     t.add_row(
         escape(base_name),
         f"{base_res.objective:,.0f}",
         "—",
-        f"{base_res.total_unmet:,.1f}",
-        f"{100 * base_res.summary['unmet_share']:.2f}",
+        *([money(var0), "—"] if valued else []),
         _worst(base_res),
     )
     for (name, res), c in zip(results[1:], comps, strict=True):
+        var = shortfall.value_at_risk(res.shortages)
         t.add_row(
             escape(name),
             f"{res.objective:,.0f}",
             f"{c.summary['delta_objective'].iloc[0]:+,.0f}",
-            f"{res.total_unmet:,.1f}",
-            f"{100 * res.summary['unmet_share']:.2f}",
+            *(
+                [money(var), "+" + money(var - var0) if var >= var0 else money(var - var0)]
+                if valued
+                else []
+            ),
             _worst(res),
         )
     out.print(t)

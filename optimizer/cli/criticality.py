@@ -20,6 +20,7 @@ from optimizer.cli.common import (
     case_progress,
     out,
 )
+from optimizer.cli.solve import money, tonnes
 from optimizer.errors import RechainError
 from optimizer.fileio import write_folder
 
@@ -68,6 +69,14 @@ def criticality(
     ] = None,
     horizon: Horizon = None,
     base: Base = None,
+    markets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--markets",
+            help="Count the damage only in these markets (site id, country or region; "
+            "all_except:CN for every market outside China); repeat.",
+        ),
+    ] = None,
 ) -> None:
     """Remove each element (or pair), re-solve, and rank chokepoints by unmet demand, then cost."""
 
@@ -85,6 +94,7 @@ def criticality(
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
+                markets=markets,
             )
         if out_dir is not None:
             write_folder(out_dir, {"criticality.csv": ranking, "criticality_detail.csv": detail})
@@ -97,34 +107,37 @@ def criticality(
     except RechainError as e:
         _fail(e)
         return
+    valued = ranking["unmet_value"].notna().any()
     t = Table(
-        title=f"Chokepoints by {by}{' (pairs)' if k == 2 else ''}: unmet demand and extra cost when removed",
+        title=f"Chokepoints by {by}{' (pairs)' if k == 2 else ''}: what their loss adds"
+        + (f" in {', '.join(markets)}" if markets else ""),
         show_edge=False,
     )
-    for c in ("rank", "element", "unmet t", "unmet %", "cost increase USD", "worst-hit market"):
-        t.add_column(
-            c,
-            justify="right" if c in ("rank", "unmet t", "unmet %", "cost increase USD") else "left",
-            overflow="fold",
-        )
+    cols = ["rank", "element", *(["at risk USD"] if valued else []), "cost increase USD"]
+    cols.append("worst hit (t of its commodity)")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("element", cols[-1]) else "right")
     for r in ranking.head(top).itertuples(index=False):
         if r.status == "infeasible":
-            t.add_row(
-                str(r.rank),
-                escape(str(r.element)),
+            cells = [
                 "infeasible",
-                "—",
-                "—",
+                *(["—"] if valued else []),
                 "a hard policy cannot hold without it",
-            )
+            ]
+            t.add_row(str(r.rank), escape(str(r.element)), *cells)
             continue
+        hit = (
+            f"{r.worst_market}: {r.worst_commodity}"
+            + ("" if valued else f" {tonnes(r.worst_market_unmet)} t")
+            if r.worst_market
+            else "—"
+        )
         t.add_row(
             str(r.rank),
             escape(str(r.element)),
-            f"{r.unmet:,.1f}",
-            f"{100 * r.unmet_share:.2f}",
+            *([money(r.unmet_value)] if valued else []),
             f"{r.cost_increase:,.0f}",
-            escape(str(r.worst_market)) or "—",
+            escape(hit),
         )
     out.print(t)
     if out_dir is not None:

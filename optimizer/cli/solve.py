@@ -24,6 +24,7 @@ from optimizer.cli.common import (
     out,
 )
 from optimizer.errors import InfeasibleError, RechainError
+from optimizer.results import shortfall
 
 
 @app.command()
@@ -173,10 +174,39 @@ def report_cmd(
     out.print(f"report written to {out_file}", markup=False)
 
 
+def money(x: float) -> str:
+    """``29.9 M`` / ``1.24 bn`` / ``850``: USD amounts that stay short."""
+    if x != x:
+        return "—"
+    for unit, div in (("bn", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:,.{1 if abs(x) < 100 * div else 0}f} {unit}"
+    return f"{x:,.0f}"
+
+
+def tonnes(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+
+
 def _worst(res, n: int = 3) -> str:
-    u = res.shortages.groupby("market")["unmet"].sum().sort_values(ascending=False)
-    u = u[u > 1e-6].head(n)
-    return escape(", ".join(f"{m} {v:,.0f} t" for m, v in u.items())) or "none"
+    """The worst-hit markets: value at risk first, tonnes per commodity (never summed)."""
+    worst = shortfall.by_market(res.shortages, n)
+    return escape("; ".join(shortfall.words(m, money, tonnes, top=1) for m in worst)) or "none"
+
+
+def headline(res) -> str:
+    """``value at risk 1.2 bn USD · short: 3 commodities in 4 markets`` (no unlike sums)."""
+    sh = res.shortages
+    markets = shortfall.by_market(sh)
+    if not markets:
+        return "no shortage: every market is fully served"
+    coms = shortfall.by_commodity(sh)
+    var = shortfall.value_at_risk(sh)
+    head = f"value at risk {money(var)} USD · " if var == var else ""
+    return (
+        f"{head}short: {len(coms)} commodit{'y' if len(coms) == 1 else 'ies'} in "
+        f"{len(markets)} market{'s' if len(markets) != 1 else ''}"
+    )
 
 
 def horizon_words(summary: dict) -> str:
@@ -197,11 +227,7 @@ def show_result(res, top: int = 10) -> None:
         + f" · {horizon_words(s)}",
         markup=True,
     )
-    out.print(
-        f"total cost {s['objective']:,.0f} USD · demand {s['total_demand']:,.1f} t · "
-        f"unmet {s['total_unmet']:,.1f} t ({100 * s['unmet_share']:.2f}%)",
-        markup=False,
-    )
+    out.print(f"total cost {s['objective']:,.0f} USD · {headline(res)}", markup=False)
     ms = s["model_size"]
     out.print(
         f"{ms['variables']:,} variables · {ms['constraints']:,} rows · build {s['build_seconds']:.2f}s · "
@@ -225,20 +251,22 @@ def show_result(res, top: int = 10) -> None:
         )
     short = res.unmet_by_market()
     if len(short):
-        t = Table(title="Shortages (unmet demand)", show_edge=False)
-        for c in ("market", "commodity", "demand t", "unmet t", "unmet %"):
-            t.add_column(c, justify="right" if c.endswith(("t", "%")) else "left", overflow="fold")
+        valued = short["unmet_value"].notna().any()
+        t = Table(title="Shortages (unmet demand, in tonnes of each commodity)", show_edge=False)
+        cols = ["market", "commodity", "demand t", "unmet t", "unmet %"]
+        cols += ["at risk USD"] if valued else []
+        for c in cols:
+            t.add_column(c, justify="left" if c in ("market", "commodity") else "right")
         for r in short.head(top).itertuples(index=False):
-            t.add_row(
+            cells = [
                 escape(str(r.market)),
                 escape(str(r.commodity)),
-                f"{r.demand:,.1f}",
-                f"{r.unmet:,.1f}",
+                tonnes(r.demand),
+                tonnes(r.unmet),
                 f"{100 * r.unmet / r.demand:.1f}",
-            )
+            ]
+            t.add_row(*cells, *([money(r.unmet_value)] if valued else []))
         out.print(t)
-    else:
-        out.print("no shortages: every market is fully served", markup=False)
     b = res.bottlenecks
     if len(b):
         t = Table(

@@ -30,6 +30,7 @@ from optimizer.errors import RechainError
 from optimizer.fileio import write_file
 from optimizer.report import figures as F
 from optimizer.report.names import Names, short
+from optimizer.results import shortfall
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -178,20 +179,24 @@ def _scenario_info(
 
 
 def _worst(res: Result, names: Names, n: int = 3) -> list[dict[str, Any]]:
-    s = res.shortages
-    if not len(s):
-        return []
-    g = s.groupby("market")[["demand", "unmet"]].sum()
-    g = g.loc[g["unmet"] > TOL].sort_values("unmet", ascending=False).head(n)
+    """The worst-hit markets: value at risk first, then tonnes of each commodity short."""
     return [
         {
-            "market": m,
-            "label": names.site_label(m),
-            "unmet": float(r.unmet),
-            "demand": float(r.demand),
-            "share": float(r.unmet / r.demand) if r.demand else 0.0,
+            "market": m.market,
+            "label": names.site_label(m.market),
+            "value": m.value,
+            "lines": [
+                {
+                    "commodity": names.commodity_name(c),
+                    "unmet": u,
+                    "demand": d,
+                    "share": u / d if d else 0.0,
+                }
+                for c, u, d in m.lines[:3]
+            ],
+            "more": max(0, len(m.lines) - 3),
         }
-        for m, r in g.iterrows()
+        for m in shortfall.by_market(res.shortages, n)
     ]
 
 
@@ -208,17 +213,28 @@ def _headline(res: Result, names: Names) -> dict[str, Any]:
         for k, v in cb.items()
         if abs(float(v)) > 0.5
     ]
+    coms = shortfall.by_commodity(res.shortages)
+    var = shortfall.value_at_risk(res.shortages)
     return {
         "status": str(s.get("status", "")),
         "objective": total,
         "costs": costs,
-        "total_demand": float(s.get("total_demand", 0.0)),
-        "total_unmet": float(s.get("total_unmet", 0.0)),
-        "unmet_share": float(s.get("unmet_share", 0.0)),
+        "unmet_value": var,
+        "valued": var == var,
+        "short": [
+            {
+                "commodity": names.commodity_name(r.commodity),
+                "unmet": float(r.unmet),
+                "demand": float(r.demand),
+                "share": float(r.unmet_share),
+            }
+            for r in coms.itertuples(index=False)
+        ],
+        "commodities_short": len(coms),
         "worst": _worst(res, names),
-        "markets_short": int((res.shortages.groupby("market")["unmet"].sum() > TOL).sum())
-        if len(res.shortages)
-        else 0,
+        "markets_short": len(shortfall.by_market(res.shortages)),
+        "horizon": s.get("horizon", "long"),
+        "reference": "+".join(s.get("reference_scenarios") or []) or "the undisrupted instance",
     }
 
 
@@ -602,6 +618,11 @@ def _result_sections(
                     "kind": str(getattr(r, "kind", "")),
                     "unmet": float(getattr(r, "unmet", float("nan"))),
                     "unmet_share": float(getattr(r, "unmet_share", float("nan"))),
+                    "unmet_value": float(getattr(r, "unmet_value", float("nan"))),
+                    "worst_commodity": names.commodity_name(str(getattr(r, "worst_commodity", "")))
+                    if getattr(r, "worst_commodity", "")
+                    else "",
+                    "worst_amount": float(getattr(r, "worst_market_unmet", float("nan"))),
                     "cost_increase": float(getattr(r, "cost_increase", float("nan"))),
                     "infeasible": getattr(r, "status", "") == "infeasible",
                     "worst_market": names.site_label(str(getattr(r, "worst_market", "") or ""))
@@ -756,8 +777,9 @@ def render_compare_report(
                 "status": h["status"],
                 "objective": h["objective"],
                 "delta_objective": h["objective"] - float(base.objective),
-                "total_unmet": h["total_unmet"],
-                "unmet_share": h["unmet_share"],
+                "unmet_value": h["unmet_value"],
+                "valued": h["valued"],
+                "commodities_short": h["commodities_short"],
                 "worst": h["worst"],
             }
         )
@@ -851,7 +873,7 @@ def render_compare_report(
                 "base": c.base,
                 "row": rows[j + 1],
                 "delta_objective": float(c.summary["delta_objective"].iloc[0]),
-                "delta_unmet": float(c.summary["delta_unmet"].iloc[0]),
+                "delta_unmet_value": float(c.summary["delta_unmet_value"].iloc[0]),
                 "shortages": short_rows,
                 "new_short": [r for r in short_rows if r["delta"] > TOL],
                 "flows": flow_rows,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.fileio import write_folder
+from optimizer.results.shortfall import value_at_risk
 
 if TYPE_CHECKING:
     from optimizer.results.result import Result
@@ -36,6 +37,10 @@ class Comparison:
     bottlenecks: pd.DataFrame
     concentration: pd.DataFrame
     costs: pd.DataFrame
+
+
+def _valued(shortages: pd.DataFrame) -> pd.DataFrame:
+    return shortages if "unmet_value" in shortages else shortages.assign(unmet_value=np.nan)
 
 
 def compare(
@@ -60,23 +65,38 @@ def compare(
                 "objective": case.objective,
                 "base_objective": base.objective,
                 "delta_objective": case.objective - base.objective,
+                # tonnes of every commodity summed (mixed units, kept for the contract)
                 "total_unmet": case.total_unmet,
                 "base_unmet": base.total_unmet,
                 "delta_unmet": case.total_unmet - base.total_unmet,
                 "unmet_share": case.summary["unmet_share"],
+                "unmet_value": value_at_risk(case.shortages),
+                "base_unmet_value": value_at_risk(base.shortages),
+                "delta_unmet_value": value_at_risk(case.shortages) - value_at_risk(base.shortages),
             }
         ]
     )
 
     key = ["period", "market", "commodity"]
-    sh = base.shortages[[*key, "demand", "unmet"]].merge(
-        case.shortages[[*key, "demand", "unmet"]], on=key, how="outer", suffixes=("_base", "_case")
+    cols = [*key, "demand", "unmet", "unmet_value"]
+    sh = _valued(base.shortages)[cols].merge(
+        _valued(case.shortages)[cols], on=key, how="outer", suffixes=("_base", "_case")
     )
-    sh = sh.fillna(0.0)
+    sh[["demand_base", "demand_case", "unmet_base", "unmet_case"]] = sh[
+        ["demand_base", "demand_case", "unmet_base", "unmet_case"]
+    ].fillna(0.0)
     sh["delta_unmet"] = sh["unmet_case"] - sh["unmet_base"]
-    sh = sh.loc[(sh["unmet_case"] > TOL) | (sh["unmet_base"] > TOL)].sort_values(
-        "delta_unmet", ascending=False
+    sh["delta_unmet_value"] = sh["unmet_value_case"].fillna(0.0) - sh["unmet_value_base"].fillna(
+        0.0
     )
+    sh.loc[sh["unmet_value_case"].isna() & sh["unmet_value_base"].isna(), "delta_unmet_value"] = (
+        np.nan
+    )
+    sh = sh.loc[(sh["unmet_case"] > TOL) | (sh["unmet_base"] > TOL)]
+    # the largest increase in value at risk first, then in the share of its demand
+    sh = sh.assign(_share=sh["delta_unmet"] / sh["demand_case"].where(sh["demand_case"] > 0, 1))
+    sh = sh.sort_values(["delta_unmet_value", "_share"], ascending=False, na_position="last")
+    sh = sh.drop(columns="_share")
 
     fk = ["period", "source_country", "target_country", "commodity"]
     fb = base.flows.groupby(fk, as_index=False)["quantity"].sum()

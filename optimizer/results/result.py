@@ -75,14 +75,19 @@ class Result:
         return compare(self, base, name, base_name)
 
     def unmet_by_market(self) -> pd.DataFrame:
-        """Unmet demand per market and commodity (rows with unmet > 0), largest first."""
+        """Unmet demand per market and commodity (rows with unmet > 0; tonnes of that
+        commodity, and USD of value at risk), the largest value, then share, first."""
         s = self.shortages
         s = s.loc[s["unmet"] > TOL]
-        return (
-            s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]]
-            .sum()
-            .sort_values("unmet", ascending=False)
+        if "unmet_value" not in s:
+            s = s.assign(unmet_value=float("nan"))
+        g = s.groupby(["market", "commodity"], as_index=False).agg(
+            demand=("demand", "sum"),
+            unmet=("unmet", "sum"),
+            unmet_value=("unmet_value", lambda v: v.sum() if v.notna().any() else float("nan")),
         )
+        g["share"] = g["unmet"] / g["demand"].where(g["demand"] > 0, 1)
+        return g.sort_values(["unmet_value", "share"], ascending=False, na_position="last")
 
     def as_baseline(self) -> Baseline:
         """The flows, production and prices of this solve as a reference plan for policies."""

@@ -291,3 +291,69 @@ def test_every_what_if_case_equals_a_rebuilt_instance_without_the_element(instan
         uk = w.unmet_keys
         keys = list(zip(uk["market"], uk["commodity"], uk["period"], strict=True))
         assert np.allclose(case.unmet, fresh.reindex(keys).to_numpy(), atol=1e-6), s
+
+
+def _valued_tiny(folder):
+    """instances/tiny with end-use values: magnets 1 M USD/t, La/Ce oxide 2,000 USD/t."""
+    p = folder / "commodities.csv"
+    rows = p.read_text().splitlines()
+    rows[0] += ",value"
+    rows[1:] = [
+        (r.removesuffix(",") + ",illustrative,1000000")
+        if r.startswith("magnet_ht")
+        else r + (",2000" if r.startswith("LaCe") else ",")
+        for r in rows[1:]
+    ]
+    p.write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_ranking_by_value_at_risk_and_only_the_chosen_markets(tiny_copy):
+    inst = load(_valued_tiny(tiny_copy))
+    r, detail = criticality(inst, "site")
+    top = r.iloc[0]
+    # the separator: without it no magnets (300 t x 1 M) and no La/Ce (50 t x 2,000)
+    assert top["element"] == "sep"
+    assert top["unmet_value"] == pytest.approx(300 * 1e6 + 50 * 2000)
+    assert top["worst_market"] == "market_eu" and top["worst_commodity"] == "magnet_ht"
+    assert set(detail.columns) >= {"unmet_increase", "unmet_value_increase"}
+    us, _ = criticality(inst, "site", markets=["US"])
+    assert us.set_index("element").loc["sep", "unmet_value"] == pytest.approx(100 * 1e6)
+    outside, _ = criticality(inst, "site", markets=["all_except:US"])
+    assert outside.set_index("element").loc["sep", "unmet_value"] == pytest.approx(
+        200 * 1e6 + 50 * 2000
+    )
+
+
+def test_damage_is_the_increase_over_the_scenario(tiny_copy):
+    """Under south-mine-halved the US is already 50 t short; losing the northern mine adds
+    only what it adds, not the scenario's own shortage."""
+    inst = load(_valued_tiny(tiny_copy), ["south-mine-halved"])
+    r, _ = criticality(inst, "site")
+    assert inst.solve().shortages["unmet"].sum() == pytest.approx(50)
+    north = r.set_index("element").loc["mine_north"]
+    cut = copy_without(inst, "mine_north")
+    assert north["unmet"] == pytest.approx(cut.shortages["unmet"].sum() - 50)
+    assert north["unmet_value"] == pytest.approx(cut.shortages["unmet_value"].sum() - 50e6)
+
+
+def copy_without(inst, site):
+    import copy
+
+    from optimizer.solve import solve
+
+    cut = copy.copy(inst)
+    cut.tables = dict(inst.tables)
+    pro = inst.processes.copy()
+    pro.loc[pro["site"] == site, "capacity"] = 0.0
+    cut.tables["processes"] = pro
+    return solve(cut)
+
+
+def test_cli_markets_and_a_bad_market(tiny_copy):
+    _valued_tiny(tiny_copy)
+    r = runner.invoke(app, ["criticality", str(tiny_copy), "--markets", "US"])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "at risk USD" in r.stdout and "in US" in r.stdout
+    r = runner.invoke(app, ["criticality", str(tiny_copy), "--markets", "Mars"])
+    assert r.exit_code == 2 and "--markets: 'Mars'" in r.stderr

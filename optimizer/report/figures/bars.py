@@ -28,14 +28,23 @@ if TYPE_CHECKING:
 
 
 def shortage_figure(res: Result, names: Names) -> go.Figure | None:
-    """Unmet demand by market, stacked by commodity (all periods)."""
+    """Unmet demand by market: USD of value at risk stacked by commodity (values add up);
+    without values, the share of each commodity's demand unmet, side by side — never a sum
+    of tonnes of different commodities."""
     s = res.shortages
     s = s.loc[s["unmet"] > 1e-6]
     if not len(s):
         return None
-    g = s.groupby(["market", "commodity"], as_index=False)[["demand", "unmet"]].sum()
-    order = g.groupby("market")["unmet"].sum().sort_values().index.tolist()
-    coms = g.groupby("commodity")["unmet"].sum().sort_values(ascending=False).index.tolist()
+    valued = "unmet_value" in s and s["unmet_value"].notna().any()
+    g = s.groupby(["market", "commodity"], as_index=False).agg(
+        demand=("demand", "sum"),
+        unmet=("unmet", "sum"),
+        value=("unmet_value", "sum") if valued else ("unmet", "size"),
+    )
+    g["share"] = g["unmet"] / g["demand"].where(g["demand"] > 0, 1)
+    x = "value" if valued else "share"
+    order = g.groupby("market")[x].max().sort_values().index.tolist()
+    coms = g.groupby("commodity")[x].sum().sort_values(ascending=False).index.tolist()
     mlabel = {m: esc(short(names.site_label(m), 48)) for m in order}
     traces = []
     for i, c in enumerate(coms):
@@ -45,23 +54,31 @@ def shortage_figure(res: Result, names: Names) -> go.Figure | None:
             go.Bar(
                 orientation="h",
                 y=[mlabel[m] for m in gc.index],
-                x=gc["unmet"],
+                x=gc[x],
                 name=esc(names.commodity_name(c)),
                 marker={"color": SERIES[i % len(SERIES)]},
                 customdata=[
                     f"<b>{mlabel[m]}</b><br>{esc(names.commodity_name(c))}: {t(u)} t unmet of "
                     f"{t(d)} t ({pct(u / d if d else 0)})"
-                    for m, u, d in zip(gc.index, gc["unmet"], gc["demand"], strict=True)
+                    + (f"<br>{money(v)} at risk" if valued else "")
+                    for m, u, d, v in zip(
+                        gc.index, gc["unmet"], gc["demand"], gc["value"], strict=True
+                    )
                 ],
                 hovertemplate="%{customdata}<extra></extra>",
             )
         )
     fig = go.Figure(traces)
+    axis = (
+        {"title": {"text": "end-use value at risk, USD"}, "tickformat": ",.3s"}
+        if valued
+        else {"title": {"text": "share of the commodity's demand unmet"}, "tickformat": ".0%"}
+    )
     fig.update_layout(
         **base_layout(
-            barmode="stack",
-            height=_hbar_height(len(order)),
-            xaxis={"title": {"text": "unmet demand, t"}, "tickformat": ",.0f"},
+            barmode="stack" if valued else "group",
+            height=_hbar_height(len(order) * (1 if valued else max(1, len(coms) // 2))),
+            xaxis=axis,
             yaxis={"categoryorder": "array", "categoryarray": [mlabel[m] for m in order]},
             legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
             margin={"l": 10, "r": 10, "t": 40, "b": 40},
@@ -124,41 +141,42 @@ def _element_label(names: Names, element: str) -> str:
 
 
 def criticality_figure(c: pd.DataFrame, names: Names, top: int = 15) -> go.Figure | None:
-    """N-k ranking: unmet demand when the element is removed."""
-    if c is None or not len(c) or "unmet" not in c:
+    """N-k ranking: what removing the element adds — USD of end-use value at risk when the
+    instance has values, else the cost increase (never a sum of tonnes of different
+    commodities)."""
+    if c is None or not len(c) or "cost_increase" not in c:
         return None
-    c = c.loc[c["unmet"].notna()]  # infeasible cases have no bar (the table names them)
+    c = c.loc[c["cost_increase"].notna()]  # infeasible cases have no bar (the table names them)
     if not len(c):
         return None
-    c = c.sort_values(
-        ["unmet", "cost_increase"] if "cost_increase" in c else ["unmet"], ascending=False
-    )
-    c = c.head(top).iloc[::-1]
+    valued = "unmet_value" in c and c["unmet_value"].notna().any()
+    x = "unmet_value" if valued else "cost_increase"
+    c = c.sort_values([x, "cost_increase"], ascending=False).head(top).iloc[::-1]
+    worst = c.get("worst_market", pd.Series([""] * len(c), index=c.index)).fillna("")
+    wcom = c.get("worst_commodity", pd.Series([""] * len(c), index=c.index)).fillna("")
     fig = go.Figure(
         go.Bar(
             orientation="h",
             y=[esc(short(_element_label(names, str(e)), 60)) for e in c["element"]],
-            x=c["unmet"],
+            x=c[x],
             marker={"color": "#d1495b"},
             customdata=[
-                f"<b>{esc(e)}</b><br>{t(u)} t unmet"
-                + (f" · cost +{money(ci)}" if ci == ci else "")
-                + (f"<br>worst hit: {esc(w)}" if w else "")
-                for e, u, ci, w in zip(
-                    c["element"],
-                    c["unmet"],
-                    c.get("cost_increase", pd.Series([float("nan")] * len(c))),
-                    c.get("worst_market", pd.Series([""] * len(c))).fillna(""),
-                    strict=True,
+                f"<b>{esc(e)}</b>"
+                + (f"<br>{money(v)} at risk" if valued else "")
+                + f"<br>cost +{money(ci)}"
+                + (f"<br>worst hit: {esc(w)}" + (f" · {esc(wc)}" if wc else "") if w else "")
+                for e, v, ci, w, wc in zip(
+                    c["element"], c[x], c["cost_increase"], worst, wcom, strict=True
                 )
             ],
             hovertemplate="%{customdata}<extra></extra>",
         )
     )
+    title = "end-use value at risk if removed, USD" if valued else "cost increase if removed, USD"
     fig.update_layout(
         **base_layout(
             height=_hbar_height(len(c)),
-            xaxis={"title": {"text": "unmet demand if removed, t"}, "tickformat": ",.0f"},
+            xaxis={"title": {"text": title}, "tickformat": ",.3s"},
             margin={"l": 10, "r": 10, "t": 20, "b": 40},
         )
     )

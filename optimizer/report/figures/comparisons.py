@@ -22,13 +22,19 @@ if TYPE_CHECKING:
 
 
 def cases_figure(rows: list[dict], currency: str) -> go.Figure:
-    """Cost change and unmet demand per case, side by side."""
+    """Cost change and value at risk per case, side by side (without values: the number of
+    commodities short, never a sum of their tonnes)."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=(f"total cost change vs base, {esc(currency)}", "unmet demand, t"),
+        subplot_titles=(
+            f"total cost change vs base, {esc(currency)}",
+            f"end-use value at risk, {esc(currency)}"
+            if any(r.get("valued") for r in rows)
+            else "commodities short",
+        ),
         horizontal_spacing=0.12,
     )
     names = [esc(r["name"]) for r in rows]
@@ -43,12 +49,15 @@ def cases_figure(rows: list[dict], currency: str) -> go.Figure:
         row=1,
         col=1,
     )
+    valued = any(r.get("valued") for r in rows)
     fig.add_trace(
         go.Bar(
             x=names,
-            y=[r["total_unmet"] for r in rows],
+            y=[r["unmet_value"] if valued else r["commodities_short"] for r in rows],
             marker={"color": ["#9aa5b1" if r["is_base"] else "#d1495b" for r in rows]},
-            hovertemplate="%{x}: %{y:,.1f} t<extra></extra>",
+            hovertemplate="%{x}: %{y:,.3s}<extra></extra>"
+            if valued
+            else "%{x}: %{y} commodities short<extra></extra>",
             showlegend=False,
         ),
         row=1,
@@ -60,17 +69,35 @@ def cases_figure(rows: list[dict], currency: str) -> go.Figure:
 
 
 def compare_shortage_figure(cases: list[tuple[str, Result]], names: Names) -> go.Figure | None:
-    """Unmet demand per market in every case (grouped bars)."""
+    """Value at risk per market in every case (grouped bars); without values, the share of
+    demand unmet per market and commodity — never a sum of tonnes of different commodities."""
+    valued = any(
+        "unmet_value" in r.shortages and r.shortages["unmet_value"].notna().any() for _, r in cases
+    )
     frames = []
     for name, res in cases:
-        s = res.shortages.groupby("market")["unmet"].sum()
-        frames.append(s.rename(name))
+        s = res.shortages
+        if valued:
+            v = s.groupby("market")["unmet_value"].sum()
+        else:
+            g = s.groupby(["market", "commodity"])[["unmet", "demand"]].sum()
+            v = g["unmet"] / g["demand"].where(g["demand"] > 0, 1)
+            v.index = [f"{m} · {c}" for m, c in v.index]
+        frames.append(v.rename(name))
     d = pd.concat(frames, axis=1).fillna(0.0)
     d = d.loc[(d > 1e-6).any(axis=1)]
     if not len(d):
         return None
     d = d.loc[d.max(axis=1).sort_values().index]
-    labels = [esc(short(names.site_label(m), 48)) for m in d.index]
+
+    def label(k: str) -> str:
+        if valued:
+            return esc(short(names.site_label(k), 48))
+        m, c = k.split(" · ", 1)
+        return esc(short(f"{names.site_label(m)} · {names.commodity_name(c)}", 56))
+
+    labels = [label(k) for k in d.index]
+    unit = "%{x:,.3s} at risk" if valued else "%{x:.1%} of demand unmet"
     traces = []
     for i, (name, _) in enumerate(cases):
         traces.append(
@@ -80,15 +107,20 @@ def compare_shortage_figure(cases: list[tuple[str, Result]], names: Names) -> go
                 x=d[name],
                 name=esc(name),
                 marker={"color": "#9aa5b1" if i == 0 else SERIES[(i - 1) % len(SERIES)]},
-                hovertemplate="%{y}<br>" + esc(name) + ": %{x:,.1f} t unmet<extra></extra>",
+                hovertemplate="%{y}<br>" + esc(name) + f": {unit}<extra></extra>",
             )
         )
     fig = go.Figure(traces)
+    axis = (
+        {"title": {"text": "end-use value at risk, USD"}, "tickformat": ",.3s"}
+        if valued
+        else {"title": {"text": "share of demand unmet"}, "tickformat": ".0%"}
+    )
     fig.update_layout(
         **base_layout(
             barmode="group",
             height=max(240, 60 + 18 * len(d) * len(cases)),
-            xaxis={"title": {"text": "unmet demand, t"}, "tickformat": ",.0f"},
+            xaxis=axis,
             legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
             margin={"l": 10, "r": 10, "t": 40, "b": 40},
         )

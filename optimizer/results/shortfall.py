@@ -1,0 +1,88 @@
+"""Who goes short, said without adding tonnes of different commodities.
+
+A shortage is measured in tonnes *of its own commodity* and, where the commodity has
+an end-use ``value`` (``commodities.csv``), in USD of value at risk
+(``shortages.unmet_value``).  Headlines, tables and charts use these helpers: per
+market, the value at risk (the one thing that adds up across commodities) and the
+tonnes of each commodity short, never a sum of tonnes of different commodities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.results.columns import TOL
+
+
+@dataclass
+class MarketShortfall:
+    """One market's shortfall: its value at risk and the tonnes short per commodity."""
+
+    market: str
+    country: str
+    #: USD of end-use value at risk (NaN when none of its short commodities has a value)
+    value: float
+    #: (commodity, unmet t, demand t), largest share first
+    lines: list[tuple[str, float, float]] = field(default_factory=list)
+
+    @property
+    def worst_share(self) -> float:
+        return max((u / d if d else 0.0) for _, u, d in self.lines) if self.lines else 0.0
+
+
+def _short(shortages: pd.DataFrame) -> pd.DataFrame:
+    s = shortages.loc[shortages["unmet"] > TOL]
+    if "unmet_value" not in s:
+        s = s.assign(unmet_value=np.nan)
+    return s
+
+
+def by_market(shortages: pd.DataFrame, n: int | None = None) -> list[MarketShortfall]:
+    """Markets with unmet demand, the largest value at risk first (then the largest share
+    of a commodity's demand unmet): at most ``n``."""
+    s = _short(shortages)
+    out = []
+    for (m, country), g in s.groupby(["market", "country"], sort=False, dropna=False):
+        per = g.groupby("commodity")[["unmet", "demand"]].sum()
+        per = per.assign(share=per["unmet"] / per["demand"].where(per["demand"] > 0, 1))
+        per = per.sort_values(["share", "unmet"], ascending=False)
+        vals = g["unmet_value"]
+        out.append(
+            MarketShortfall(
+                str(m),
+                "" if pd.isna(country) else str(country),
+                float(vals.sum()) if vals.notna().any() else float("nan"),
+                [(str(c), float(r.unmet), float(r.demand)) for c, r in per.iterrows()],
+            )
+        )
+    out.sort(key=lambda x: (-(0.0 if np.isnan(x.value) else x.value), -x.worst_share, x.market))
+    return out[:n] if n is not None else out
+
+
+def by_commodity(shortages: pd.DataFrame) -> pd.DataFrame:
+    """Per commodity short: demand, unmet (t of that commodity), share, value at risk."""
+    s = shortages.assign(unmet_value=shortages.get("unmet_value", np.nan))
+    g = s.groupby("commodity").agg(
+        demand=("demand", "sum"), unmet=("unmet", "sum"), unmet_value=("unmet_value", "sum")
+    )
+    g = g.loc[g["unmet"] > TOL]
+    g["unmet_share"] = g["unmet"] / g["demand"].where(g["demand"] > 0, 1)
+    return g.sort_values(["unmet_value", "unmet_share"], ascending=False).reset_index()
+
+
+def value_at_risk(shortages: pd.DataFrame) -> float:
+    """USD of end-use value at risk over every demand row with a value (NaN when none)."""
+    v = shortages["unmet_value"] if "unmet_value" in shortages else pd.Series(dtype=float)
+    return float(v.sum()) if v.notna().any() else float("nan")
+
+
+def words(m: MarketShortfall, money, tonnes, top: int = 2) -> str:
+    """``market_us: 29.9 M USD (magnet_ht 50 t of 100 t)`` — for terminals and reports."""
+    parts = [f"{c} {tonnes(u)} t of {tonnes(d)} t" for c, u, d in m.lines[:top]]
+    more = len(m.lines) - top
+    tail = ", ".join(parts) + (f", +{more} more" if more > 0 else "")
+    head = f"{money(m.value)} USD at risk, " if not np.isnan(m.value) else ""
+    return f"{m.market}: {head}{tail}"
