@@ -387,6 +387,17 @@ TABLES: dict[str, Table] = {
                     required=False,
                 ),
                 Col(
+                    "qualify",
+                    "str",
+                    "Must a buyer qualify a new supplier of a commodity made at this stage "
+                    "(`yes`, the default: a lane that carried none of it in the reference stays "
+                    "shut in the short run unless `links.qualified: yes`), or is it a standard "
+                    "grade any buyer can take from anyone (`no`: new lanes open)?",
+                    choices=("yes", "no"),
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
                     "contract",
                     "float",
                     "Share of each customer's reference volume of a commodity made at this stage "

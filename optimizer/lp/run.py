@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import highspy
+import numpy as np
 
 from optimizer.errors import InputError
 
@@ -22,6 +23,12 @@ INF = highspy.kHighsInf
 SIMPLEX_MAX_COLUMNS = 5_000
 
 METHODS = ("choose", "simplex", "ipm", "pdlp")
+
+#: Objective coefficients above this are scaled down (by a power of two, HiGHS's
+#: ``user_objective_scale``) before a run: willingness-to-pay caps of 1e8 USD/t beside
+#: transport costs of 10 USD/t make the dual simplex's ratio test fail otherwise.
+#: HiGHS unscales the solution, so values, duals and the objective are unchanged.
+COST_SCALE_ABOVE = 1e6
 
 _BANNER_SHOWN = False
 
@@ -68,6 +75,7 @@ def run_highs(
     h = handle.highs
     algo = choose_method(method, handle.num_col)
     h.setOptionValue("solver", algo)
+    h.setOptionValue("user_objective_scale", objective_scale(h))
     if algo == "ipm":
         h.setOptionValue("run_crossover", "on")
     h.setOptionValue("presolve", "on" if presolve else "off")
@@ -88,6 +96,14 @@ def run_highs(
         "objective": info.objective_function_value,
         "iterations": int(info.simplex_iteration_count) + int(info.ipm_iteration_count),
     }
+
+
+def objective_scale(h: highspy.Highs) -> int:
+    """The power of two that brings the largest objective coefficient under
+    :data:`COST_SCALE_ABOVE` (0: no scaling)."""
+    cost = np.abs(np.asarray(h.getLp().col_cost_, dtype=float))
+    top = float(cost.max()) if len(cost) else 0.0
+    return -int(np.ceil(np.log2(top / COST_SCALE_ABOVE))) if top > COST_SCALE_ABOVE else 0
 
 
 def is_optimal(handle: LpHandle) -> bool:

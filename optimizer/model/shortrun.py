@@ -5,14 +5,16 @@ freely.  In the short run it stays near a **reference plan** :math:`R` — the s
 the undisrupted instance (:mod:`optimizer.model.reference`) — within limits per stage
 of the chain from ``short_run.csv``:
 
-``short_run_ramp[p, r, t]`` — plants cannot ramp up overnight
-    .. math:: \sum_{L} \mathrm{act}_{p,r@L,t} \le (1 + \rho_s)\, R^{act}_{p,r,t}
+``short_run_ramp[p, t]`` — plants cannot ramp up overnight
+    .. math:: \sum_{r, L} \mathrm{act}_{p,r@L,t} \le (1 + \rho_s) \sum_r R^{act}_{p,r,t}
 
-    for every recipe :math:`r` of a process :math:`p` at a site of stage :math:`s`
-    with a ``ramp`` :math:`\rho_s` (summed over origin labels :math:`L` when origins are
-    traced).  A plant idle in the reference stays idle; its recipe mix cannot swing
-    (no overnight switch from bulk-Dy to grain-boundary-diffusion magnets).  A process
-    row with ``short_run: free`` (a stock release) has no such limit.
+    for every process (plant) :math:`p` at a site of stage :math:`s` with a ``ramp``
+    :math:`\rho_s` (its recipes, and their origin labels :math:`L` when origins are
+    traced, summed).  A plant idle in the reference stays idle.  Alternative recipes of
+    one plant share the limit, so a plant may switch between them (a diffusion line
+    diffusing Tb instead of Dy), but a switch to another kind of plant (bulk-alloyed to
+    grain-boundary-diffusion magnets, separate processes) is held by both plants' limits.
+    A process with ``short_run: free`` (a stock release) has no such limit.
 
 ``short_run_lane[l, c, t]`` — buyers cannot switch suppliers overnight
     .. math:: \sum_{L} \mathrm{flow}_{l,c@L,t} \le
@@ -20,7 +22,9 @@ of the chain from ``short_run.csv``:
               \text{ or the lane is qualified} \\ 0 & \text{otherwise}\end{cases}
 
     A lane that carried none of commodity :math:`c` in the reference is shut unless
-    ``links.csv`` marks it ``qualified: yes`` (then it has no short-run limit);
+    ``links.csv`` marks it ``qualified: yes`` or the stage that makes :math:`c` has
+    ``qualify: no`` in ``short_run.csv`` (a standard grade: ore concentrate, oxide) — then
+    it has no short-run limit;
     one that did may carry at most :math:`1 + \lambda` times as much, where
     :math:`\lambda` is the ``lane_ramp`` of the stage that makes :math:`c` (blank: no
     limit on lanes that carried it).
@@ -60,7 +64,7 @@ if TYPE_CHECKING:
 class ShortRun:
     """The short-run limits of one instance against its reference plan (base ids)."""
 
-    #: id, recipe, period, limit: most activity of each limited recipe at a process
+    #: id, period, limit: most activity of each limited process (all its recipes)
     ramp: pd.DataFrame
     #: link, commodity, period, limit: most tonnes on a lane (0: shut, not qualified)
     lanes: pd.DataFrame
@@ -74,7 +78,7 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
     sets and the reference :class:`~optimizer.model.reference.Baseline`."""
     sr = tables.get("short_run")
     empty = ShortRun(
-        pd.DataFrame(columns=["id", "recipe", "period", "limit"]),
+        pd.DataFrame(columns=["id", "period", "limit"]),
         pd.DataFrame(columns=["link", "commodity", "period", "limit"]),
         pd.DataFrame(columns=["link", "commodity", "period", "from_site", "ref", "kappa"]),
     )
@@ -89,13 +93,15 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
     # plants: every limited recipe of a process at a site of a stage with a ramp
     pro = tables["processes"]
     free = pro["short_run"].eq("free") if "short_run" in pro else pd.Series(False, pro.index)
-    modes = pro.loc[~free & ~pro["id"].astype(str).str.startswith(PSEUDO), ["id", "site", "recipe"]]
-    modes = modes.assign(rho=modes["site"].map(stage_of_site).map(ramp)).dropna(subset=["rho"])
-    act = reference.production.groupby(["process", "recipe", "period"])["activity"].sum()
-    r = modes.merge(pd.DataFrame({"period": sets.periods}), how="cross")
-    ref = act.reindex(pd.MultiIndex.from_frame(r[["id", "recipe", "period"]])).fillna(0.0)
+    freed = set(pro.loc[free, "id"])  # a process with a free row is free
+    plants = pro.loc[~pro["id"].isin(freed) & ~pro["id"].astype(str).str.startswith(PSEUDO)]
+    plants = plants[["id", "site"]].drop_duplicates("id")
+    plants = plants.assign(rho=plants["site"].map(stage_of_site).map(ramp)).dropna(subset=["rho"])
+    act = reference.production.groupby(["process", "period"])["activity"].sum()
+    r = plants.merge(pd.DataFrame({"period": sets.periods}), how="cross")
+    ref = act.reindex(pd.MultiIndex.from_frame(r[["id", "period"]])).fillna(0.0)
     r["limit"] = (1.0 + r["rho"]) * ref.to_numpy()
-    ramp_rows = r[["id", "recipe", "period", "limit"]].reset_index(drop=True)
+    ramp_rows = r[["id", "period", "limit"]].reset_index(drop=True)
 
     # lanes: every (link, commodity) the model can carry (base commodity ids)
     lc = sets.link_commodities[["link", "from_site", "commodity"]]
@@ -116,9 +122,10 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
     lc["qualified"] = lc["link"].map(qualified).fillna(False).astype(bool).to_numpy()
     lc["stage"] = lc["commodity"].map(stage_of_com)
     lam = lc["stage"].map(lane_ramp) if lane_ramp is not None else pd.Series(np.nan, lc.index)
+    standard = set(sr.loc[sr.get("qualify", pd.Series("", sr.index)).eq("no"), "stage"])
     carried = lc["ref"] > 0
     limited = carried & lam.notna()
-    shut = ~carried & ~lc["qualified"]
+    shut = ~carried & ~lc["qualified"] & ~lc["stage"].isin(standard)
     lc["limit"] = np.where(limited, (1.0 + lam.fillna(0.0)) * lc["ref"], 0.0)
     lanes = lc.loc[limited | shut, ["link", "commodity", "period", "limit"]].reset_index(drop=True)
 
@@ -137,31 +144,23 @@ def _base(ids: pd.Series, mapping: dict | None) -> np.ndarray:
 
 
 def add_ramp_limits(cm: ChainModel) -> None:
-    """Rows ``short_run_ramp[id, recipe, period]``."""
+    """Rows ``short_run_ramp[id, period]``: a plant's activity, all its recipes together."""
     sr = cm.sets.short_run
     if sr is None or sr.ramp.empty:
         return
     act = cm.var_keys["act"]
-    labels = cm.sets.labels
     keys = pd.DataFrame(
-        {
-            "id": act["id"].to_numpy(),
-            "recipe": _base(act["recipe"], labels.recipe if labels else None),
-            "period": act["period"].to_numpy(),
-            "var": np.arange(len(act)),
-        }
+        {"id": act["id"].to_numpy(), "period": act["period"].to_numpy(), "var": np.arange(len(act))}
     )
     rows = sr.ramp.reset_index(drop=True)
-    m = keys.merge(
-        rows.reset_index().rename(columns={"index": "row"}), on=["id", "recipe", "period"]
-    )
+    m = keys.merge(rows.reset_index().rename(columns={"index": "row"}), on=["id", "period"])
     cm.add_rows(
         "short_run_ramp",
-        rows[["id", "recipe", "period"]],
+        rows[["id", "period"]],
         [("act", m["var"].to_numpy(), m["row"].to_numpy(), np.ones(len(m)))],
         "<=",
         rows["limit"].to_numpy(dtype=float),
-        doc="activity of a recipe at a plant <= (1 + ramp) x its reference (short run)",
+        doc="activity of a plant (all its recipes) <= (1 + ramp) x its reference (short run)",
     )
 
 

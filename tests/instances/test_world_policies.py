@@ -23,9 +23,11 @@ def solved():
     return get
 
 
-def _unmet_by_country(res):
+def _value_by_country(res):
+    """USD of end-use value at risk per market country (tonnes of different commodities are
+    never added)."""
     s = res.shortages
-    return s.groupby("country")["unmet"].sum()
+    return s.groupby("country")["unmet_value"].sum()
 
 
 def _exports(res, exporter, commodities):
@@ -41,19 +43,21 @@ def _exports(res, exporter, commodities):
 def test_april_controls_short_markets_outside_china(solved):
     base, cut = solved(), solved("cn-export-controls-2025-04")
     assert cut.objective > base.objective
-    unmet = _unmet_by_country(cut)
-    assert unmet.drop(CHINA_MARKETS_COUNTRY, errors="ignore").sum() > 1000  # t, outside China
-    # DIRECTION CHANGED (2026-12, world-shortrun): with demand curves China's component makers
-    # sell abroad where buyers now pay more, so ~2.5 kt (1.3%) of China's own demand is priced
-    # out (was: none); the share short outside China (8.3 kt, 5%) stays well above it.
-    demand = cut.shortages.groupby("country")["demand"].sum()
-    cn_share = unmet.get(CHINA_MARKETS_COUNTRY, 0.0) / demand[CHINA_MARKETS_COUNTRY]
-    ex_share = unmet.drop(CHINA_MARKETS_COUNTRY).sum() / demand.drop(CHINA_MARKETS_COUNTRY).sum()
-    assert cn_share < 0.02 and ex_share > 2 * cn_share
-    # China's exports of high-temperature magnets fall to the licensed quarter (or less)
-    assert _exports(cut, "CN", ["NdFeB_ht"]) <= 0.25 * _exports(base, "CN", ["NdFeB_ht"]) + 1e-6
+    at_risk = _value_by_country(cut)
+    outside = at_risk.drop(CHINA_MARKETS_COUNTRY, errors="ignore").sum()
+    assert outside > 100e9  # USD of end-use value, outside China, even in the long run
+    # DIRECTION CHANGED (2026-12, world-shortrun + licences per destination): with demand
+    # curves China's component makers sell abroad where buyers pay more, so part of China's
+    # own demand is priced out (the LP is one world planner); the value at risk per USD of
+    # demand stays higher outside China than inside it.
+    assert outside > at_risk.get(CHINA_MARKETS_COUNTRY, 0.0)
+    # each destination's high-temperature magnet imports from China stay within its licence:
+    # at most its approval share of what it imported in the baseline (max 50 %: Korea)
+    assert _exports(cut, "CN", ["NdFeB_ht"]) <= 0.5 * _exports(base, "CN", ["NdFeB_ht"]) + 1e-6
     pol = cut.policies
     assert (pol["used"] <= pol["limit"] + 1e-6).all()
+    us = pol.loc[pol["country"] == "us_defense_comp"]
+    assert (us["limit"] == 0).all()  # defense end users are denied
 
 
 def test_easier_licensing_means_fewer_shortages(solved):
@@ -72,9 +76,11 @@ def test_october_expansion_adds_to_april(solved):
 
 
 def test_truce_is_april_with_general_licences(solved):
-    truce, eased = solved("truce-2025-11"), solved("cn-export-controls-2025-04-60pct")
-    assert truce.objective == pytest.approx(eased.objective, rel=1e-9)
-    assert truce.objective < solved("cn-export-controls-2025-04").objective
+    """The truce keeps the April control at the November approval rates: milder than April."""
+    truce, april = solved("truce-2025-11"), solved("cn-export-controls-2025-04")
+    assert truce.objective < april.objective
+    assert truce.summary["unmet_value"] < april.summary["unmet_value"]
+    assert "cn-2025-04-general-licences" in set(truce.policies["policy"])
 
 
 def test_great_power_stop_bans_every_chinese_ree_export(solved):

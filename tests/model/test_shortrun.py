@@ -143,6 +143,14 @@ def test_short_run_keeps_an_unqualified_lane_shut(tmp_path):
     assert res.shortages.set_index("market")["unmet"]["eu"] == pytest.approx(100)
 
 
+def test_a_standard_grade_needs_no_qualification(tmp_path):
+    """qualify: no at the magnet stage: the JP->EU lane opens as if it were qualified."""
+    rows = [{**RAMP[0]}, {**RAMP[1], "qualify": "no"}]
+    folder = chain(tmp_path / "c", qualified="", short_run=rows)
+    res = load(folder, [scenario_file(tmp_path, BAN)]).with_horizon("short").solve()
+    assert res.objective == pytest.approx(91_920)
+
+
 def test_horizon_from_the_instance_and_from_a_scenario(tmp_path):
     folder = chain(tmp_path / "c", qualified="yes", short_run=RAMP, horizon="short")
     res = load(folder, [scenario_file(tmp_path, BAN)]).solve()
