@@ -25,6 +25,7 @@ from optimizer.cli.common import (
 )
 from optimizer.errors import InfeasibleError, RechainError
 from optimizer.results import shortfall
+from optimizer.results.area_prices import OUTSIDE, gaps
 
 
 @app.command()
@@ -267,6 +268,7 @@ def show_result(res, top: int = 10) -> None:
             ]
             t.add_row(*cells, *([money(r.unmet_value)] if valued else []))
         out.print(t)
+    _show_area_prices(res, top=min(top, 8))
     b = res.bottlenecks
     if len(b):
         t = Table(
@@ -286,6 +288,40 @@ def show_result(res, top: int = 10) -> None:
                 str(r.period),
                 f"{r.shadow_price:,.2f}",
                 _pct(r.utilization),
+            )
+        out.print(t)
+
+
+def _show_area_prices(res, top: int) -> None:
+    """The widest price gaps inside vs outside each ``price_areas`` entry (USD/t)."""
+    ap = res.area_prices
+    if ap is None or not len(ap):
+        return
+    for area in sorted({a.removeprefix(OUTSIDE) for a in ap["area"] if a.startswith(OUTSIDE)}):
+        g = gaps(ap, area)
+        if not len(g):
+            out.print(f"prices inside and outside {area} agree within 5 %", markup=False)
+            continue
+        t = Table(
+            title=f"Prices inside and outside {escape(area)} (USD/t; {len(g)} differ by > 5 %)",
+            show_edge=False,
+        )
+        for c in ("commodity", "period", f"in {area}", f"outside {area}", "ratio"):
+            t.add_column(escape(c), justify="left" if c == "commodity" else "right")
+        for r in g.head(top).itertuples(index=False):
+            ratio = (
+                "—"
+                if r.ratio != r.ratio
+                else f"{r.ratio:,.2f}"
+                if r.ratio < 10
+                else f"{r.ratio:,.0f}"
+            )
+            t.add_row(
+                escape(str(r.commodity)),
+                str(r.period),
+                money(r.price_inside),
+                money(r.price_outside),
+                ratio,
             )
         out.print(t)
 

@@ -56,6 +56,16 @@ def check_manifest(m: Manifest, commodities: set[str], problems: list[Problem]) 
                         f"{c!r} is not an ISO 3166-1 alpha-2 country code or region",
                     )
                 )
+    for i, a in enumerate(m.price_areas):
+        if a not in codes and a not in m.regions:
+            problems.append(
+                Problem(
+                    "instance.yaml",
+                    None,
+                    f"price_areas[{i}]",
+                    f"{a!r} is not an ISO 3166-1 alpha-2 country code or region",
+                )
+            )
     for group, members in m.commodity_groups.items():
         if group in commodities or group == "*":
             problems.append(

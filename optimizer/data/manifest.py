@@ -49,6 +49,12 @@ class Manifest(_Strict):
     defaults: Defaults
     regions: dict[str, list[str]] = Field(default_factory=dict)
     commodity_groups: dict[str, list[str]] = Field(default_factory=dict)
+    price_areas: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Countries or regions whose prices area_prices.csv sets beside the rest "
+        "of the world's (e.g. [CN]: inside and outside China).",
+    )
 
     @field_validator("periods")
     @classmethod

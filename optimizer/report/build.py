@@ -31,6 +31,7 @@ from optimizer.fileio import write_file
 from optimizer.report import figures as F
 from optimizer.report.names import Names, short
 from optimizer.results import shortfall
+from optimizer.results.area_prices import OUTSIDE, gaps, side_by_side
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -251,9 +252,50 @@ def _shortage_rows(res: Result, names: Names) -> list[dict[str, Any]]:
             "served": r.served if "served" in s else r.demand - r.unmet,
             "unmet": r.unmet,
             "share": r.unmet / r.demand if r.demand else 0.0,
+            "value": float(getattr(r, "unmet_value", float("nan"))),
         }
         for r in s.itertuples(index=False)
     ]
+
+
+def _times(x: float) -> str:
+    """``1.04×`` / ``38×`` / ``5.5k×`` (— for a missing ratio)."""
+    if x != x:
+        return "—"
+    return f"{x:.2f}×" if x < 10 else f"{x:,.0f}×" if x < 1000 else f"{F.money(x)}×"
+
+
+def _area_price_rows(res: Result, names: Names, top: int = 15) -> list[dict[str, Any]]:
+    """Per ``price_areas`` entry: the commodities whose price inside and outside it differ
+    most (:func:`optimizer.results.area_prices.gaps`)."""
+    ap = res.area_prices
+    out = []
+    if ap is None or not len(ap):
+        return out
+    areas = sorted({a.removeprefix(OUTSIDE) for a in ap["area"] if str(a).startswith(OUTSIDE)})
+    for area in areas:
+        both = side_by_side(ap, area)
+        g = gaps(ap, area)
+        label = names.country_name(area) if len(area) == 2 else area
+        out.append(
+            {
+                "area": label,
+                "compared": len(both),
+                "differ": len(g),
+                "rows": [
+                    {
+                        "commodity": names.commodity_name(r.commodity),
+                        "period": r.period,
+                        "inside": float(r.price_inside),
+                        "outside": float(r.price_outside),
+                        "ratio": _times(float(r.ratio)),
+                        "first_tonne": "sites" in (r.basis_inside, r.basis_outside),
+                    }
+                    for r in g.head(top).itertuples(index=False)
+                ],
+            }
+        )
+    return out
 
 
 def _plain(name: str) -> str:
@@ -633,6 +675,7 @@ def _result_sections(
     return {
         "headline": _headline(res, names),
         "shortages": _shortage_rows(res, names),
+        "area_prices": _area_price_rows(res, names),
         "bottlenecks": _bottleneck_rows(res, names, currency),
         "mincut": _mincut_rows(res, names),
         "concentration": conc_rows,

@@ -18,6 +18,7 @@ from optimizer.lp.handoff import LpHandle
 from optimizer.lp.handoff import labels as key_labels
 from optimizer.model.tracing import PSEUDO, split_commodity, split_recipe
 from optimizer.policies import registry
+from optimizer.results.area_prices import area_prices
 from optimizer.results.columns import (
     CONTENT_COLUMNS,
     DUAL_TOL,
@@ -75,12 +76,14 @@ def collect(
     inventory = _positive(cm.var_keys, s.x, handle, "inventory", ["period", "site", "commodity"])
     for df in (disposal, inventory):
         df["commodity"], df["origin"] = split_commodity(df["commodity"], s.labels)
+    prices = _prices(s)
     return Result(
         summary=_summary(inst, s, facts, status, build_seconds, shortages),
         flows=flows,
         production=production,
         shortages=shortages,
-        prices=_prices(s),
+        prices=prices,
+        area_prices=area_prices(inst, cm.sets, prices, flows),
         bottlenecks=_bottlenecks(capacities),
         concentration=concentration(inst, production),
         policies=_policy_rows(inst, cm, handle, s.x, s.y, s.r),

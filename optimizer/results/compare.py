@@ -37,6 +37,8 @@ class Comparison:
     bottlenecks: pd.DataFrame
     concentration: pd.DataFrame
     costs: pd.DataFrame
+    #: area prices (countries, price_areas and the rest of the world) in base and case
+    area_prices: pd.DataFrame
 
 
 def _valued(shortages: pd.DataFrame) -> pd.DataFrame:
@@ -135,12 +137,27 @@ def compare(
     )
     cc["delta_hhi"] = cc["hhi_case"] - cc["hhi_base"]
 
+    ak = ["period", "commodity", "area"]
+    ap = base.area_prices[[*ak, "price"]].merge(
+        case.area_prices[[*ak, "price"]], on=ak, how="outer", suffixes=("_base", "_case")
+    )
+    ap["delta"] = ap["price_case"] - ap["price_base"]
+
     return Comparison(
-        case_name, base_name, summary, sh.reset_index(drop=True), fl, pr, bn, cc, costs
+        case_name, base_name, summary, sh.reset_index(drop=True), fl, pr, bn, cc, costs, ap
     )
 
 
-COMPARE_FILES = ("summary", "costs", "shortages", "flows", "prices", "bottlenecks", "concentration")
+COMPARE_FILES = (
+    "summary",
+    "costs",
+    "shortages",
+    "flows",
+    "prices",
+    "area_prices",
+    "bottlenecks",
+    "concentration",
+)
 
 
 def write_comparisons(comparisons: list[Comparison], out: Path) -> None:

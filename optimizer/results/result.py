@@ -25,6 +25,7 @@ from optimizer.results.columns import (
     CONTENT_COLUMNS,
     MINCUT_COLUMNS,
     ORIGIN_COLUMNS,
+    OUTPUT_COLUMNS,
     TABLE_FILES,
     TOL,
 )
@@ -50,6 +51,11 @@ class Result:
     origins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORIGIN_COLUMNS))
     #: with origin tracing: tonnes received per country, commodity and origin label
     content: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONTENT_COLUMNS))
+    #: prices per period, commodity and area (countries, ``price_areas`` and the rest of
+    #: the world): :mod:`optimizer.results.area_prices`
+    area_prices: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=OUTPUT_COLUMNS["area_prices"])
+    )
     extra: dict[str, Any] = field(default_factory=dict)
     #: structural min-cut per demand (:mod:`optimizer.analysis.mincut`), computed on first use
     mincut: pd.DataFrame | None = field(default=None, repr=False, compare=False)

@@ -54,6 +54,8 @@ TEXT_COLUMNS = {
     "key_input",
     "cut_elements",
     "cut_countries",
+    "area",
+    "basis",
 }
 
 
