@@ -1,5 +1,5 @@
 """world-2024 in the short run: the data of short_run.csv, demand_curves.csv and
-commodities.value, and the direction of the answers (docs/world-2024.md section 8).
+commodities.value, and the direction of the answers (docs/world-2024.md sections 5 and 6).
 
 Measured on HiGHS 1.16 (simplex).  The direction tests assert what the short run does that
 the long run does not: under China's April-2025 licensing (25% of normal exports) the chain
