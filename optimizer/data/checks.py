@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pycountry
 
+from optimizer.data import periods as P
 from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
 from optimizer.data.tables import LINE
@@ -202,14 +203,21 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                 )
             )
     _dangling(dem, "commodity", com, "demand.csv", "commodity id (commodities.csv)", problems)
-    periods = set(m.periods)
-    for _, r in dem.loc[~dem["period"].isin(periods)].iterrows():
+    known = set(m.periods)
+    if P.monthly(m.periods):  # a year spreads over its months
+        known |= {P.year_of(p) for p in m.periods}
+    shown = (
+        ", ".join(map(str, m.periods))
+        if len(m.periods) <= 12
+        else f"{m.periods[0]} .. {m.periods[-1]}"
+    )
+    for _, r in dem.loc[~dem["period"].isin(known)].iterrows():
         problems.append(
             Problem(
                 "demand.csv",
                 int(r[LINE]),
                 "period",
-                f"{int(r['period'])} is not one of the periods in instance.yaml ({', '.join(map(str, m.periods))})",
+                f"{r['period']} is not one of the periods in instance.yaml ({shown})",
             )
         )
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.data import periods
 from optimizer.data.schema import TABLES, Table
 from optimizer.data.tables import LINE
 from optimizer.data.yamlio import _LinedDict, line_of, load_yaml
@@ -117,6 +118,7 @@ def merge_manifest(base: Any, data: dict) -> dict:
     key it sets is located in its ``instance.yaml``.
     """
     merged = base.manifest.model_dump()
+    merged.pop("redate", None)  # the base's re-dating of its own base is not inherited
     lines = dict(getattr(data, "lines", {}))
     for key, value in data.items():
         if key in MERGED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -134,14 +136,20 @@ def optional(table: Table) -> Table:
     return replace(table, required=False)
 
 
-def merge_tables(base: Any, prefix: str, own: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The base's tables with the extending instance's rows added or replaced by key."""
+def merge_tables(
+    base: Any, prefix: str, own: dict[str, pd.DataFrame], redate: dict[int, int] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The base's tables with the extending instance's rows added or replaced by key;
+    ``redate`` maps the years of the base's period columns to this instance's."""
     out: dict[str, pd.DataFrame] = {}
     for name, table in TABLES.items():
         b = base.tables.get(name)
         mine = own.get(name)
         if b is not None:
             b = b.copy()
+            for c in table.columns:
+                if c.dtype == "period" and redate and c.name in b.columns:
+                    b[c.name] = periods.tidy(b[c.name].map(lambda v: redate.get(v, v)))
             files = b[FILE] if FILE in b.columns else pd.Series(table.file, index=b.index)
             b[FILE] = [_label(prefix, f) for f in files]
         if mine is not None:
@@ -166,6 +174,8 @@ def merge_tables(base: Any, prefix: str, own: dict[str, pd.DataFrame]) -> dict[s
         for c in table.columns:
             if c.dtype == "int" and merged[c.name].notna().all() and len(merged):
                 merged[c.name] = merged[c.name].astype("int64")
+            if c.dtype == "period" and len(merged):
+                merged[c.name] = periods.tidy(merged[c.name])
         out[name] = merged
     return out
 

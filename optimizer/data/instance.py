@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.data import checks, extends
+from optimizer.data import checks, extends, periods
 from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
 from optimizer.data.tables import coerce_table, read_table
@@ -186,7 +186,9 @@ def read(path: str | Path) -> Instance:
         if df is not None:
             raw[name] = coerce_table(df, table, problems)
     if base is not None:
-        raw = extends.merge_tables(base, prefix, raw)
+        raw = extends.merge_tables(
+            base, prefix, raw, manifest.redate if manifest is not None else None
+        )
     required_missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if manifest is not None and not required_missing:
         if base is not None:
@@ -196,4 +198,30 @@ def read(path: str | Path) -> Instance:
     if problems:
         raise InputError(problems)
     assert manifest is not None
+    if periods.monthly(manifest.periods):
+        raw["demand"] = spread_years(raw["demand"], manifest.periods)
     return Instance(folder, manifest, raw)
+
+
+def spread_years(demand: pd.DataFrame, months: list) -> pd.DataFrame:
+    """Demand rows of a monthly instance: a row that names a year gives each month of that
+    year among ``months`` its quantity × the month's length (1/12); a row that names the
+    month itself replaces that month's share (the more specific row wins)."""
+    year = demand["period"].map(periods.is_year).to_numpy(dtype=bool)
+    if not year.any():
+        return demand
+    yearly = demand.loc[year]
+    rows = []
+    for y, g in yearly.groupby("period", sort=False):
+        for m in periods.months_of(int(y), months):
+            rows.append(g.assign(period=m, quantity=g["quantity"] * periods.length(m)))
+    spread = pd.concat(rows, ignore_index=True) if rows else yearly.iloc[:0]
+    own = demand.loc[~year]
+    key = ["market", "commodity", "period"]
+    if len(own):
+        mine = pd.MultiIndex.from_frame(own[key].astype(str))
+        dup = pd.MultiIndex.from_frame(spread[key].astype(str)).isin(mine)
+        spread = spread.loc[~dup]
+    out = pd.concat([own, spread], ignore_index=True)
+    out["period"] = periods.tidy(out["period"])
+    return out

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from optimizer.data import periods as P
 from optimizer.data.schema import SCHEMA_VERSION
+
+#: Most periods an instance may have (50 years of months).
+MAX_PERIODS = 600
 
 
 class _Strict(BaseModel):
@@ -44,7 +48,12 @@ class Manifest(_Strict):
     title: str = Field(min_length=1)
     description: str = ""
     base_year: int = Field(ge=1900, le=2200)
-    periods: list[int] = Field(min_length=1, description="Periods (years), strictly increasing.")
+    periods: list[int | str] = Field(
+        min_length=1,
+        max_length=MAX_PERIODS,
+        description="Periods, strictly increasing: years (2024) or months (2025-04), not both; "
+        "a range 2025-01..2025-12 lists every month between (optimizer/data/periods.py).",
+    )
     currency: str = "USD"
     defaults: Defaults
     regions: dict[str, list[str]] = Field(default_factory=dict)
@@ -56,9 +65,22 @@ class Manifest(_Strict):
         "of the world's (e.g. [CN]: inside and outside China).",
     )
 
-    @field_validator("periods")
+    redate: dict[int, int] = Field(
+        default_factory=dict,
+        description="In an instance that extends another: the base's rows of year A count as "
+        "year B ({2024: 2025} holds the base's 2024 demand flat into 2025).",
+    )
+
+    @field_validator("periods", mode="before")
     @classmethod
-    def _increasing(cls, v: list[int]) -> list[int]:
-        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
-            raise ValueError("periods must be strictly increasing")
+    def _periods(cls, v: Any) -> list[int | str]:
+        if isinstance(v, (str, list, tuple)):
+            try:
+                out = P.expand(v)
+            except ValueError as e:
+                raise ValueError(str(e)) from None
+            if len(out) > MAX_PERIODS:
+                raise ValueError(f"at most {MAX_PERIODS} periods")
+            P.check_periods(out)
+            return out
         return v

@@ -35,7 +35,7 @@ class Col:
     """One column of an instance table."""
 
     name: str
-    dtype: str  # "id" | "str" | "float" | "int"
+    dtype: str  # "id" | "str" | "float" | "int" | "period"
     description: str
     unit: str = ""
     required: bool = True  # the column must be present in the header
@@ -119,9 +119,10 @@ TABLES: dict[str, Table] = {
                 Col(
                     "storage_cost",
                     "float",
-                    "Cost to hold one tonne in inventory from one period to the next. Blank: not "
-                    "stored between periods (multi-period instances only).",
-                    unit="USD/t/period",
+                    "Cost to hold one tonne in inventory for a year (a period pays it in "
+                    "proportion to its length: a month 1/12). Blank: not stored between periods "
+                    "(multi-period instances only).",
+                    unit="USD/t/year",
                     required=False,
                     nullable=True,
                     ge=0,
@@ -198,9 +199,10 @@ TABLES: dict[str, Table] = {
                 Col(
                     "capacity",
                     "float",
-                    "Most activity per period, shared by all rows of the same `id` (give the "
-                    "same value on each, or leave the others blank). Blank: no limit.",
-                    unit="units of activity per period",
+                    "Most activity per year, shared by all rows of the same `id` (give the "
+                    "same value on each, or leave the others blank); a period may use it in "
+                    "proportion to its length (a month 1/12). Blank: no limit.",
+                    unit="units of activity per year",
                     nullable=True,
                     ge=0,
                 ),
@@ -243,8 +245,9 @@ TABLES: dict[str, Table] = {
                 Col(
                     "capacity",
                     "float",
-                    "Most tonnes per period over all commodities carried. Blank: no limit.",
-                    unit="t/period",
+                    "Most tonnes per year over all commodities carried (a month: 1/12 of it). "
+                    "Blank: no limit.",
+                    unit="t/year",
                     nullable=True,
                     ge=0,
                 ),
@@ -271,7 +274,13 @@ TABLES: dict[str, Table] = {
             (
                 Col("market", "id", "Market site (stage `market`).", references="sites.id"),
                 Col("commodity", "id", "Commodity demanded.", references="commodities.id"),
-                Col("period", "int", "Period (one of `periods` in `instance.yaml`)."),
+                Col(
+                    "period",
+                    "period",
+                    "Period (one of `periods` in `instance.yaml`). In a monthly instance a year "
+                    "(`2025`) spreads the quantity over that year's months in proportion to "
+                    "their length.",
+                ),
                 Col("quantity", "float", "Quantity demanded in the period.", unit="t/period", ge=0),
                 Col(
                     "shortage_penalty",
@@ -319,17 +328,23 @@ TABLES: dict[str, Table] = {
                     "capacity",
                     "float",
                     "Most capacity the project adds.",
-                    unit="units of activity per period",
+                    unit="units of activity per year",
                     ge=0,
                 ),
                 Col(
                     "capex",
                     "float",
-                    "Annualised capital cost per unit of capacity, paid in every period in service.",
-                    unit="USD per unit of capacity per period",
+                    "Annualised capital cost per unit of capacity, paid in every period in "
+                    "service in proportion to its length.",
+                    unit="USD per unit of capacity per year",
                     ge=0,
                 ),
-                Col("earliest", "int", "Earliest period construction can start."),
+                Col(
+                    "earliest",
+                    "period",
+                    "Earliest period construction can start (a year, or a month in a monthly "
+                    "instance).",
+                ),
                 Col(
                     "lead_time",
                     "int",
@@ -559,7 +574,13 @@ def render_markdown() -> str:
                 rng.append("one of " + ", ".join(f"`{x}`" for x in c.choices))
             if c.references:
                 rng.append(f"refers to `{c.references}`")
-            typ = {"id": "identifier", "str": "text", "float": "number", "int": "integer"}[c.dtype]
+            typ = {
+                "id": "identifier",
+                "str": "text",
+                "float": "number",
+                "int": "integer",
+                "period": "period (year or YYYY-MM)",
+            }[c.dtype]
             if rng:
                 typ += " (" + "; ".join(rng) + ")"
             out.append(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods
 from optimizer.data.schema import ID_PATTERN, Table
 from optimizer.errors import Problem
 
@@ -194,6 +195,22 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                     lambda i, n=nums, g=c.le: f"must be ≤ {g:g}, got {n[i]:g}",
                 )
             out[c.name] = nums
+        elif c.dtype == "period":
+            vals: list = [None] * len(text)
+            for i, t in enumerate(text):
+                if not blank[i]:
+                    try:
+                        vals[i] = periods.parse(t)
+                    except ValueError:
+                        report(
+                            np.arange(len(text)) == i,
+                            c.name,
+                            lambda i, t=text: (
+                                f"{t.iat[i]!r} is not a period (a year such as 2024 or a month "
+                                "such as 2025-04)"
+                            ),
+                        )
+            out[c.name] = pd.Series(vals, index=df.index, dtype=object)
         else:
             if c.dtype == "id":
                 badid = ~blank & ~text.str.match(ID_PATTERN).to_numpy()
@@ -239,4 +256,6 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
     for c in table.columns:
         if c.dtype == "int" and out[c.name].notna().all():
             out[c.name] = out[c.name].astype(np.int64)
+        if c.dtype == "period":
+            out[c.name] = periods.tidy(out[c.name])
     return out

@@ -7,12 +7,13 @@ Variables
     on or after ``earliest + lead_time``.
 
 Contribution to ``process_capacity[p, t]``
-    .. math:: \sum_{r} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p + \sum_{e \in E(p),\ \tau_e \le t} \mathrm{build}_e
+    .. math:: \sum_{r} \mathrm{act}_{p,r,t} \le \ell_t\,(\mathrm{cap}_p + \sum_{e \in E(p),\ \tau_e \le t} \mathrm{build}_e)
 
 Objective
-    .. math:: \sum_e \mathrm{capex}_e \, \mathrm{build}_e \sum_{t \ge \tau_e} w_t
+    .. math:: \sum_e \mathrm{capex}_e \, \mathrm{build}_e \sum_{t \ge \tau_e} w_t\,\ell_t
 
-    (annualised capex, paid in every period the capacity is in service).
+    (annualised capex, paid in every period the capacity is in service, in proportion
+    to the period's length :math:`\ell_t` in years).
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def add_expansion(cm: ChainModel) -> None:
     lb = np.where(ex["committed"].to_numpy(), cap, 0.0)
     cm.add_var("build", ex[["id"]], ub=cap, lb=lb, doc="capacity added by a project")
     w = cm.sets.weights
-    service = np.array([sum(w[t] for t in cm.sets.periods if t >= s) for s in ex["in_service"]])
+    ln = cm.sets.lengths
+    service = np.array(
+        [sum(w[t] * ln[t] for t in cm.sets.periods if t >= s) for s in ex["in_service"]]
+    )
     cm.add_cost("build", np.arange(len(ex)), ex["capex"].to_numpy(dtype=float) * service, "capex")
 
 

@@ -12,7 +12,10 @@ Contribution to the commodity balance (see :mod:`optimizer.model.balance`)
     co-production: every output is made at once, in fixed proportions.
 
 Constraint ``process_capacity[p, t]``
-    .. math:: \sum_{r \in R(p)} \mathrm{act}_{p,r,t} \le \mathrm{cap}_p + \text{built}_{p,t}
+    .. math:: \sum_{r \in R(p)} \mathrm{act}_{p,r,t} \le \ell_t\,(\mathrm{cap}_p + \text{built}_{p,t})
+
+    with :math:`\ell_t` the period's length in years (1; a month 1/12): capacities
+    are per year (optimizer/data/periods.py).
 
     Alternative recipes of one plant share its capacity; the LP chooses the mix.
     Capacity built by projects in service (:mod:`optimizer.model.expansion`)
@@ -77,7 +80,7 @@ def add_process_capacity(cm: ChainModel) -> None:
                 "build",
                 b["var"].to_numpy(dtype=np.int64),
                 b["row"].to_numpy(dtype=np.int64),
-                -np.ones(len(b)),
+                -b["period"].map(s.lengths).to_numpy(dtype=float),
             )
         )
     cm.add_rows(
@@ -85,6 +88,6 @@ def add_process_capacity(cm: ChainModel) -> None:
         rows[["id", "period"]],
         terms,
         "<=",
-        rows["capacity"].to_numpy(dtype=float),
-        doc="total activity of a process (all its recipes) <= capacity",
+        rows["capacity"].to_numpy(dtype=float) * rows["period"].map(s.lengths).to_numpy(float),
+        doc="total activity of a process (all its recipes) <= capacity x period length",
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.data.instance import Instance
 from optimizer.model import curves
 from optimizer.model.reference import Baseline
@@ -24,8 +25,10 @@ from optimizer.model.tracing import Labels, lift, lifted_id
 class IndexSets:
     """The sparse sets and coefficient tables the model is built from."""
 
-    periods: list[int]
-    weights: dict[int, float]  # objective weight (discount factor) per period
+    periods: list  # period ids: years (int) or months ("YYYY-MM"), optimizer/data/periods.py
+    weights: dict  # objective weight (discount factor) per period
+    #: length of each period in years (1, or 1/12 for a month): per-year figures x length
+    lengths: dict
     #: process modes: id, site, recipe, cost
     modes: pd.DataFrame
     #: process capacity per id: id, site, capacity (finite only)
@@ -119,7 +122,8 @@ def _build_sets(inst: Instance) -> IndexSets:
     m = inst.manifest
     periods = list(m.periods)
     r = m.defaults.discount_rate
-    weights = {p: float((1.0 + r) ** -(p - m.base_year)) if r else 1.0 for p in periods}
+    weights = {p: float((1.0 + r) ** -(P.start(p) - m.base_year)) if r else 1.0 for p in periods}
+    lengths = {p: P.length(p) for p in periods}
 
     pro = t["processes"]
     modes = pro[["id", "site", "recipe", "cost"]].reset_index(drop=True)
@@ -198,7 +202,7 @@ def _build_sets(inst: Instance) -> IndexSets:
         {
             "market": dem["market"],
             "commodity": dem["commodity"],
-            "period": dem["period"].astype(int),
+            "period": P.tidy(dem["period"]).to_numpy(),
             "quantity": dem["quantity"].astype(float),
             "penalty": penalty.astype(float),
         }
@@ -223,11 +227,11 @@ def _build_sets(inst: Instance) -> IndexSets:
 
     ex = inst.expansions
     ready = (
-        (ex["earliest"].astype(float) + ex["lead_time"].fillna(0).astype(float)).to_numpy()
+        (ex["earliest"].map(P.start) + ex["lead_time"].fillna(0).astype(float)).to_numpy()
         if len(ex)
         else np.zeros(0)
     )
-    in_service = [next((p for p in periods if p >= r), None) for r in ready]
+    in_service = [next((p for p in periods if P.start(p) >= r - 1e-9), None) for r in ready]
     expansions = pd.DataFrame(
         {
             "id": ex["id"].to_numpy(dtype=object),
@@ -241,11 +245,12 @@ def _build_sets(inst: Instance) -> IndexSets:
         }
     )
     expansions = expansions.loc[expansions["in_service"].notna()].reset_index(drop=True)
-    expansions["in_service"] = expansions["in_service"].astype(np.int64)
+    expansions["in_service"] = P.tidy(expansions["in_service"])
 
     return IndexSets(
         periods=periods,
         weights=weights,
+        lengths=lengths,
         modes=modes,
         process_capacity=cap,
         mode_coefs=mode_coefs,

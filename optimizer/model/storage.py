@@ -17,7 +17,9 @@ Contribution to the commodity balance
     the initial stock enters the first period's right-hand side.
 
 Objective
-    .. math:: \sum w_t (\delta_c\, \mathrm{dispose}_{s,c,t} + h_c\, \mathrm{inventory}_{s,c,t})
+    .. math:: \sum w_t (\delta_c\, \mathrm{dispose}_{s,c,t} + \ell_t\, h_c\, \mathrm{inventory}_{s,c,t})
+
+    with :math:`h_c` per tonne and year and :math:`\ell_t` the period's length in years.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ def add_inventory(cm: ChainModel) -> None:
     cm.add_var(
         "inventory", d[["site", "commodity", "period"]], doc="tonnes held at the end of the period"
     )
-    cost = d["cost"].to_numpy(dtype=float) * d["period"].map(s.weights).to_numpy(dtype=float)
+    cost = (
+        d["cost"].to_numpy(dtype=float)
+        * d["period"].map(s.weights).to_numpy(dtype=float)
+        * d["period"].map(s.lengths).to_numpy(dtype=float)
+    )  # storage_cost is per tonne and year: a month holds for 1/12 of it
     cm.add_cost("inventory", np.arange(n), cost, "storage")
     idx = np.arange(n, dtype=np.int64)
     rows = positions(d, cm.balance_index, ["site", "commodity", "period"])
@@ -59,8 +65,6 @@ def add_inventory(cm: ChainModel) -> None:
     has_next = d["period"].map(nxt)
     carry = has_next.notna().to_numpy()
     if carry.any():
-        d_next = d.loc[carry, ["site", "commodity"]].assign(
-            period=has_next[carry].astype(int).to_numpy()
-        )
+        d_next = d.loc[carry, ["site", "commodity"]].assign(period=has_next[carry].to_numpy())
         next_rows = positions(d_next, cm.balance_index, ["site", "commodity", "period"])
         cm.balance_terms.append(("inventory", idx[carry], next_rows, np.ones(int(carry.sum()))))

@@ -69,6 +69,6 @@ def add_link_capacity(cm: ChainModel) -> None:
             )
         ],
         "<=",
-        rows["capacity"].to_numpy(dtype=float),
-        doc="total tonnes on a link <= capacity",
+        rows["capacity"].to_numpy(dtype=float) * rows["period"].map(s.lengths).to_numpy(float),
+        doc="total tonnes on a link <= capacity x period length",
     )

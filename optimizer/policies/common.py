@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.scenarios.policy_schema import AllExcept
 
 if TYPE_CHECKING:
@@ -104,9 +105,18 @@ def destination_keys(
     return out
 
 
-def in_periods(periods_col: pd.Series, periods: list[int] | None) -> np.ndarray:
-    return (
-        np.ones(len(periods_col), dtype=bool)
-        if periods is None
-        else periods_col.isin(periods).to_numpy()
-    )
+def in_periods(periods_col: pd.Series, periods: list | None) -> np.ndarray:
+    """Rows whose period is one of ``periods`` (None: all; a year also covers its months)."""
+    if periods is None:
+        return np.ones(len(periods_col), dtype=bool)
+    years = {p for p in periods if P.is_year(p)}
+    mask = np.array(periods_col.isin(periods).to_numpy(), dtype=bool)
+    if years:
+        months = periods_col.map(lambda v: P.is_month(v) and P.year_of(v) in years)
+        mask |= months.to_numpy(dtype=bool)
+    return mask
+
+
+def policy_periods(periods: list | None, all_periods: list) -> list:
+    """The instance periods a policy applies in (every period when it names none)."""
+    return list(all_periods) if periods is None else P.resolve(periods, all_periods)

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.errors import InfeasibleError
-from optimizer.policies.common import in_periods, outputs_with_countries
+from optimizer.policies.common import in_periods, outputs_with_countries, policy_periods
 from optimizer.scenarios.policy_schema import EnvironmentalCap, ProductionTarget
 
 if TYPE_CHECKING:
@@ -72,11 +73,11 @@ def add_environmental_caps(
         f = emission_factors(cm, inst, p.pollutant)
         f = f.loc[f["site"].isin(p.site_ids(inst)).to_numpy() & in_periods(f["period"], p.periods)]
         for t, rows in f.groupby("period", sort=True):
-            keys.append((pid, p.pollutant, int(t)))
+            keys.append((pid, p.pollutant, P.plain(t)))
             tv.append(rows["var"].to_numpy())
             tr.append(np.full(len(rows), len(keys) - 1))
             tc.append(rows["factor"].to_numpy(dtype=float))
-            rhs.append(p.max)
+            rhs.append(p.max * cm.sets.lengths[t])  # max is per year
     if not keys:
         return
     cm.add_rows(
@@ -108,7 +109,7 @@ def add_production_targets(
             out["site"].isin(p.site_ids(inst)).to_numpy()
             & out["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
         ]
-        for t in p.periods or cm.sets.periods:
+        for t in policy_periods(p.periods, cm.sets.periods):
             rows = sel.loc[sel["period"] == t]
             if rows.empty and p.min == 0:
                 continue
@@ -117,11 +118,11 @@ def add_production_targets(
                     f"policy {pid} (production_target) cannot be met in {t}: no process "
                     f"{p.place()} makes {p.commodities!r} in the model"
                 )
-            keys.append((pid, _commodity_label(p.commodities), int(t)))
+            keys.append((pid, _commodity_label(p.commodities), P.plain(t)))
             tv.append(rows["var"].to_numpy())
             tr.append(np.full(len(rows), len(keys) - 1))
             tc.append(rows["coef"].to_numpy(dtype=float))
-            rhs.append(p.min)
+            rhs.append(p.min * cm.sets.lengths[t])  # min is per year
     if not keys:
         return
     cm.add_rows(

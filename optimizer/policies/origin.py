@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.model.tracing import PSEUDO
 from optimizer.policies.common import carries, in_periods
 from optimizer.scenarios.policy_schema import ProcurementBan
@@ -74,7 +75,7 @@ def add_procurement_bans(
         mask &= carries(cm, use["origin"], tag.name)
         sel = use.loc[mask]
         for (mk, c, t), rows in sel.groupby(["market", "commodity", "period"], sort=True):
-            keys.append((pid, mk, c, int(t)))
+            keys.append((pid, mk, c, P.plain(t)))
             tv.append(rows["var"].to_numpy())
             tr.append(np.full(len(rows), len(keys) - 1))
     if not keys:

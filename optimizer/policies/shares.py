@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.policies.common import (
     flows_with_countries,
     in_periods,
     outputs_with_countries,
+    policy_periods,
     stage_commodities,
 )
 from optimizer.scenarios.policy_schema import DiversificationCap, DomesticShare
@@ -74,7 +76,7 @@ def add_diversification_caps(
         s = p.max_share
         for (c, x, t), own in imports.groupby(["commodity", "from_country", "period"], sort=True):
             row = len(keys)
-            keys.append((pid, c, x, int(t)))
+            keys.append((pid, c, x, P.plain(t)))
             allm = imports.loc[(imports["commodity"] == c) & (imports["period"] == t)]
             dom = outs.loc[(outs["commodity"] == c) & (outs["period"] == t)]
             # M_X - s * (M + D) <= 0   (M includes M_X)
@@ -109,11 +111,11 @@ def add_domestic_shares(
         flows, outs, _ = _parts(cm, inst, p)
         s = p.min_share
         coms = sorted(set(flows["commodity"]) | set(outs["commodity"]))
-        periods = p.periods or cm.sets.periods
+        periods = policy_periods(p.periods, cm.sets.periods)
         for c in coms:
             for t in periods:
                 row = len(keys)
-                keys.append((pid, c, int(t)))
+                keys.append((pid, c, P.plain(t)))
                 dom = outs.loc[(outs["commodity"] == c) & (outs["period"] == t)]
                 fl = flows.loc[(flows["commodity"] == c) & (flows["period"] == t)]
                 exp = fl.loc[fl["direction"] == "export"]

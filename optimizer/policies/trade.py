@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.policies.common import (
     carries,
     destination_keys,
@@ -109,7 +110,7 @@ def add_export_controls(
                 limit = 0.0
             else:
                 limit = share * float(bq.get((g, d, t), 0.0))
-            keys.append((pid, g, d, int(t)))
+            keys.append((pid, g, d, P.plain(t)))
             terms_var.append(rows["var"].to_numpy())
             terms_row.append(np.full(len(rows), len(keys) - 1))
             rhs.append(limit)

@@ -7,10 +7,11 @@ The math of each is in ``docs/policies.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from optimizer.data import periods as P
 from optimizer.data.checks import country_codes
 from optimizer.data.schema import STAGES
 from optimizer.scenarios.schema import OriginTag
@@ -33,7 +34,22 @@ class _Policy(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
         description="Policy id (default: <scenario>.<n>).",
     )
-    periods: list[int] | None = Field(None, description="Periods it applies in (default: all).")
+    periods: list[int | str] | None = Field(
+        None,
+        max_length=600,
+        description="Periods it applies in (default: all): years, months (2025-04) or month "
+        "ranges (2025-04..2025-12); in a monthly instance a year means its months.",
+    )
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _periods(cls, v: Any) -> Any:
+        if isinstance(v, (str, list, tuple)):
+            try:
+                return P.expand(v)
+            except ValueError as e:
+                raise ValueError(str(e)) from None
+        return v
 
     def needs_baseline(self) -> bool:
         return False
@@ -49,7 +65,9 @@ class _Policy(BaseModel):
         """Problems as (key, message) pairs: unknown countries, commodities, stages, periods."""
         out = []
         for p in self.periods or []:
-            if p not in inst.periods:
+            if not P.resolve([p], inst.periods) or not set(P.resolve([p], inst.periods)) <= set(
+                inst.periods
+            ):
                 out.append(("periods", f"{p} is not one of the instance's periods"))
         return out
 

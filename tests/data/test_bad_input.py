@@ -110,7 +110,7 @@ CASES = [
     (
         "fractional period",
         set_cell("demand.csv", 2, "period", "2024.5"),
-        "demand.csv:2:period: '2024.5' is not a whole number",
+        "demand.csv:2:period: '2024.5' is not a period (a year such as 2024 or a month such as 2025-04)",
     ),
     (
         "non-UTF-8 file",
