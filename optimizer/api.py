@@ -89,8 +89,27 @@ class Instance(data.Instance):
         """Build the LP, solve it with HiGHS and return a :class:`Result`.
 
         Options are those of :func:`optimizer.solve.solve` (``method``,
-        ``time_limit``, ``export``).
+        ``time_limit``, ``export``).  A monthly instance with policies decides month by
+        month (:func:`optimizer.analysis.rolling.rolling_solve`; ``with_decisions``).
         """
+        from optimizer.analysis import rolling
+
+        if rolling.applies(self):
+            if options.get("export") is not None:
+                from optimizer.errors import InputError, Problem
+
+                raise InputError(
+                    Problem(
+                        "--export-model",
+                        None,
+                        None,
+                        "a monthly instance with policies is solved as a sequence of plans "
+                        "(docs/horizon.md), not one LP: export the undisrupted instance "
+                        "(no scenario) instead",
+                    )
+                )
+            opts = {k: v for k, v in options.items() if k != "export"}
+            return Result.of(rolling.rolling_solve(self, **(self.decisions_set or {}), **opts))
         from optimizer.solve import solve
 
         return Result.of(solve(self, **options))
@@ -108,19 +127,27 @@ def load(
     *,
     base: list[str] | None = None,
     horizon: str | None = None,
+    decisions: str | None = None,
+    start: Any = None,
+    lookahead: int | None = None,
     structure_checks: bool = True,
 ) -> Instance:
     """Load and validate the instance folder at ``path``, with ``scenarios`` applied in order.
 
     ``base`` scenarios are applied first and belong to the reference world the short run
     stays near; ``horizon`` (``short``/``long``) overrides the scenarios' and the
-    instance's (docs/horizon.md).  Raises :class:`~optimizer.errors.InputError` listing
+    instance's (docs/horizon.md); ``decisions``, ``start`` and ``lookahead`` say how a
+    monthly instance with policies decides (:mod:`optimizer.analysis.rolling`).  Raises :class:`~optimizer.errors.InputError` listing
     *every* problem found (file, line, column, message).  Structural findings that are
     not errors (demand no mine can reach, dead-end sites) are in ``Instance.warnings``.
     """
     from optimizer.scenarios.apply import load as load_scenarios
 
-    inst = Instance.of(load_scenarios(path, scenarios, base=base).with_horizon(horizon))
+    inst = Instance.of(
+        load_scenarios(path, scenarios, base=base)
+        .with_horizon(horizon)
+        .with_decisions(decisions, start, lookahead)
+    )
     if structure_checks:
         from optimizer.analysis import structure
 

@@ -138,11 +138,27 @@ def solve(
     method: str = "choose",
     time_limit: float | None = None,
     export: str | Path | None = None,
+    reference_plan: Result | None = None,
+    baseline_plan: Result | None = None,
 ) -> Result:
-    """Build, hand off, solve and collect results for ``inst``."""
+    """Build, hand off, solve and collect results for ``inst``.
+
+    ``reference_plan`` and ``baseline_plan`` are solves already made of the undisrupted
+    instance and of the instance without policies (:func:`reference_solve`,
+    :func:`baseline_solve`) over periods that include ``inst``'s: rolling decisions solve
+    them once for every month's plan (:mod:`optimizer.analysis.rolling`).
+    """
     choose_method(method, 0)  # validate early
-    ref = reference_solve(inst, method, time_limit)
-    base = baseline_solve(inst, method, time_limit)
+    ref = (
+        reference_plan
+        if reference_plan is not None and inst.horizon == "short"
+        else reference_solve(inst, method, time_limit)
+    )
+    base = (
+        baseline_plan
+        if baseline_plan is not None and registry.needs_baseline(inst)
+        else baseline_solve(inst, method, time_limit)
+    )
     cm, build_seconds = build(
         inst,
         base.as_baseline() if base is not None else None,

@@ -67,6 +67,27 @@ Base = Annotated[
         "(e.g. a build-out already made); repeat to stack.",
     ),
 ]
+Decisions = Annotated[
+    str | None,
+    typer.Option(
+        "--decisions",
+        help="Monthly instances with policies: myopic (month by month, each month "
+        "planning --lookahead months with the policies then in force) or foresight (one "
+        "plan that knows every policy in advance). Default: the instance's (myopic).",
+    ),
+]
+Start = Annotated[
+    str | None,
+    typer.Option(
+        "--start",
+        help="Monthly instances: the month decisions leave the undisrupted plan "
+        "(default: the first month any policy applies in).",
+    ),
+]
+Lookahead = Annotated[
+    int | None,
+    typer.Option("--lookahead", help="Months each myopic plan looks ahead (default 3)."),
+]
 Scheduler = Annotated[
     str | None,
     typer.Option("--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."),

@@ -12,8 +12,11 @@ from rich.table import Table
 from optimizer.cli.common import (
     EXIT_INPUT,
     Base,
+    Decisions,
     InstanceArg,
+    Lookahead,
     Method,
+    Start,
     TimeLimitPerSolve,
     _fail,
     app,
@@ -66,6 +69,9 @@ def compare(
         ),
     ] = None,
     base: Base = None,
+    decisions: Decisions = None,
+    start: Start = None,
+    lookahead: Lookahead = None,
 ) -> None:
     """Solve several cases and show what changes against the baseline: cost, shortages, flows."""
     from optimizer.api import load
@@ -80,7 +86,7 @@ def compare(
         )
         raise typer.Exit(EXIT_INPUT)
     try:
-        base_inst = load(instance, base=base)
+        base_inst = load(instance, base=base, decisions=decisions, start=start, lookahead=lookahead)
         insts = [
             (
                 f"{name}@{h}" if len(horizons) > 1 else name,

@@ -12,10 +12,13 @@ from rich.table import Table
 from optimizer.cli.common import (
     EXIT_INPUT,
     Base,
+    Decisions,
     Horizon,
     InstanceArg,
+    Lookahead,
     Method,
     Scenario,
+    Start,
     _fail,
     _step,
     _warn,
@@ -23,6 +26,7 @@ from optimizer.cli.common import (
     err,
     out,
 )
+from optimizer.data import periods
 from optimizer.errors import InfeasibleError, RechainError
 from optimizer.results import shortfall
 from optimizer.results.area_prices import OUTSIDE, gaps
@@ -97,6 +101,9 @@ def solve(
     ] = None,
     horizon: Horizon = None,
     base: Base = None,
+    decisions: Decisions = None,
+    start: Start = None,
+    lookahead: Lookahead = None,
 ) -> None:
     """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
     from optimizer.api import load
@@ -109,7 +116,15 @@ def solve(
         raise typer.Exit(EXIT_INPUT)
     try:
         with _step("loading and validating"):
-            inst = load(instance, scenario or [], base=base, horizon=horizon)
+            inst = load(
+                instance,
+                scenario or [],
+                base=base,
+                horizon=horizon,
+                decisions=decisions,
+                start=start,
+                lookahead=lookahead,
+            )
         _warn(inst)
         with _step("building and solving"):
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
@@ -210,6 +225,42 @@ def headline(res) -> str:
     )
 
 
+def decision_words(summary: dict) -> str:
+    """`` · myopic from 2025-04 (3-month plans)`` for a month-by-month solve, else ``""``."""
+    d = summary.get("decisions")
+    if not d:
+        return ""
+    if d["mode"] == "myopic":
+        return f" · myopic from {d['start']} ({d['lookahead']}-month plans)"
+    return f" · foresight from {d['start']}"
+
+
+def _show_first_shortages(res, top: int) -> None:
+    """Monthly results: when each market first goes short, and for how long."""
+    if "decisions" not in res.summary and not periods.monthly(res.summary.get("periods", [])):
+        return
+    fs = shortfall.first_shortages(res)
+    fs = fs.loc[fs["first_short"].notna()]
+    if fs.empty:
+        return
+    t = Table(
+        title=f"When lines stop (first month with ≥{shortfall.SHORT_SHARE:.0%} of demand unmet)",
+        show_edge=False,
+    )
+    for c in ("market", "commodity", "first", "months", "worst %", "at risk USD"):
+        t.add_column(c, justify="left" if c in ("market", "commodity", "first") else "right")
+    for r in fs.head(top).itertuples(index=False):
+        t.add_row(
+            escape(str(r.market)),
+            escape(str(r.commodity)),
+            str(r.first_short),
+            str(r.months_short),
+            f"{100 * r.worst_share:.0f}",
+            money(r.unmet_value) if r.unmet_value == r.unmet_value else "",
+        )
+    out.print(t)
+
+
 def horizon_words(summary: dict) -> str:
     """``short run (near the plan of world-2024)`` or ``long run (free re-optimisation)``."""
     if summary.get("horizon") == "short":
@@ -225,7 +276,7 @@ def show_result(res, top: int = 10) -> None:
     out.print(
         f"[bold {colour}]{s['status']}[/] {escape(s['instance'])}"
         + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else "")
-        + f" · {horizon_words(s)}",
+        + f" · {horizon_words(s)}{decision_words(s)}",
         markup=True,
     )
     out.print(f"total cost {s['objective']:,.0f} USD · {headline(res)}", markup=False)
@@ -268,6 +319,7 @@ def show_result(res, top: int = 10) -> None:
             ]
             t.add_row(*cells, *([money(r.unmet_value)] if valued else []))
         out.print(t)
+    _show_first_shortages(res, top=top)
     _show_area_prices(res, top=min(top, 8))
     b = res.bottlenecks
     if len(b):

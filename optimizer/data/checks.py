@@ -247,6 +247,19 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     if "emissions" in t:
         check_emissions(t["emissions"], rec, pro, problems)
 
+    if "transit" in t:
+        known = codes | set(m.regions)
+        for col in ("from", "to"):
+            for _, r in t["transit"].loc[~t["transit"][col].isin(known)].iterrows():
+                problems.append(
+                    Problem(
+                        "transit.csv",
+                        int(r[LINE]),
+                        col,
+                        f"{r[col]!r} is not a country code or a region of instance.yaml",
+                    )
+                )
+
 
 def check_emissions(
     em: pd.DataFrame, rec: pd.DataFrame, pro: pd.DataFrame, problems: list[Problem]

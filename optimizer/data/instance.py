@@ -49,6 +49,15 @@ class Instance:
     #: the undisrupted instance the short run stays near (None: this instance itself):
     #: the instance before the scenarios of this run were applied (docs/horizon.md)
     reference: Instance | None = field(default=None, repr=False)
+    #: tonnes landing from shipments made before the first period (site, commodity,
+    #: period, quantity), set by rolling decisions (None: steady state, docs/horizon.md)
+    arrivals: pd.DataFrame | None = field(default=None, repr=False)
+    #: per-month premium of serving demand now over later, set by rolling plans
+    #: (:mod:`optimizer.analysis.rolling`): 0 for every ordinary solve
+    urgency: float = 0.0
+    #: how a monthly instance with policies decides (docs/horizon.md): decisions
+    #: (myopic/foresight), start (a month) and lookahead set by the caller; None: defaults
+    decisions_set: dict[str, Any] | None = None
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -80,6 +89,17 @@ class Instance:
             raise InputError(Problem("--horizon", None, None, f"{horizon!r}: choose short or long"))
         out = copy.copy(self)
         out.horizon_set = horizon
+        return out
+
+    def with_decisions(
+        self, decisions: str | None = None, start: Any = None, lookahead: int | None = None
+    ) -> Instance:
+        """A shallow copy that decides ``myopic``/``foresight`` from ``start`` with
+        ``lookahead`` months (monthly instances with policies; ``None``: the defaults)."""
+        if decisions is None and start is None and lookahead is None:
+            return self
+        out = copy.copy(self)
+        out.decisions_set = {"decisions": decisions, "start": start, "lookahead": lookahead}
         return out
 
     def commodities_of(self, name: str) -> list[str]:

@@ -31,6 +31,29 @@ class Defaults(_Strict):
         description="Adjustment horizon (docs/horizon.md): long re-optimises the whole chain "
         "freely; short keeps it near the reference plan within short_run.csv's limits.",
     )
+    safety_stock_rate: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of stocks.keep_cost that a tonne below a safety stock's level "
+        "costs per month it stays below (a carrying and risk premium; the last period "
+        "charges keep_cost in full).",
+    )
+    decisions: Literal["foresight", "myopic"] = Field(
+        "myopic",
+        description="How a monthly instance decides once a disruption starts "
+        "(docs/horizon.md): myopic -- month by month, each month's plan looking "
+        "`lookahead` months ahead and holding the policies in force that month; "
+        "foresight -- one plan over the months from the disruption on that knows "
+        "every policy in advance. Annual instances always solve all periods at once.",
+    )
+    lookahead: int = Field(
+        3,
+        ge=1,
+        le=24,
+        description="Months each myopic plan looks ahead (the month decided and the next "
+        "lookahead - 1).",
+    )
 
 
 class Manifest(_Strict):

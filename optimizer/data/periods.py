@@ -16,6 +16,7 @@ their length (``optimizer.data.instance``).  Discounting uses :func:`start`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -144,3 +145,43 @@ def tidy(col: pd.Series) -> pd.Series:
     return pd.Series(
         [plain(v) if v is not None else None for v in vals], index=col.index, dtype=object
     )
+
+
+def bounds(p: Period) -> tuple[dt.date, dt.date]:
+    """First day of the period and first day after it: ``"2025-04"`` → (2025-04-01,
+    2025-05-01), ``2024`` → (2024-01-01, 2025-01-01)."""
+    if is_month(p):
+        y, m = int(p[:4]), int(p[5:7])
+        nxt = (y + 1, 1) if m == 12 else (y, m + 1)
+        return dt.date(y, m, 1), dt.date(*nxt, 1)
+    return dt.date(int(p), 1, 1), dt.date(int(p) + 1, 1, 1)
+
+
+def share_after(p: Period, day: dt.date) -> float:
+    """Share of period ``p`` on or after ``day`` (0 when it ends before, 1 when it starts
+    on or after it), counted in days."""
+    a, b = bounds(p)
+    if day <= a:
+        return 1.0
+    if day >= b:
+        return 0.0
+    return (b - day).days / (b - a).days
+
+
+def after(periods: Sequence[Period], day: dt.date) -> list[Period]:
+    """The periods that end after ``day`` (a policy starting that day applies in them)."""
+    return [p for p in periods if bounds(p)[1] > day]
+
+
+def months_between(a: Period, b: Period) -> int:
+    """Whole months from month ``a`` to month ``b`` (``b`` later: positive)."""
+    return _index(b) - _index(a)
+
+
+def shift(p: str, k: int) -> str:
+    """The month ``k`` months after month ``p``."""
+    return _month(_index(p) + k)
+
+
+#: Average days in a month (365.25 / 12): transit days to months.
+DAYS_PER_MONTH = 365.25 / 12

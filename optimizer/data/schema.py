@@ -253,6 +253,22 @@ TABLES: dict[str, Table] = {
                 ),
                 Col("cost", "float", "Transport and handling cost.", unit="USD/t", ge=0),
                 Col(
+                    "transit_days",
+                    "float",
+                    "Days a shipment spends on the lane (sea freight China-Europe is about six "
+                    "weeks). Used by monthly instances only: a tonne shipped in a month arrives "
+                    "`transit_days / (365.25/12)` months later, split between the two months the "
+                    "delay falls between; shipments before the first month are taken at the "
+                    "first month's rate (steady state) and arrivals after the last month count "
+                    "in the last. Blank or 0: arrives in the month shipped. Annual instances "
+                    "ignore it.",
+                    unit="days",
+                    nullable=True,
+                    required=False,
+                    ge=0,
+                    le=365,
+                ),
+                Col(
                     "qualified",
                     "str",
                     "In the short run (`horizon: short`), may the lane carry a commodity it did "
@@ -304,6 +320,21 @@ TABLES: dict[str, Table] = {
                 Col("commodity", "id", "Commodity held.", references="commodities.id"),
                 Col(
                     "quantity", "float", "Tonnes at the start of the first period.", unit="t", ge=0
+                ),
+                Col(
+                    "keep_cost",
+                    "float",
+                    "A safety stock: the holder keeps `quantity` on hand and draws on it only "
+                    "to avoid a costlier shortage. Each tonne below that level at the end of "
+                    "a period costs `defaults.safety_stock_rate` x `keep_cost` per month of the "
+                    "period, and at the end of the last period `keep_cost` itself (what the "
+                    "tonne would cost to replace), so an undisrupted plan keeps the stock "
+                    "steady and a disrupted one rebuilds it when it can. Give about the "
+                    "commodity's price at that place. Blank: a stock to be used up freely.",
+                    unit="USD/t",
+                    nullable=True,
+                    required=False,
+                    gt=0,
                 ),
                 SOURCE,
             ),
@@ -428,6 +459,29 @@ TABLES: dict[str, Table] = {
                 SOURCE,
             ),
             key=("stage",),
+            required=False,
+        ),
+        Table(
+            "transit",
+            "Days in transit between countries (optional table; monthly instances only): a "
+            "link without its own `transit_days` takes the days of the first row whose "
+            "`from` holds its shipping site's country and whose `to` holds its receiving "
+            "site's (a country code or a region of `instance.yaml`). A link no row matches "
+            "delivers in the month it ships.",
+            (
+                Col("from", "str", "Shipping country or region."),
+                Col("to", "str", "Receiving country or region."),
+                Col(
+                    "days",
+                    "float",
+                    "Days from dispatch to arrival (sea freight, customs, inland).",
+                    unit="days",
+                    ge=0,
+                    le=365,
+                ),
+                SOURCE,
+            ),
+            key=("from", "to"),
             required=False,
         ),
         Table(

@@ -47,6 +47,13 @@ def add_balance(cm: ChainModel) -> None:
             init.assign(period=s.periods[0]), on=["site", "commodity", "period"]
         )
         rhs[first["index"].to_numpy()] -= first["initial"].to_numpy(dtype=float)
+    arr = s.arrivals
+    if arr is not None and len(arr):  # shipments made before the first period, landing now
+        a = keys.reset_index().merge(
+            arr.groupby(["site", "commodity", "period"], as_index=False)["quantity"].sum(),
+            on=["site", "commodity", "period"],
+        )
+        rhs[a["index"].to_numpy()] -= a["quantity"].to_numpy(dtype=float)
     cm.add_rows(
         "balance",
         keys,

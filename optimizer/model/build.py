@@ -48,6 +48,7 @@ def build_model(sets: IndexSets, plugins: Sequence[Plugin] = ()) -> ChainModel:
         demand.add_extra_demand(cm)
         storage.add_disposal(cm)
         storage.add_inventory(cm)
+        storage.add_safety_stocks(cm)
         shortrun.add_ramp_limits(cm)
         shortrun.add_lane_limits(cm)
         for plugin in plugins:

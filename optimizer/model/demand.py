@@ -45,7 +45,7 @@ def add_unmet(cm: ChainModel) -> None:
     cm.add_var(
         "unmet", keys, ub=d["quantity"].to_numpy(dtype=float), doc="tonnes of demand not served"
     )
-    w = d["period"].map(s.weights).to_numpy(dtype=float)
+    w = d["period"].map(s.weights).to_numpy(dtype=float) * _urgency(s, d)
     curved = _curved(d, s.shortage_segments)
     penalty = np.where(curved, 0.0, d["penalty"].to_numpy(dtype=float))
     cm.add_cost("unmet", np.arange(len(d)), penalty * w, "shortage_penalty")
@@ -75,7 +75,7 @@ def add_demand_segments(cm: ChainModel) -> None:
         ub=seg["size"].to_numpy(dtype=float),
         doc="tonnes not served in one segment of the demand curve",
     )
-    w = seg["period"].map(s.weights).to_numpy(dtype=float)
+    w = seg["period"].map(s.weights).to_numpy(dtype=float) * _urgency(s, seg)
     cm.add_cost(
         "unmet_seg", np.arange(len(seg)), seg["price"].to_numpy(float) * w, "shortage_penalty"
     )
@@ -108,9 +108,17 @@ def add_extra_demand(cm: ChainModel) -> None:
         ub=ex["size"].to_numpy(dtype=float),
         doc="tonnes bought beyond demand in one segment below the reference price",
     )
-    w = ex["period"].map(s.weights).to_numpy(dtype=float)
+    w = ex["period"].map(s.weights).to_numpy(dtype=float) * _urgency(s, ex)
     cm.add_cost("extra", np.arange(len(ex)), -ex["price"].to_numpy(float) * w, "extra_demand")
     rows = positions(
         ex.rename(columns={"market": "site"}), cm.balance_index, ["site", "commodity", "period"]
     )
     cm.balance_terms.append(("extra", np.arange(len(ex)), rows, -np.ones(len(ex))))
+
+
+def _urgency(s, d: pd.DataFrame) -> np.ndarray:
+    """Per row, how much more serving demand in its period is worth than serving it in
+    the solve's first period (1 unless a rolling plan sets ``urgency``)."""
+    if not s.urgency:
+        return np.ones(len(d))
+    return d["period"].map(s.urgency).to_numpy(dtype=float)

@@ -8,7 +8,7 @@ work).  Everything here is vectorised; no Python loop runs per variable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from optimizer.model import curves
 from optimizer.model.reference import Baseline
 from optimizer.model.shortrun import ShortRun, short_run_sets
 from optimizer.model.tracing import Labels, lift, lifted_id
+from optimizer.model.transit import transit_lags
 
 
 @dataclass
@@ -49,6 +50,20 @@ class IndexSets:
     storage: pd.DataFrame
     #: capacity projects: id, process, capacity, capex, in_service (first period), committed
     expansions: pd.DataFrame
+    #: safety stocks (``stocks.keep_cost``): site, commodity, level, keep_cost
+    safety: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["site", "commodity", "level", "keep_cost"])
+    )
+    #: share of keep_cost a tonne below a safety level costs per month
+    safety_rate: float = 0.0
+    #: link, lag in months (monthly instances with ``links.transit_days``; empty otherwise)
+    transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["link", "lag"]))
+    #: factor on the value of serving demand per period (rolling plans: an order met now
+    #: is worth more than one met later, so stocks are drawn before lines stop); empty: 1
+    urgency: dict = field(default_factory=dict)
+    #: arrivals from shipments made before the first period (site, commodity, period,
+    #: quantity), when the caller knows them (rolling decisions); None: steady state
+    arrivals: pd.DataFrame | None = None
     #: origin labels when the instance is traced (commodity and recipe ids are lifted)
     labels: Labels | None = None
     #: short-run limits against the reference plan (``horizon: short``; None: long run)
@@ -224,6 +239,25 @@ def _build_sets(inst: Instance) -> IndexSets:
     store = store.merge(init.rename("initial").reset_index(), on=["site", "commodity"], how="left")
     store["initial"] = store["initial"].fillna(0.0)
     storage = store.reset_index(drop=True)
+    safety = pd.DataFrame(columns=["site", "commodity", "level", "keep_cost"])
+    if "keep_cost" in stocks and stocks["keep_cost"].notna().any():
+        kept = stocks.loc[stocks["keep_cost"].notna()]
+        level = kept["level"] if "level" in kept else kept["quantity"]
+        safety = (
+            pd.DataFrame(
+                {
+                    "site": kept["site"].to_numpy(),
+                    "commodity": kept["commodity"].to_numpy(),
+                    "level": level.astype(float).to_numpy(),
+                    "keep_cost": kept["keep_cost"].astype(float).to_numpy(),
+                }
+            )
+            .groupby(["site", "commodity"], as_index=False)
+            .agg(level=("level", "sum"), keep_cost=("keep_cost", "max"))
+        )
+        safety = safety.loc[safety["level"] > 0].reset_index(drop=True)
+    lags = transit_lags(inst)
+    transit = pd.DataFrame({"link": lags.index.to_numpy(), "lag": lags.to_numpy()})
 
     ex = inst.expansions
     ready = (
@@ -261,6 +295,13 @@ def _build_sets(inst: Instance) -> IndexSets:
         disposal=disposal,
         storage=storage,
         expansions=expansions,
+        safety=safety,
+        safety_rate=float(m.defaults.safety_stock_rate),
+        transit=transit,
+        arrivals=inst.arrivals,
+        urgency={p: (1.0 + inst.urgency) ** -i for i, p in enumerate(periods)}
+        if inst.urgency
+        else {},
         labels=labels,
         shortage_segments=shortage_segments,
         extra_segments=extra_segments,

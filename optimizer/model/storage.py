@@ -68,3 +68,45 @@ def add_inventory(cm: ChainModel) -> None:
         d_next = d.loc[carry, ["site", "commodity"]].assign(period=has_next[carry].to_numpy())
         next_rows = positions(d_next, cm.balance_index, ["site", "commodity", "period"])
         cm.balance_terms.append(("inventory", idx[carry], next_rows, np.ones(int(carry.sum()))))
+
+
+def add_safety_stocks(cm: ChainModel) -> None:
+    r"""Variables ``below[s, c, t]`` and rows ``safety_stock[s, c, t]``:
+    :math:`\mathrm{inventory}_{s,c,t} + \mathrm{below}_{s,c,t} \ge L_{s,c}` for every
+    safety stock (``stocks.keep_cost`` given), each tonne below costing
+    :math:`k_{s,c}\,(\sigma\,12\,\ell_t + [t = t_{last}])` — the rate
+    ``defaults.safety_stock_rate`` per month below and the full replacement value at the
+    end of the last period."""
+    s = cm.sets
+    if s.safety.empty or s.storage.empty:
+        return
+    d = by_period(s.safety, s.periods)
+    inv = cm.var_keys["inventory"][["site", "commodity", "period"]].reset_index()
+    m = (
+        d.reset_index()
+        .rename(columns={"index": "row"})
+        .merge(inv, on=["site", "commodity", "period"])
+    )
+    n = len(d)
+    cm.add_var("below", d[["site", "commodity", "period"]], doc="tonnes below a safety level")
+    months = d["period"].map(s.lengths).to_numpy(dtype=float) * 12.0
+    last = (d["period"] == s.periods[-1]).to_numpy(dtype=float)
+    w = d["period"].map(s.weights).to_numpy(dtype=float)
+    keep = d["keep_cost"].to_numpy(dtype=float)
+    cm.add_cost("below", np.arange(n), keep * w * (s.safety_rate * months + last), "safety_stock")
+    cm.add_rows(
+        "safety_stock",
+        d[["site", "commodity", "period"]],
+        [
+            (
+                "inventory",
+                m["index"].to_numpy(dtype=np.int64),
+                m["row"].to_numpy(dtype=np.int64),
+                np.ones(len(m)),
+            ),
+            ("below", np.arange(n), np.arange(n), np.ones(n)),
+        ],
+        ">=",
+        d["level"].to_numpy(dtype=float),
+        doc="inventory + below >= safety level",
+    )

@@ -18,8 +18,11 @@ Objective
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.model.core import ChainModel, by_period, positions
+from optimizer.model.transit import transit_terms
 
 
 def add_flows(cm: ChainModel) -> None:
@@ -36,11 +39,40 @@ def add_flows(cm: ChainModel) -> None:
     out_rows = positions(
         lc.rename(columns={"from_site": "site"}), cm.balance_index, ["site", "commodity", "period"]
     )
-    in_rows = positions(
-        lc.rename(columns={"to_site": "site"}), cm.balance_index, ["site", "commodity", "period"]
-    )
     cm.balance_terms.append(("flow", idx, out_rows, -np.ones(n)))
-    cm.balance_terms.append(("flow", idx, in_rows, np.ones(n)))
+    lag = lc["link"].map(s.transit.set_index("link")["lag"]).fillna(0.0).to_numpy(dtype=float)
+    now = lag == 0
+    if now.any():
+        in_rows = positions(
+            lc.loc[now].rename(columns={"to_site": "site"}),
+            cm.balance_index,
+            ["site", "commodity", "period"],
+        )
+        cm.balance_terms.append(("flow", idx[now], in_rows, np.ones(int(now.sum()))))
+    if (~now).any():
+        _add_arrivals(cm, lc, idx, lag)
+
+
+def _add_arrivals(cm: ChainModel, lc, idx: np.ndarray, lag: np.ndarray) -> None:
+    """Balance terms of shipments that spend ``lag`` months in transit
+    (:func:`transit_terms`): steady state before the first month unless the sets carry
+    the known ``arrivals`` (then on the right-hand side of the balance)."""
+    s = cm.sets
+    pos = {p: i for i, p in enumerate(s.periods)}
+    sel = np.flatnonzero(lag > 0)
+    j = lc["period"].map(pos).to_numpy(dtype=np.int64)[sel]
+    src, t, w = transit_terms(j, lag[sel], len(s.periods), s.arrivals is None)
+    v = idx[sel][src]
+    keys = pd.DataFrame(
+        {
+            "site": lc["to_site"].to_numpy()[v],
+            "commodity": lc["commodity"].to_numpy()[v],
+            "period": np.asarray(s.periods, dtype=object)[t],
+        }
+    )
+    keys["period"] = P.tidy(keys["period"])
+    rows = positions(keys, cm.balance_index, ["site", "commodity", "period"])
+    cm.balance_terms.append(("flow", v, rows, w))
 
 
 def add_link_capacity(cm: ChainModel) -> None:

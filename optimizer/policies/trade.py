@@ -106,10 +106,9 @@ def add_export_controls(
             share = shares.get(d, shares.get("default", 0.0)) if p.quota is None else None
             if p.quota is not None:
                 limit = p.quota
-            elif share == 0:
-                limit = 0.0
-            else:
-                limit = share * float(bq.get((g, d, t), 0.0))
+            else:  # licences from starts + licence_lag_days (prorated by days)
+                share = p.licensed_share(t, share)
+                limit = 0.0 if share == 0 else share * float(bq.get((g, d, t), 0.0))
             keys.append((pid, g, d, P.plain(t)))
             terms_var.append(rows["var"].to_numpy())
             terms_row.append(np.full(len(rows), len(keys) - 1))

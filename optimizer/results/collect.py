@@ -276,6 +276,7 @@ def _summary(
         "unmet_by_commodity": {c: float(u) for c, u in by["unmet"].items() if u > 0},
         "demand_by_commodity": {c: float(d) for c, d in by["demand"].items()},
         "cost_breakdown": _cost_breakdown(handle.cm, handle, s.x),
+        "cost_by_period": _cost_by_period(handle.cm, handle, s.x),
         "instance": inst.manifest.name,
         "instance_path": str(inst.path),
         "scenarios": list(inst.scenarios),
@@ -456,4 +457,22 @@ def _cost_breakdown(cm, handle: LpHandle, x: np.ndarray) -> dict[str, float]:
     for name, pos, coef, group in cm.objective_terms:
         vals = handle.value(name, x)[pos]
         out[group] = out.get(group, 0.0) + float(np.dot(vals, coef))
+    return out
+
+
+def _cost_by_period(cm, handle: LpHandle, x: np.ndarray) -> dict[str, dict[str, float]]:
+    """The objective split by period (keys as text: JSON) and cost group; terms of a
+    variable without a period (none today) under ``"*"``."""
+    out: dict[str, dict[str, float]] = {}
+    for name, pos, coef, group in cm.objective_terms:
+        vals = handle.value(name, x)[pos] * coef
+        keys = cm.var_keys[name]
+        per = keys["period"].to_numpy(dtype=object)[pos] if "period" in keys else None
+        if per is None:
+            d = out.setdefault("*", {})
+            d[group] = d.get(group, 0.0) + float(vals.sum())
+            continue
+        for p, v in pd.Series(vals).groupby(per).sum().items():
+            d = out.setdefault(str(p), {})
+            d[group] = d.get(group, 0.0) + float(v)
     return out

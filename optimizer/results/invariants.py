@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.model.tracing import site_label, site_tags
+from optimizer.model.transit import landed, transit_lags
 from optimizer.policies import registry
 from optimizer.results.columns import NOISE
 
@@ -47,7 +49,9 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
     prod = res.production.merge(rec[["recipe", "commodity", "coef"]], on="recipe")
     prod = prod.assign(q=prod["activity"] * prod["coef"])[[*key, "q"]]
     fl = res.flows
-    inflow = fl.rename(columns={"target": "site"}).assign(q=fl["quantity"])[[*key, "q"]]
+    lags = transit_lags(inst)
+    arrived = landed(fl, lags, inst.periods, getattr(inst, "arrivals", None) is None)
+    inflow = arrived.rename(columns={"target": "site"}).assign(q=arrived["quantity"])[[*key, "q"]]
     outflow = fl.rename(columns={"source": "site"}).assign(q=-fl["quantity"])[[*key, "q"]]
     sh = res.shortages
     served = sh.rename(columns={"market": "site"}).assign(q=-sh["served"], origin="")[[*key, "q"]]
@@ -61,7 +65,7 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
         nxt = dict(zip(periods, periods[1:], strict=False))
         carried = inv.loc[inv["period"].map(nxt).notna()]
         parts.append(
-            carried.assign(period=carried["period"].map(nxt).astype(int), q=carried["quantity"])[
+            carried.assign(period=P.tidy(carried["period"].map(nxt)), q=carried["quantity"])[
                 [*key, "q"]
             ]
         )
@@ -72,6 +76,9 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
             trig = site_tags(inst)
             origin = [site_label(inst, trig, x) for x in st["site"]]
         parts.append(st.assign(period=periods[0], q=st["quantity"], origin=origin)[[*key, "q"]])
+    arr = getattr(inst, "arrivals", None)
+    if arr is not None and len(arr):
+        parts.append(arr.assign(q=arr["quantity"], origin="")[[*key, "q"]])
     steps = res.origins
     if len(steps):
         use = steps.loc[steps["step"] == "use"]

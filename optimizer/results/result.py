@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.data.periods import monthly
 from optimizer.fileio import dumps_json, write_file, write_folder
 from optimizer.model.reference import Baseline
 from optimizer.results.columns import (
@@ -110,6 +111,10 @@ class Result:
         for fname, attr in TABLE_FILES.items():
             df = getattr(self, attr)
             out[fname] = df if df is not None else pd.DataFrame(columns=MINCUT_COLUMNS)
+        if monthly(self.summary.get("periods") or []):
+            from optimizer.results.shortfall import first_shortages
+
+            out["first_shortage.csv"] = first_shortages(self)
         return out
 
     def to_excel(self, path: str | Path) -> Path:

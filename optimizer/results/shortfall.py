@@ -86,3 +86,59 @@ def words(m: MarketShortfall, money, tonnes, top: int = 2) -> str:
     tail = ", ".join(parts) + (f", +{more} more" if more > 0 else "")
     head = f"{money(m.value)} USD at risk, " if not np.isnan(m.value) else ""
     return f"{m.market}: {head}{tail}"
+
+
+#: A market is short of a commodity in a month when at least this share of its demand
+#: goes unserved (first_shortage.csv): 1 %, below which an elastic demand curve's
+#: cheapest slivers are trimmed rather than a line stopped.
+SHORT_SHARE = 0.01
+
+
+def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
+    """Per market and commodity of a result (monthly: ``first_shortage.csv``): the first month at least
+    ``threshold`` of its demand goes unserved, the months short, the last short month,
+    the worst month's share, tonnes unmet and value at risk (``first_shortage.csv``)."""
+    sh = res.shortages.copy()
+    cols = [
+        "market",
+        "country",
+        "commodity",
+        "first_short",
+        "months_short",
+        "last_short",
+        "worst_share",
+        "unmet",
+        "demand",
+        "unmet_value",
+    ]
+    if sh.empty:
+        return pd.DataFrame(columns=cols)
+    share = sh["unmet"] / sh["demand"].where(sh["demand"] > 0, np.nan)
+    sh["short"] = share.fillna(0.0) >= threshold
+    sh["share"] = share.fillna(0.0)
+    order = {p: i for i, p in enumerate(res.summary.get("periods", sorted(set(sh["period"]))))}
+    sh["_i"] = sh["period"].map(order)
+    rows = []
+    for (m, c), g in sh.groupby(["market", "commodity"], sort=True):
+        g = g.sort_values("_i")
+        s = g.loc[g["short"]]
+        rows.append(
+            {
+                "market": m,
+                "country": g["country"].iloc[0] if "country" in g else "",
+                "commodity": c,
+                "first_short": s["period"].iloc[0] if len(s) else None,
+                "months_short": int(len(s)),
+                "last_short": s["period"].iloc[-1] if len(s) else None,
+                "worst_share": float(g["share"].max()),
+                "unmet": float(g["unmet"].sum()),
+                "demand": float(g["demand"].sum()),
+                "unmet_value": float(g["unmet_value"].sum())
+                if "unmet_value" in g and g["unmet_value"].notna().any()
+                else np.nan,
+            }
+        )
+    out = pd.DataFrame(rows, columns=cols)
+    out["_i"] = out["first_short"].map(order)
+    out = out.sort_values(["_i", "unmet_value", "market"], na_position="last")
+    return out.drop(columns="_i").reset_index(drop=True)

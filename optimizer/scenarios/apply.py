@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from optimizer.data import periods as P
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
@@ -115,7 +116,7 @@ def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> I
                             f"policy id {pid!r} is used twice",
                         )
                     )
-                new.append((pid, parsed))
+                new.append((pid, _dated(out, parsed)))
         for i, (pid, pol) in enumerate(new):
             if pol.type == "stockpile":
                 if not sc.sources:
@@ -288,6 +289,14 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
                 new[mask] = new[mask] * v
             df[col] = new
     inst.tables[ch.table] = df
+
+
+def _dated(inst, pol):
+    """A policy with ``starts``: its periods narrowed to those that end after that date."""
+    if getattr(pol, "starts", None) is None:
+        return pol
+    within = P.resolve(pol.periods, inst.periods) if pol.periods is not None else inst.periods
+    return pol.model_copy(update={"periods": P.after(within, pol.starts)})
 
 
 def _parse_policy(inst, pol: dict, raw, loc: tuple, label: str, problems: list[Problem]):

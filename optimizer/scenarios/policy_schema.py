@@ -7,6 +7,7 @@ The math of each is in ``docs/policies.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,6 +40,13 @@ class _Policy(BaseModel):
         max_length=600,
         description="Periods it applies in (default: all): years, months (2025-04) or month "
         "ranges (2025-04..2025-12); in a monthly instance a year means its months.",
+    )
+
+    starts: dt.date | None = Field(
+        None,
+        description="Date it comes into force (2025-04-04): it applies in the periods that "
+        "end after it; an export control's limit in the period it starts is prorated by "
+        "days; myopic decisions learn of it on that date (docs/horizon.md).",
     )
 
     @field_validator("periods", mode="before")
@@ -135,6 +143,25 @@ class ExportControl(_Policy):
     quota: float | None = Field(None, ge=0)
     per: Literal["commodity", "total"] = "commodity"
     split: Literal["none", "destination"] = "none"
+    licence_lag_days: float = Field(
+        0.0,
+        ge=0,
+        le=365,
+        description="Days from `starts` before the first licence is granted (the review: "
+        "MOFCOM allowed 45 working days, about 63 calendar days): no controlled export "
+        "leaves in them; from then on the licensed share does. Needs `starts` and "
+        "`max_share`.",
+    )
+
+    def licensed_share(self, period, share: float) -> float:
+        """The share of baseline exports allowed in ``period``: the days before ``starts``
+        unlimited (1), the review days none, the rest ``share`` (prorated by days)."""
+        if self.starts is None:
+            return share
+        granted = self.starts + dt.timedelta(days=float(self.licence_lag_days))
+        before = 1.0 - P.share_after(period, self.starts)
+        licensed = P.share_after(period, granted)
+        return before + share * licensed
 
     @field_validator("max_share")
     @classmethod
@@ -152,6 +179,8 @@ class ExportControl(_Policy):
             raise ValueError("give exactly one of max_share or quota")
         if isinstance(self.max_share, dict) and self.quota is None and not self.max_share:
             raise ValueError("max_share: give at least one destination (or default)")
+        if self.licence_lag_days and (self.starts is None or self.max_share is None):
+            raise ValueError("licence_lag_days needs starts (the date) and max_share")
         return self
 
     def shares(self) -> dict[str, float]:
@@ -164,7 +193,9 @@ class ExportControl(_Policy):
         return isinstance(self.max_share, dict) or self.split == "destination"
 
     def needs_baseline(self) -> bool:
-        return self.max_share is not None and any(s > 0 for s in self.shares().values())
+        return self.max_share is not None and (
+            any(s > 0 for s in self.shares().values()) or self.starts is not None
+        )
 
     def check(self, inst: Instance) -> list[tuple[str, str]]:
         out = super().check(inst) + check_origin(inst, self.origin, self.from_stage)
