@@ -51,11 +51,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from optimizer.data import periods as P
 from optimizer.errors import InputError
 from optimizer.results.columns import MINCUT_COLUMNS
 
 if TYPE_CHECKING:
-    from optimizer.data.instance import Instance
+    from optimizer.data import periods as P
+from optimizer.data.instance import Instance
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +163,7 @@ def _chain(inst: Instance) -> _Chain:
         {
             "proc": pd.Index(procs).get_indexer(ex["process"]),
             "capacity": ex["capacity"].to_numpy(dtype=float),
-            "ready": ex["earliest"].astype(float).to_numpy()
+            "ready": ex["earliest"].map(P.start).to_numpy(dtype=float)
             + ex["lead_time"].fillna(0).astype(float).to_numpy(),
         }
     )
@@ -277,10 +279,11 @@ def _trace(ch: _Chain, d: int, k: int) -> tuple[bytes, _Trace | None]:
     return sig, _Trace(str(ch.coms[k]), fol, value, full)
 
 
-def _capacity(ch: _Chain, period: int) -> np.ndarray:
-    """Process capacities in ``period``: base plus every project in service by then."""
+def _capacity(ch: _Chain, period) -> np.ndarray:
+    """Process capacities in ``period`` (a year or a month): base plus every project in
+    service by then."""
     cap = ch.proc_cap.copy()
-    ex = ch.expansions.loc[ch.expansions["ready"] <= period]
+    ex = ch.expansions.loc[ch.expansions["ready"] <= P.start(period) + 1e-9]
     np.add.at(cap, ex["proc"].to_numpy(dtype=np.int64), ex["capacity"].to_numpy(dtype=float))
     return cap
 
@@ -432,7 +435,7 @@ def mincut(inst: Instance, shortages: pd.DataFrame | None = None) -> pd.DataFram
     dem = dem.groupby(["period", "market", "commodity"], as_index=False)["quantity"].sum()
     ch = _chain(inst)
     traces: dict[bytes, _Trace | None] = {}
-    caps = {p: _capacity(ch, int(p)) for p in dem["period"].unique()}
+    caps = {p: _capacity(ch, p) for p in dem["period"].unique()}
     nets: dict[tuple[bytes, bytes], _Net] = {}  # periods with the same capacities share
     cuts: dict[tuple[bytes, bytes, str], tuple[float, list]] = {}
     rows = []
@@ -461,7 +464,7 @@ def mincut(inst: Instance, shortages: pd.DataFrame | None = None) -> pd.DataFram
             countries = dict.fromkeys(ch.country.get(e, "") for e, _ in parts)
             rows.append(
                 {
-                    "period": int(period),
+                    "period": P.plain(period),
                     "market": market,
                     "commodity": d_id,
                     "demand": q,
@@ -505,7 +508,7 @@ def graph(
     _, tr = _trace(ch, d, keys[0])
     if tr is None:
         raise InputError(f"no finite bound for {commodity} along {ch.coms[keys[0]]}")
-    e = _edges(ch, tr, _capacity(ch, int(period if period is not None else inst.periods[0])))
+    e = _edges(ch, tr, _capacity(ch, period if period is not None else inst.periods[0]))
     g = nx.DiGraph()
     g.add_node(SOURCE)
     fin = np.isfinite(e["capacity"].to_numpy())

@@ -24,8 +24,25 @@ from optimizer.cli.common import (
 from optimizer.errors import EXIT_INPUT, RechainError
 
 Start = Annotated[
-    int, typer.Option("--start", help="Period the disruption starts in (one of the instance's).")
+    str,
+    typer.Option(
+        "--start",
+        help="Period the disruption starts in (one of the instance's: 2026, or 2025-04).",
+    ),
 ]
+
+
+def _period(start: str):
+    """``--start`` as a period id (a year or a month); a bad one is an input error."""
+    from optimizer.data import periods as P
+    from optimizer.errors import InputError, Problem
+
+    try:
+        return P.parse(start)
+    except ValueError as e:
+        raise InputError(Problem("--start", None, None, str(e))) from None
+
+
 Tol = Annotated[
     float, typer.Option("--tol", min=0, help="Unmet demand above this (t) counts as a shortage.")
 ]
@@ -75,7 +92,9 @@ def survive(
         inst = load(instance, base or [])
         _warn(inst)
         with case_progress("solving") as progress:
-            sv = time_to_survive(inst, disruption, start, mode=mode, tol=tol, progress=progress)
+            sv = time_to_survive(
+                inst, disruption, _period(start), mode=mode, tol=tol, progress=progress
+            )
         if out_dir is not None:
             sv.write(out_dir)
     except RechainError as e:
@@ -202,7 +221,7 @@ def stockpile_size(
                     disruption,
                     commodity=commodity,
                     region=region,
-                    start=start,
+                    start=_period(start),
                     duration=duration,
                     markets=market,
                     demand_commodities=demand_commodity,

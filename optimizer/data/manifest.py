@@ -39,6 +39,14 @@ class Defaults(_Strict):
         "costs per month it stays below (a carrying and risk premium; the last period "
         "charges keep_cost in full).",
     )
+    carrying_rate: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of stocks.keep_cost that holding a tonne of a safety stock costs "
+        "per month (capital and warehousing; below safety_stock_rate, so a stock is kept "
+        "at its level, not above it).",
+    )
     decisions: Literal["foresight", "myopic"] = Field(
         "myopic",
         description="How a monthly instance decides once a disruption starts "

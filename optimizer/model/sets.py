@@ -56,6 +56,8 @@ class IndexSets:
     )
     #: share of keep_cost a tonne below a safety level costs per month
     safety_rate: float = 0.0
+    #: share of keep_cost holding a tonne of safety stock costs per month
+    carrying_rate: float = 0.0
     #: link, lag in months (monthly instances with ``links.transit_days``; empty otherwise)
     transit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["link", "lag"]))
     #: factor on the value of serving demand per period (rolling plans: an order met now
@@ -297,6 +299,7 @@ def _build_sets(inst: Instance) -> IndexSets:
         expansions=expansions,
         safety=safety,
         safety_rate=float(m.defaults.safety_stock_rate),
+        carrying_rate=float(m.defaults.carrying_rate),
         transit=transit,
         arrivals=inst.arrivals,
         urgency={p: (1.0 + inst.urgency) ** -i for i, p in enumerate(periods)}

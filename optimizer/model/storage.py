@@ -76,7 +76,8 @@ def add_safety_stocks(cm: ChainModel) -> None:
     safety stock (``stocks.keep_cost`` given), each tonne below costing
     :math:`k_{s,c}\,(\sigma\,12\,\ell_t + [t = t_{last}])` — the rate
     ``defaults.safety_stock_rate`` per month below and the full replacement value at the
-    end of the last period."""
+    end of the last period; each tonne held costs ``defaults.carrying_rate`` of
+    :math:`k_{s,c}` per month (so a stock is kept at its level, not above it)."""
     s = cm.sets
     if s.safety.empty or s.storage.empty:
         return
@@ -94,6 +95,13 @@ def add_safety_stocks(cm: ChainModel) -> None:
     w = d["period"].map(s.weights).to_numpy(dtype=float)
     keep = d["keep_cost"].to_numpy(dtype=float)
     cm.add_cost("below", np.arange(n), keep * w * (s.safety_rate * months + last), "safety_stock")
+    # holding a safety stock costs the carrying rate of its keep cost
+    cm.add_cost(
+        "inventory",
+        m["index"].to_numpy(dtype=np.int64),
+        (keep * w * s.carrying_rate * months)[m["row"].to_numpy(dtype=np.int64)],
+        "storage",
+    )
     cm.add_rows(
         "safety_stock",
         d[["site", "commodity", "period"]],

@@ -644,8 +644,54 @@ def _origin_rows(res: Result, names: Names) -> list[dict[str, Any]]:
     return rows
 
 
+def _timeline(
+    key: str, res: Result, names: Names, figs: _Figures, instance: Instance | None
+) -> dict[str, Any] | None:
+    """Monthly results: when each market first goes short, and the timeline figures."""
+    from optimizer.report.figures import timeline as TL
+    from optimizer.results.shortfall import SHORT_SHARE, first_shortages
+
+    months = TL.months_of(res)
+    if not months:
+        return None
+    ev = TL.events(instance, months)
+    fs = first_shortages(res)
+    fs = fs.loc[fs["first_short"].notna()]
+    d = res.summary.get("decisions") or {}
+    return {
+        "months": f"{months[0]} to {months[-1]}",
+        "threshold": SHORT_SHARE,
+        "decisions": d,
+        "events": [{"date": a, "label": b} for a, b in ev],
+        "first": [
+            {
+                "market": names.site_label(str(r.market)),
+                "commodity": names.commodity_name(str(r.commodity)),
+                "first": r.first_short,
+                "months": int(r.months_short),
+                "last": r.last_short,
+                "worst": float(r.worst_share),
+                "value": float(r.unmet_value),
+            }
+            for r in fs.head(40).itertuples(index=False)
+        ],
+        "fig": {
+            "unmet": figs.add(f"{key}-tl-unmet", TL.timeline_unmet_figure(res, names, ev)),
+            "stocks": figs.add(
+                f"{key}-tl-stocks", TL.timeline_stock_figure(res, instance, names, ev)
+            ),
+        },
+    }
+
+
 def _result_sections(
-    key: str, res: Result, names: Names, currency: str, figs: _Figures, period
+    key: str,
+    res: Result,
+    names: Names,
+    currency: str,
+    figs: _Figures,
+    period,
+    instance: Instance | None = None,
 ) -> dict[str, Any]:
     """Everything a single result contributes (used alone and per case in comparisons)."""
     conc_rows, conc_detail = _concentration_rows(res, names)
@@ -674,6 +720,7 @@ def _result_sections(
             )
     return {
         "headline": _headline(res, names),
+        "timeline": _timeline(key, res, names, figs, instance),
         "shortages": _shortage_rows(res, names),
         "area_prices": _area_price_rows(res, names),
         "bottlenecks": _bottleneck_rows(res, names, currency),
@@ -769,7 +816,7 @@ def render_report(
         periods=periods,
         sankey=figs.add("sankey", sankey),
         sankey_intra=intra,
-        r=_result_sections("r", res, names, currency, figs, period),
+        r=_result_sections("r", res, names, currency, figs, period, instance),
         meta=_meta(res.summary),
     )
     _finish(ctx, names, instance, [res], {s for sc in scen for s in sc["sources"]})

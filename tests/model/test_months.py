@@ -145,8 +145,9 @@ def test_baseline_months_keep_the_safety_stock_and_serve_everything(tmp_path):
     inv = res.inventory.set_index("period")["quantity"]
     assert (inv.round(6) == 25).all() and len(inv) == 12  # steady: 25 t every month end
     # 120 t of magnets at 10 + 1 + assembly 5 + delivery 1 = 17 USD per motor tonne,
-    # and 25 t held all year at 1 USD/t/yr
-    assert res.objective == pytest.approx(120 * 17 + 25 * 1)
+    # and 25 t held all year at 1 USD/t/yr plus the carrying rate (1 % of the 100 USD
+    # keep cost a month)
+    assert res.objective == pytest.approx(120 * 17 + 25 * 1 + 25 * 0.01 * 100 * 12)
 
 
 def test_ban_with_two_and_a_half_months_of_cover_stops_the_line_in_june(tmp_path):

@@ -29,6 +29,7 @@ from optimizer.analysis.survive.window import (
     start_stocks,
     window,
 )
+from optimizer.data import periods as P
 from optimizer.data.instance import Instance
 from optimizer.errors import InputError, Problem
 from optimizer.lp.run import INF
@@ -133,7 +134,7 @@ def size_stockpile(
         "demand_commodities": coms,
         "start": int(q.start),
         "duration": int(q.duration),
-        "horizon": [int(p) for p in horizon],
+        "horizon": [P.plain(p) for p in horizon],
         "others": q.others,
         "tol": q.tol,
         "stocks_on_hand": float(stocks["quantity"].sum()),

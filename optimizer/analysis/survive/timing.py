@@ -27,6 +27,7 @@ from optimizer.analysis.survive.window import (
     storable_nodes,
     window,
 )
+from optimizer.data import periods as P
 from optimizer.data.instance import Instance
 from optimizer.errors import InputError, Problem
 from optimizer.results.result import Result
@@ -118,9 +119,9 @@ def time_to_survive(
         "instance_path": str(inst.path),
         "scenarios": list(inst.scenarios),
         "disruption": list(dis.scenarios[len(inst.scenarios) :]),
-        "start": int(start),
+        "start": P.plain(start),
         "mode": mode,
-        "horizon": [int(p) for p in horizon],
+        "horizon": [P.plain(p) for p in horizon],
         "tol": tol,
         "stocks_on_hand": float(stocks["quantity"].sum()),
         "total_demand": float(table["demand"].sum()),
