@@ -33,7 +33,9 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from optimizer import load  # noqa: E402
+from optimizer.data import periods as P  # noqa: E402
 from optimizer.results.area_prices import side_by_side  # noqa: E402
+from optimizer.results.shortfall import first_shortages  # noqa: E402
 from optimizer.results.shortfall import value_at_risk as _var  # noqa: E402
 
 INSTANCE = ROOT / "instances" / "world-2024"
@@ -54,7 +56,8 @@ class Runs:
     def __getitem__(self, name: str):
         if name not in self._done:
             s = self.spec[name]
-            self._done[name] = load(INSTANCE, s["scenarios"], horizon=s["horizon"]).solve()
+            folder = ROOT / "instances" / s["instance"] if "instance" in s else INSTANCE
+            self._done[name] = load(folder, s["scenarios"], horizon=s.get("horizon")).solve()
         return self._done[name]
 
     @cached_property
@@ -134,6 +137,44 @@ def value_at_risk(runs: Runs, run: str, markets: str) -> float:
     return 0.0 if math.isnan(v) else v
 
 
+def _exports(res, coms: list[str], dest: set[str] | None, month: str | None) -> float:
+    f = res.flows
+    f = f.loc[(f["source_country"] == "CN") & (f["target_country"] != "CN")]
+    f = f.loc[f["commodity"].isin(coms)]
+    if dest is not None:
+        f = f.loc[f["target_country"].isin(dest)]
+    if month is not None:
+        f = f.loc[f["period"] == month]
+    return float(f["quantity"].sum())
+
+
+def month_exports_change(
+    runs: Runs, run: str, commodities, month: str, base: str, to=None
+) -> float:
+    """Change of China's exports of ``commodities`` (to ``to``) in ``month`` against the
+    same month of the ``base`` run (the undisrupted months)."""
+    coms = MAGNETS if commodities == "magnets" else list(commodities)
+    dest = _countries(runs, to)
+    b = _exports(runs[base], coms, dest, month)
+    return _exports(runs[run], coms, dest, month) / b - 1 if b > 0 else math.nan
+
+
+def first_short_month(runs: Runs, run: str, market: str, commodities, since: str) -> float:
+    """Months from the start of ``since`` to the first month ``market`` is short (≥ 1 % of
+    demand unmet) of any of ``commodities`` (first_shortage.csv); NaN if never."""
+    fs = first_shortages(runs[run])
+    fs = fs.loc[(fs["market"] == market) & fs["commodity"].isin(list(commodities))]
+    months = fs["first_short"].dropna()
+    if months.empty:
+        return math.nan
+    first = min(months, key=P.start)
+    return float(P.months_between(since, first))
+
+
+def _months(x: float) -> str:
+    return "— (never short)" if math.isnan(x) else f"{x:+.0f} months"
+
+
 def _pct(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:+.0f} %"
 
@@ -163,6 +204,8 @@ METRICS = {
     "price_change": (price_change, 0.0, _pct),
     "unmet_share": (unmet_share, 0.0, _share),
     "value_at_risk": (value_at_risk, 0.0, _bn),
+    "month_exports_change": (month_exports_change, 0.0, _pct),
+    "first_short_month": (first_short_month, None, _months),
 }
 
 
@@ -230,8 +273,11 @@ def render(spec: dict) -> str:
         what = "+".join(run["scenarios"]) or "baseline"
         src = ", ".join(f"[{s}](#src-{s})" for s in r["sources"])
         observed = _cell(r["observed"]) + (f" ({src})" if src else "")
+        how = run.get("horizon") or "monthly, myopic"
+        if "instance" in run:
+            what = f"{run['instance']}: {what}"
         lines.append(
-            f"| {r['id']} | {_cell(r['question'])} | {what}, {run['horizon']} | {r['shown']} "
+            f"| {r['id']} | {_cell(r['question'])} | {what}, {how} | {r['shown']} "
             f"| {observed} | {r['verdict']} | {_cell(r.get('note', ''))} |"
         )
     tally: dict[str, int] = {}

@@ -106,7 +106,7 @@ def rolling_solve(
     the reference plan until ``start``, then ``decisions`` (module docstring)."""
     d = inst.manifest.defaults
     decisions = decisions or d.decisions
-    lookahead = int(lookahead or d.lookahead)
+    lookahead = int(lookahead if lookahead is not None else d.lookahead)
     problems = []
     if isinstance(start, str):
         try:

@@ -107,7 +107,7 @@ def add_export_controls(
             if p.quota is not None:
                 limit = p.quota
             else:  # licences from starts + licence_lag_days (prorated by days)
-                share = p.licensed_share(t, share)
+                share = p.licensed_share(t, share, d)
                 limit = 0.0 if share == 0 else share * float(bq.get((g, d, t), 0.0))
             keys.append((pid, g, d, P.plain(t)))
             terms_var.append(rows["var"].to_numpy())

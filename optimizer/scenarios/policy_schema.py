@@ -143,22 +143,36 @@ class ExportControl(_Policy):
     quota: float | None = Field(None, ge=0)
     per: Literal["commodity", "total"] = "commodity"
     split: Literal["none", "destination"] = "none"
-    licence_lag_days: float = Field(
+    licence_lag_days: float | dict[str, float] = Field(
         0.0,
-        ge=0,
-        le=365,
         description="Days from `starts` before the first licence is granted (the review: "
         "MOFCOM allowed 45 working days, about 63 calendar days): no controlled export "
-        "leaves in them; from then on the licensed share does. Needs `starts` and "
+        "leaves in them; from then on the licensed share does. One number, or per "
+        "destination like `max_share` ({default: 63, KR: 45}). Needs `starts` and "
         "`max_share`.",
     )
 
-    def licensed_share(self, period, share: float) -> float:
+    @field_validator("licence_lag_days")
+    @classmethod
+    def _lags(cls, v):
+        days = v.values() if isinstance(v, dict) else [v]
+        if any(not 0 <= d <= 365 for d in days):
+            raise ValueError("licence_lag_days must be between 0 and 365 days")
+        return v
+
+    def lag_days(self, dest: str) -> float:
+        """The review days of destination key ``dest`` (``default`` or 0 for the rest)."""
+        lag = self.licence_lag_days
+        if isinstance(lag, dict):
+            return float(lag.get(dest, lag.get("default", 0.0)))
+        return float(lag)
+
+    def licensed_share(self, period, share: float, dest: str = "default") -> float:
         """The share of baseline exports allowed in ``period``: the days before ``starts``
         unlimited (1), the review days none, the rest ``share`` (prorated by days)."""
         if self.starts is None:
             return share
-        granted = self.starts + dt.timedelta(days=float(self.licence_lag_days))
+        granted = self.starts + dt.timedelta(days=self.lag_days(dest))
         before = 1.0 - P.share_after(period, self.starts)
         licensed = P.share_after(period, granted)
         return before + share * licensed
@@ -181,6 +195,14 @@ class ExportControl(_Policy):
             raise ValueError("max_share: give at least one destination (or default)")
         if self.licence_lag_days and (self.starts is None or self.max_share is None):
             raise ValueError("licence_lag_days needs starts (the date) and max_share")
+        if isinstance(self.licence_lag_days, dict) and self.split != "destination":
+            keys = set(self.max_share) if isinstance(self.max_share, dict) else set()
+            extra = set(self.licence_lag_days) - keys - {"default"}
+            if extra:
+                raise ValueError(
+                    f"licence_lag_days names {', '.join(sorted(extra))}: give each a "
+                    "max_share entry too (the review is per licensed destination)"
+                )
         return self
 
     def shares(self) -> dict[str, float]:

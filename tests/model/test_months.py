@@ -249,3 +249,52 @@ def test_bad_decisions_and_start_are_input_errors(tmp_path):
         rolling_solve(inst, decisions="psychic", start="2030-01")
     text = str(e.value)
     assert "psychic" in text and "2030-01" in text
+
+
+def test_cli_solve_writes_the_month_of_the_first_shortage_and_the_timeline(tmp_path):
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    folder = chain(tmp_path)
+    scenario(folder, "ban", max_share=0)
+    out, html = tmp_path / "out", tmp_path / "r.html"
+    r = CliRunner().invoke(
+        app, ["solve", str(folder), "-s", "ban", "--out", str(out), "--report", str(html)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "myopic from 2025-04 (3-month plans)" in r.output and "When lines stop" in r.output
+    fs = pd.read_csv(out / "first_shortage.csv")
+    assert fs.loc[0, "first_short"] == "2025-06" and fs.loc[0, "months_short"] == 7
+    sh = pd.read_csv(out / "shortages.csv")
+    assert sorted(sh["period"]) == P.expand(MONTHS)
+    summary = yaml.safe_load((out / "summary.json").read_text())
+    assert set(summary["cost_by_period"]) == set(P.expand(MONTHS))
+    assert sum(sum(v.values()) for v in summary["cost_by_period"].values()) == pytest.approx(
+        summary["objective"]
+    )
+    text = html.read_text()
+    assert 'id="timeline"' in text and "When lines stop" in text and "r-tl-stocks" in text
+    # foresight on the command line, and bad choices exit 2 without a traceback
+    r = CliRunner().invoke(app, ["solve", str(folder), "-s", "ban", "--decisions", "foresight"])
+    assert r.exit_code == 0 and "foresight from 2025-04" in r.output
+    for bad in (["--decisions", "psychic"], ["--start", "April"], ["--lookahead", "0"]):
+        r = CliRunner().invoke(app, ["solve", str(folder), "-s", "ban", *bad])
+        assert r.exit_code == 2 and "Traceback" not in r.output, (bad, r.output)
+
+
+def test_survive_and_compare_work_in_months(tmp_path):
+    from typer.testing import CliRunner
+
+    from optimizer.analysis.survive import time_to_survive
+    from optimizer.cli import app
+
+    folder = chain(tmp_path)
+    scenario(folder, "ban", max_share=0)
+    sv = time_to_survive(load(folder), ["ban"], "2025-04", mode="myopic")
+    m = sv.markets.set_index("market").loc["mkt"]
+    assert m["first_short_period"] == "2025-06" and m["periods_survived"] == 2
+    r = CliRunner().invoke(app, ["survive", str(folder), "-s", "ban", "--start", "2025-04"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["compare", str(folder), "--baseline", "-s", "ban"])
+    assert r.exit_code == 0, r.output

@@ -128,7 +128,7 @@ def time_to_survive(
         "total_unmet": float(table["unmet"].sum()),
         "cost": float(cost),
         "markets_short": int((~markets["survives_horizon"]).sum()),
-        "first_short_period": int_or_none(markets["first_short_period"].min()),
+        "first_short_period": _first(markets["first_short_period"]),
         "rechain_version": __version__,
     }
     return Survival(summary, table, markets, path, stocks, results)
@@ -158,7 +158,7 @@ def survival_tables(
         t["first_short_period"].map(pos).fillna(len(horizon)).astype(int).to_numpy()
     )
     t["survives_horizon"] = t["first_short_period"].isna()
-    t["first_short_period"] = t["first_short_period"].astype("Int64")
+    t["first_short_period"] = _periods(t["first_short_period"])
     country = dis.sites.set_index("id")["country"]
     t["country"] = country.reindex(t["market"]).to_numpy()
     t = t.sort_values(["market", "commodity", "period"]).reset_index(drop=True)[SURVIVAL_COLUMNS]
@@ -170,7 +170,7 @@ def survival_tables(
         demand=("demand", "sum"),
         unmet=("unmet", "sum"),
     )
-    m["first_short_period"] = m["first_short_period"].astype("Int64")
+    m["first_short_period"] = _periods(m["first_short_period"])
     m["unmet_share"] = np.where(
         m["demand"] > 0, m["unmet"] / m["demand"].where(m["demand"] > 0, 1), 0.0
     )
@@ -217,3 +217,21 @@ def stock_path(
     return out.sort_values(["period", "site", "commodity"]).reset_index(drop=True)[
         STOCK_PATH_COLUMNS
     ]
+
+
+def _periods(col: pd.Series) -> pd.Series:
+    """A column of periods with gaps: nullable integers for years, text for months."""
+    vals = col.dropna()
+    if len(vals) and not all(P.is_year(v) or isinstance(v, float) for v in vals):
+        return col.astype(object).where(col.notna(), None)
+    return col.astype("Int64")
+
+
+def _first(col: pd.Series):
+    """The earliest period of a column (None if empty)."""
+    vals = [v for v in col.dropna()]
+    if not vals:
+        return None
+    if isinstance(vals[0], float):
+        return int_or_none(min(vals))
+    return P.plain(min(vals, key=P.start))
