@@ -96,10 +96,13 @@ def exports_change(runs: Runs, run: str, commodities, to=None) -> float:
     return exports(runs[run]) / base - 1 if base > 0 else math.nan
 
 
-def price_ratio(runs: Runs, run: str, commodity: str, area: str = "CN") -> float:
-    """Price outside ``area`` ÷ price inside (area_prices.csv; NaN if inside ≤ 0)."""
+def price_ratio(runs: Runs, run: str, commodity: str, area: str = "CN", period=None) -> float:
+    """Price outside ``area`` ÷ price inside (area_prices.csv; NaN if inside ≤ 0), in
+    ``period`` for a run of several periods."""
     sb = side_by_side(runs[run].area_prices, area)
     row = sb.loc[sb["commodity"] == commodity]
+    if period is not None:
+        row = row.loc[row["period"].map(P.plain) == P.plain(period)]
     return float(row["ratio"].iloc[0]) if len(row) else math.nan
 
 
@@ -148,15 +151,18 @@ def _exports(res, coms: list[str], dest: set[str] | None, month: str | None) -> 
     return float(f["quantity"].sum())
 
 
-def month_exports_change(
-    runs: Runs, run: str, commodities, month: str, base: str, to=None
-) -> float:
+def month_exports_change(runs: Runs, run: str, commodities, month: str, to=None) -> float:
     """Change of China's exports of ``commodities`` (to ``to``) in ``month`` against the
-    same month of the ``base`` run (the undisrupted months)."""
+    run's own undisrupted months (the reference plan before the disruption starts: 2024's
+    trade held flat, so the change reads like the year-on-year changes of the customs
+    series)."""
     coms = MAGNETS if commodities == "magnets" else list(commodities)
     dest = _countries(runs, to)
-    b = _exports(runs[base], coms, dest, month)
-    return _exports(runs[run], coms, dest, month) / b - 1 if b > 0 else math.nan
+    res = runs[run]
+    start = res.summary["decisions"]["start"]
+    before = [p for p in res.summary["periods"] if P.start(p) < P.start(start)]
+    b = sum(_exports(res, coms, dest, p) for p in before) / len(before) if before else 0.0
+    return _exports(res, coms, dest, month) / b - 1 if b > 0 else math.nan
 
 
 def first_short_month(runs: Runs, run: str, market: str, commodities, since: str) -> float:
@@ -227,7 +233,11 @@ def verdict(model: float, row: dict, neutral: float | None) -> str:
     else:
         return "not testable"
     if math.isnan(model):
-        return "✗ no model value (price inside China ≤ 0)"
+        return (
+            "✗ never short in the model"
+            if row.get("metric") == "first_short_month"
+            else ("✗ no model value (price inside China ≤ 0)")
+        )
     if lo <= model <= hi:
         return "✓ right magnitude"
     if neutral is None:

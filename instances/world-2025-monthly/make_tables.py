@@ -8,8 +8,10 @@ over twelve months).  Its downstream inventories are published as *weeks of cove
 (``COVER`` below, each with its source), not tonnes, so this script turns them into
 tonnes with the base's own numbers:
 
-* a market's stock of a component = weeks / 52 x the market's yearly demand for it
-  (``demand.csv`` of the base);
+* a market's stock of an oxide = weeks / 52 x the market's yearly demand for it
+  (``demand.csv`` of the base); markets hold no stocks of components (motors and other
+  parts are delivered just in time, and the published statements count the downstream's
+  cover of magnets, which is held at the motor makers here);
 * a component maker's stock of magnets, and a magnet maker's stock of metals = weeks /
   52 x what its plant uses a year in the base's solution (``world-2024`` solved: the
   recipes' inputs at the plant's activity);
@@ -34,9 +36,84 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE.parent / "world-2024"
 ROOT = HERE.parent.parent
 
-#: (holder stage, held commodity stage, countries, weeks, source id, what the source says)
-#: The first row matching a holder's country wins; "*" is every country outside China.
-COVER: list[tuple[str, str, str, float, str, str]] = []
+#: (holder stage, held: a stage or commodity ids, countries, weeks, source id, what).
+#: The first row matching a holder's stage, a held commodity and the holder's country
+#: wins; "*" is every country outside China.  Weeks are of cover on 4 April 2025 (the
+#: controls' first day): no source gives stocks *before* the controls, so the figures
+#: published in May-June are carried back to 4 April at the holder's normal use, net of
+#: what was already at sea then (transit.csv) -- never from the dates lines stopped.
+#: The oxides under the April 2025 licensing (commodity_groups.controlled_2025_04 of the base).
+CONTROLLED = "Sm_oxide Gd_oxide Tb_oxide Dy_oxide Lu_oxide Y_oxide"
+
+COVER: list[tuple[str, str, str, float, str, str]] = [
+    # Korea: the state's Dy and Y stockpile (KOMIR/PPS), 7 April 2025
+    (
+        "magnet",
+        "Dy_metal",
+        "KR",
+        26,
+        "motie-stockpile-2025",
+        "public Dy stockpile 'exceeds six months', MOTIE 7 Apr 2025",
+    ),
+    (
+        "market",
+        "Dy_oxide Y_oxide",
+        "KR",
+        26,
+        "motie-stockpile-2025",
+        "public Dy and Y stockpiles 'exceed six months', MOTIE 7 Apr 2025",
+    ),
+    # Japan: the national rare-metal stockpile target (quantities undisclosed)
+    (
+        "magnet",
+        "metal",
+        "JP",
+        8.6,
+        "iea-japan-stockpile",
+        "Japan's national stockpile target of 60 days of consumption, held for the magnet "
+        "makers [E: a target, not a disclosed quantity]",
+    ),
+    # India: Crisil, 10 June 2025: 'most automakers currently have 4-6 weeks of inventory'
+    (
+        "component",
+        "magnet",
+        "IN",
+        12,
+        "crisil-magnets-2025",
+        "Crisil 10 Jun 2025 'most automakers currently have 4-6 weeks of inventory' (5) "
+        "+ 9.6 weeks since 4 Apr with no licence granted - 2.9 weeks at sea on 4 Apr (20 days)",
+    ),
+    # Europe: CLEPA, 4 June 2025: more plants hit 'in the next three to four weeks'
+    (
+        "component",
+        "magnet",
+        "*",
+        6,
+        "clepa-licences-2025",
+        "CLEPA 4 Jun 2025 'more plants would likely be affected in the next three to four "
+        "weeks as inventories depleted' (3.5) + 8.7 weeks since 4 Apr - 6 weeks at sea on "
+        "4 Apr (42 days); the European figure is used for the US, Japan, Korea and the rest "
+        "of the world, whose makers' stocks were not published [E]",
+    ),
+    (
+        "magnet",
+        "metal",
+        "*",
+        6,
+        "clepa-licences-2025",
+        "the motor makers' 6 weeks (CLEPA, above) for magnet makers' metal and alloy, whose "
+        "stocks were not published [E]",
+    ),
+    (
+        "market",
+        CONTROLLED,
+        "*",
+        6,
+        "clepa-licences-2025",
+        "the motor makers' 6 weeks (CLEPA, above) for buyers of the controlled oxides "
+        "(phosphors, ceramics, coatings), whose stocks were not published [E]",
+    ),
+]
 
 NOTE = "[E] {weeks:g} weeks of cover ({what}) x {basis} {use:,.1f} t/yr / 52; keep_cost: {kc}"
 
@@ -50,9 +127,13 @@ def _use(sol) -> pd.DataFrame:
     return p.groupby(["site", "commodity"], as_index=False)["use"].sum()
 
 
-def _cover(stage: str, held: str, country: str):
-    for h, c, countries, weeks, src, what in COVER:
-        if h == stage and c == held and (countries == "*" or country in countries.split()):
+def _cover(stage: str, commodity: str, held_stage: str, country: str):
+    for h, held, countries, weeks, src, what in COVER:
+        if (
+            h == stage
+            and (held == held_stage or commodity in held.split())
+            and (countries == "*" or country in countries.split())
+        ):
             return weeks, src, what
     return None
 
@@ -79,7 +160,7 @@ def build() -> pd.DataFrame:
         country = sites.at[r.site, "country"]
         if country == "CN" or r.use <= 0:
             continue
-        hit = _cover(sites.at[r.site, "stage"], stage_of[r.commodity], country)
+        hit = _cover(sites.at[r.site, "stage"], r.commodity, stage_of[r.commodity], country)
         if hit is None:
             continue
         weeks, src, what = hit
@@ -114,7 +195,9 @@ def main() -> int:
     path = HERE / "stocks.csv"
     if args.check:
         if not path.exists() or path.read_text() != buf.getvalue():
-            sys.stderr.write("stocks.csv is stale: run instances/world-2025-monthly/make_tables.py\n")
+            sys.stderr.write(
+                "stocks.csv is stale: run instances/world-2025-monthly/make_tables.py\n"
+            )
             return 1
         return 0
     path.write_text(buf.getvalue())

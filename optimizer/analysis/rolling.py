@@ -36,7 +36,7 @@ import pandas as pd
 from optimizer.data import periods as P
 from optimizer.data.instance import Instance
 from optimizer.errors import InputError, Problem
-from optimizer.model.transit import landed, transit_lags
+from optimizer.model.transit import landed, transit_lags, wrapped
 from optimizer.results.columns import TABLE_FILES
 from optimizer.results.result import Result
 from optimizer.results.shortfall import first_shortages
@@ -157,7 +157,7 @@ def rolling_solve(
             inst,
             w,
             stocks,
-            _pipeline(shipped, lags, periods, w, first=i0 == 0),
+            _pipeline(shipped, ref, lags, periods, w),
             held=decisions == "myopic",
         )
         res = solve(
@@ -234,20 +234,28 @@ def _carry(inst: Instance, inventory: pd.DataFrame, t) -> pd.DataFrame:
     return _with_levels(inst.stocks, out).reset_index(drop=True)
 
 
-def _pipeline(shipped: pd.DataFrame, lags: pd.Series, periods: list, w: list, first: bool):
+def _pipeline(shipped: pd.DataFrame, ref: Result, lags: pd.Series, periods: list, w: list):
     """What lands in the months ``w`` from shipments made before ``w[0]`` (site,
-    commodity, period, quantity).  Before any committed month (``first``), the first
-    window's own flows stand for earlier shipments (steady state): None."""
-    if first and shipped.empty:
-        return None
-    if lags.empty or shipped.empty:
-        return pd.DataFrame(columns=["site", "commodity", "period", "quantity"])
+    commodity, period, quantity): the committed months' shipments (``shipped``), and
+    those made before the first month, in the reference plan's steady state."""
+    cols = ["site", "commodity", "period", "quantity"]
+    if lags.empty:
+        return pd.DataFrame(columns=cols)
+    parts = [wrapped(ref.flows, lags, periods, w)]
     moving = shipped.loc[shipped["link"].isin(lags.index)]
-    land = landed(moving, lags, periods, steady=True)
-    land = land.loc[land["period"].isin(w)]
-    land = land.loc[land["link"].isin(lags.index)]
-    out = land.groupby(["target", "commodity", "period"], as_index=False)["quantity"].sum()
-    return out.rename(columns={"target": "site"})
+    if not moving.empty:
+        land = landed(moving, lags, periods, steady=False)
+        land = land.loc[land["period"].isin(w) & land["link"].isin(lags.index)]
+        parts.append(
+            land.groupby(["target", "commodity", "period"], as_index=False)["quantity"]
+            .sum()
+            .rename(columns={"target": "site"})
+        )
+    parts = [x for x in parts if len(x)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    return out.groupby(["site", "commodity", "period"], as_index=False)["quantity"].sum()
 
 
 def _window(inst: Instance, w: list, stocks: pd.DataFrame, arrivals, *, held: bool) -> Instance:

@@ -73,7 +73,8 @@ Decisions = Annotated[
         "--decisions",
         help="Monthly instances with policies: myopic (month by month, each month "
         "planning --lookahead months with the policies then in force) or foresight (one "
-        "plan that knows every policy in advance). Default: the instance's (myopic).",
+        "plan that knows every policy in advance). Default: the instance's (myopic). "
+        "compare takes myopic,foresight: every case both ways.",
     ),
 ]
 Start = Annotated[

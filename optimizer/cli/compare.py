@@ -78,22 +78,26 @@ def compare(
     from optimizer.results.compare import write_comparisons
 
     horizons = _horizons(horizon)
+    modes = _modes(decisions)
     cases = ([("baseline", [])] if baseline else []) + [(s, s.split("+")) for s in scenario]
-    if len(cases) * len(horizons) < 2:
+    if len(cases) * len(horizons) * len(modes) < 2:
         err.print(
             "[bold red]error:[/] compare needs at least two cases: give --baseline or several -s",
             markup=True,
         )
         raise typer.Exit(EXIT_INPUT)
     try:
-        base_inst = load(instance, base=base, decisions=decisions, start=start, lookahead=lookahead)
+        base_inst = load(instance, base=base)
         insts = [
             (
-                f"{name}@{h}" if len(horizons) > 1 else name,
-                (base_inst.with_scenario(*refs) if refs else base_inst).with_horizon(h),
+                name + (f"@{h}" if len(horizons) > 1 else "") + (f"@{d}" if len(modes) > 1 else ""),
+                (base_inst.with_scenario(*refs) if refs else base_inst)
+                .with_horizon(h)
+                .with_decisions(d, start, lookahead),
             )
             for name, refs in cases
             for h in horizons
+            for d in modes
         ]
         results = []
         with case_progress("solving cases") as progress:
@@ -201,6 +205,21 @@ def _horizons(spec: str | None) -> list[str | None]:
         )
         raise typer.Exit(EXIT_INPUT)
     return hs
+
+
+def _modes(spec: str | None) -> list[str | None]:
+    """``--decisions``: one mode, or ``myopic,foresight`` for both (None: the instance's)."""
+    if spec is None:
+        return [None]
+    ms = [m.strip() for m in spec.split(",") if m.strip()]
+    if not ms or len(ms) > 1 and (len(set(ms)) != len(ms) or set(ms) - {"myopic", "foresight"}):
+        err.print(
+            f"[bold red]error:[/] --decisions {escape(spec)}: give myopic, foresight or "
+            "myopic,foresight",
+            markup=True,
+        )
+        raise typer.Exit(EXIT_INPUT)
+    return ms
 
 
 def _adaptations(results: list, horizons: list) -> list:

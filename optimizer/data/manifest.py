@@ -102,6 +102,20 @@ class Manifest(_Strict):
         "year B ({2024: 2025} holds the base's 2024 demand flat into 2025).",
     )
 
+    @field_validator("regions", "commodity_groups", mode="before")
+    @classmethod
+    def _no_booleans(cls, v: Any) -> Any:
+        # YAML 1.1 reads NO, Yes, on, off as true/false: Norway becomes False
+        if isinstance(v, dict):
+            for name, members in v.items():
+                for m in members if isinstance(members, list) else []:
+                    if isinstance(m, bool):
+                        raise ValueError(
+                            f"{name}: a member reads as {str(m).lower()}; YAML takes NO, yes, "
+                            'on and off as booleans: quote the code ("NO")'
+                        )
+        return v
+
     @field_validator("periods", mode="before")
     @classmethod
     def _periods(cls, v: Any) -> list[int | str]:

@@ -258,10 +258,12 @@ TABLES: dict[str, Table] = {
                     "Days a shipment spends on the lane (sea freight China-Europe is about six "
                     "weeks). Used by monthly instances only: a tonne shipped in a month arrives "
                     "`transit_days / (365.25/12)` months later, split between the two months the "
-                    "delay falls between; shipments before the first month are taken at the "
-                    "first month's rate (steady state) and arrivals after the last month count "
-                    "in the last. Blank or 0: arrives in the month shipped. Annual instances "
-                    "ignore it.",
+                    "delay falls between. The year repeats for what is at sea: what the first "
+                    "months receive from before the horizon is what its last months ship "
+                    "(their landings after the last month wrap round), so no tonne lands twice "
+                    "and an undisrupted monthly year equals the annual one; month-by-month "
+                    "decisions take the pipeline from the plan before the disruption. Blank or "
+                    "0: arrives in the month shipped. Annual instances ignore it.",
                     unit="days",
                     nullable=True,
                     required=False,

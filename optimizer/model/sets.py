@@ -64,7 +64,7 @@ class IndexSets:
     #: is worth more than one met later, so stocks are drawn before lines stop); empty: 1
     urgency: dict = field(default_factory=dict)
     #: arrivals from shipments made before the first period (site, commodity, period,
-    #: quantity), when the caller knows them (rolling decisions); None: steady state
+    #: quantity), when the caller knows them (rolling decisions); None: the months wrap round
     arrivals: pd.DataFrame | None = None
     #: origin labels when the instance is traced (commodity and recipe ids are lifted)
     labels: Labels | None = None

@@ -45,27 +45,54 @@ def transit_terms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where shipments land: for shipment ``i`` made in period position ``j[i]`` with
     ``lag[i]`` months in transit, (shipment, landing position, share) triplets — ``1 - f``
-    lands ``k = floor(lag)`` months later and ``f`` one month after that; landings after
-    the last position count in the last; with ``steady``, the first period's shipments
-    also stand for those made before it (what lands in the first ``k`` or ``k + 1``
-    months)."""
+    lands ``k = floor(lag)`` months later and ``f`` one month after that.  Landings after
+    the last position: with ``steady`` (no known pipeline: the months repeat), they wrap
+    round to the first months, so what the horizon's last months ship is what its first
+    months receive from before it and no tonne lands twice; otherwise (the pipeline
+    before the first month is known) they count in the last month."""
     k = np.floor(lag + 1e-12).astype(np.int64)
     f = lag - k
     ii = np.arange(len(j))
     src, target, weight = [], [], []
     for off, a in ((k, 1.0 - f), (k + 1, f)):
         keep = a > 1e-12
+        at = j[keep] + off[keep]
         src.append(ii[keep])
-        target.append(np.minimum(j[keep] + off[keep], n_periods - 1))
+        target.append(at % n_periods if steady else np.minimum(at, n_periods - 1))
         weight.append(a[keep])
-        first = keep & (j == 0)
-        if steady and first.any():
-            for extra in range(1, int(off[first].max()) + 1):
-                sub = first & (off >= extra)
-                src.append(ii[sub])
-                target.append(np.minimum(off[sub] - extra, n_periods - 1))
-                weight.append(a[sub])
     return np.concatenate(src), np.concatenate(target), np.concatenate(weight)
+
+
+def wrapped(flows: pd.DataFrame, lags: pd.Series, periods: list, within: list) -> pd.DataFrame:
+    """What lands in the months ``within`` from shipments made *before* the first period,
+    in the steady state of a plan (``flows``) solved with ``steady`` transit: the plan's
+    own landings that wrap round (site, commodity, period, quantity)."""
+    cols = ["site", "commodity", "period", "quantity"]
+    flows = flows.loc[flows["link"].isin(lags.index)]
+    if flows.empty:
+        return pd.DataFrame(columns=cols)
+    lag = flows["link"].map(lags).to_numpy(dtype=float)
+    pos = {p: i for i, p in enumerate(periods)}
+    j = flows["period"].map(pos).to_numpy(dtype=np.int64)
+    n = len(periods)
+    k = np.floor(lag + 1e-12).astype(np.int64)
+    f = lag - k
+    parts = []
+    for off, a in ((k, 1.0 - f), (k + 1, f)):
+        at = j + off
+        hit = (a > 1e-12) & (at >= n)
+        if hit.any():
+            part = flows.loc[hit, ["target", "commodity"]].copy()
+            part["quantity"] = flows.loc[hit, "quantity"].to_numpy(dtype=float) * a[hit]
+            part["period"] = np.asarray(periods, dtype=object)[at[hit] % n]
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    out["period"] = P.tidy(out["period"])
+    out = out.loc[out["period"].isin(within)]
+    out = out.groupby(["target", "commodity", "period"], as_index=False)["quantity"].sum()
+    return out.rename(columns={"target": "site"})[cols]
 
 
 def landed(flows: pd.DataFrame, lags: pd.Series, periods: list, steady: bool) -> pd.DataFrame:

@@ -55,7 +55,7 @@ def add_flows(cm: ChainModel) -> None:
 
 def _add_arrivals(cm: ChainModel, lc, idx: np.ndarray, lag: np.ndarray) -> None:
     """Balance terms of shipments that spend ``lag`` months in transit
-    (:func:`transit_terms`): steady state before the first month unless the sets carry
+    (:func:`transit_terms`): the year wraps round for what is at sea unless the sets carry
     the known ``arrivals`` (then on the right-hand side of the balance)."""
     s = cm.sets
     pos = {p: i for i, p in enumerate(s.periods)}

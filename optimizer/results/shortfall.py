@@ -140,5 +140,8 @@ def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
         )
     out = pd.DataFrame(rows, columns=cols)
     out["_i"] = out["first_short"].map(order)
-    out = out.sort_values(["_i", "unmet_value", "market"], na_position="last")
+    # earliest first; within a month, the most value at risk first
+    out = out.sort_values(
+        ["_i", "unmet_value", "market"], ascending=[True, False, True], na_position="last"
+    )
     return out.drop(columns="_i").reset_index(drop=True)

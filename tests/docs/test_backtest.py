@@ -37,6 +37,9 @@ def test_backtest_page_is_current():
         (0.0, {"direction": "up"}, 0.0, "✗ wrong side"),
         (400.0, {"low": 150, "high": 320}, None, "✗ too high"),
         (math.nan, {"low": 2, "high": 4}, 1.0, "✗ no model value (price inside China ≤ 0)"),
+        (math.nan, {"value": 1, "metric": "first_short_month"}, None, "✗ never short in the model"),
+        (0.0, {"value": 1, "metric": "first_short_month"}, None, "✗ too low"),
+        (2.0, {"low": 1, "high": 2, "metric": "first_short_month"}, None, "✓ right magnitude"),
         (0.05, {}, 0.0, "not testable"),
     ],
 )
@@ -51,6 +54,10 @@ def test_every_row_names_known_sources_runs_and_metrics():
         assert row["run"] in spec["runs"], row["id"]
         assert row["metric"] in mod.METRICS, row["id"]
         assert set(row["sources"]) <= set(spec["sources"]), row["id"]
-    scen = {p.stem for p in (ROOT / "instances" / "world-2024" / "scenarios").glob("*.yaml")}
+
+    def scenarios(instance: str) -> set[str]:  # an extending instance sees its base's too
+        folders = [ROOT / "instances" / instance, ROOT / "instances" / "world-2024"]
+        return {p.stem for f in folders for p in (f / "scenarios").glob("*.yaml")}
+
     for run in spec["runs"].values():
-        assert set(run["scenarios"]) <= scen
+        assert set(run["scenarios"]) <= scenarios(run.get("instance", "world-2024"))

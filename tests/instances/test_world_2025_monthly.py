@@ -1,0 +1,131 @@
+"""world-2025-monthly: 2025 month by month on world-2024 (issue on months).
+
+The undisrupted months must be world-2024 spread over twelve months (the safety stocks'
+carrying cost is the only addition, exactly); the stocks come from make_tables.py and
+must be current; under the 2025 controls, decided month by month without foresight, the
+months each market first goes short are regression values, and the licence review keeps
+China's controlled exports at zero until it ends.  Every solve's invariants are checked
+by the autouse fixture of tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from optimizer import load
+from optimizer.results.shortfall import first_shortages
+from tests.conftest import INSTANCES
+
+MONTHLY = INSTANCES / "world-2025-monthly"
+#: world-2024 with the short-run horizon (tests/instances/test_world_shortrun.py)
+WORLD_2024_SHORT_OBJECTIVE = 14_174_224_907.27
+MAGNETS = ["NdFeB_std", "NdFeB_ht", "SmCo"]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load(MONTHLY).solve()
+
+
+@pytest.fixture(scope="module")
+def controls():
+    return load(MONTHLY, ["cn-controls-2025"]).solve()
+
+
+def _cn_exports(res, coms, month=None) -> float:
+    f = res.flows
+    f = f.loc[(f["source_country"] == "CN") & (f["target_country"] != "CN")]
+    f = f.loc[f["commodity"].isin(coms)]
+    if month is not None:
+        f = f.loc[f["period"] == month]
+    return float(f["quantity"].sum())
+
+
+def test_stocks_csv_is_current():
+    run = subprocess.run(
+        [sys.executable, str(MONTHLY / "make_tables.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_every_stock_and_transit_row_has_a_source_and_says_it_is_an_estimate():
+    inst = load(MONTHLY)
+    ids = set(inst.tables["sources"]["id"])
+    for name in ("stocks", "transit"):
+        table = pd.read_csv(MONTHLY / f"{name}.csv")
+        assert table["source"].isin(ids).all(), name
+        assert table["note"].str.startswith("[E]").all(), name
+    st = pd.read_csv(MONTHLY / "stocks.csv")
+    assert (st["keep_cost"] > 0).all() and (st["quantity"] > 0).all()
+    assert not st["site"].str.startswith(("cn_", "mkt_cn")).any()  # outside China only
+
+
+def test_undisrupted_months_are_world_2024_plus_the_stocks_carrying_cost(baseline):
+    st = pd.read_csv(MONTHLY / "stocks.csv")
+    carrying = 0.01 * 12 * float((st["quantity"] * st["keep_cost"]).sum())
+    assert baseline.objective == pytest.approx(WORLD_2024_SHORT_OBJECTIVE + carrying, abs=5)
+    assert baseline.shortages["unmet"].sum() == pytest.approx(0, abs=1e-6)
+    inv = baseline.inventory.merge(st[["site", "commodity", "quantity"]], on=["site", "commodity"])
+    assert (inv["quantity_x"] - inv["quantity_y"]).abs().max() < 1e-6  # held steady
+    # NdPr oxide is the 2024 price every month (no month is special)
+    p = baseline.prices
+    ndpr = p.loc[(p["site"] == "mkt_cn_yrd") & (p["commodity"] == "NdPr_oxide"), "marginal_cost"]
+    assert len(ndpr) == 12 and ndpr.max() - ndpr.min() < 1e-6
+
+
+def test_controls_month_by_month(controls):
+    d = controls.summary["decisions"]
+    assert d["mode"] == "myopic" and d["start"] == "2025-04" and d["plans"] == 9
+    # the reference plan before April: 2024's magnet exports, 4,488 t a month
+    for m in ("2025-01", "2025-02", "2025-03"):
+        assert _cn_exports(controls, MAGNETS, m) == pytest.approx(4488, abs=1)
+    # the review (63 days from 4 April) licenses nothing before 6 June: April carries only
+    # its first three days, May nothing
+    assert _cn_exports(controls, MAGNETS, "2025-04") == pytest.approx(449, abs=1)
+    assert _cn_exports(controls, MAGNETS, "2025-05") == pytest.approx(0, abs=1e-6)
+    assert _cn_exports(controls, MAGNETS, "2025-08") == pytest.approx(2049, abs=1)
+    assert _cn_exports(controls, MAGNETS, "2025-11") == pytest.approx(2089, abs=1)
+
+
+def test_when_car_parts_first_go_short(controls):
+    fs = first_shortages(controls)
+    cars = fs.loc[fs["commodity"].isin(["ev_traction", "auto_other"])]
+    first = cars.dropna(subset=["first_short"]).groupby("market")["first_short"].min()
+    # regression values (docs/backtest-2025.md rows M8-M11 set them beside what happened)
+    assert first.to_dict() == {
+        "mkt_cn_jjj": "2025-04",
+        "mkt_cn_gba": "2025-05",
+        "mkt_eu": "2025-05",
+        "mkt_in": "2025-05",
+        "mkt_jp": "2025-06",
+        "mkt_kr": "2025-04",
+        "mkt_row": "2025-04",
+        "mkt_us": "2025-04",
+    }
+    # the stocks run down while they last: India's motor makers' magnets
+    inv = controls.inventory
+    ind = inv.loc[(inv["site"] == "in_comp") & (inv["commodity"] == "NdFeB_ht")]
+    q = ind.set_index("period")["quantity"]
+    assert q["2025-03"] == pytest.approx(592.846, abs=1e-3)
+    assert q["2025-04"] > q["2025-05"] > q["2025-06"] > q["2025-07"]
+
+
+def test_a_norway_in_a_region_gets_a_hint(tmp_path, tiny_copy):
+    y = (tiny_copy / "instance.yaml").read_text()
+    (tiny_copy / "instance.yaml").write_text(
+        y.replace("regions:\n", "regions:\n  nordic: [SE, NO]\n", 1)
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "optimizer", "validate", str(tiny_copy)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert 'quote the code ("NO")' in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
