@@ -40,6 +40,22 @@ def transit_lags(inst) -> pd.Series:
     return pd.Series(days[keep] / P.DAYS_PER_MONTH, index=links["id"].to_numpy()[keep])
 
 
+def _landings(j: np.ndarray, lag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shipment, landing position, share) triplets before any boundary: ``1 - f`` of
+    shipment ``i`` lands ``k = floor(lag)`` months after ``j[i]`` and ``f`` one month
+    after that (positions may run past the horizon)."""
+    k = np.floor(lag + 1e-12).astype(np.int64)
+    f = lag - k
+    ii = np.arange(len(j))
+    src, at, weight = [], [], []
+    for off, a in ((k, 1.0 - f), (k + 1, f)):
+        keep = a > 1e-12
+        src.append(ii[keep])
+        at.append(j[keep] + off[keep])
+        weight.append(a[keep])
+    return np.concatenate(src), np.concatenate(at), np.concatenate(weight)
+
+
 def transit_terms(
     j: np.ndarray, lag: np.ndarray, n_periods: int, steady: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,17 +66,8 @@ def transit_terms(
     round to the first months, so what the horizon's last months ship is what its first
     months receive from before it and no tonne lands twice; otherwise (the pipeline
     before the first month is known) they count in the last month."""
-    k = np.floor(lag + 1e-12).astype(np.int64)
-    f = lag - k
-    ii = np.arange(len(j))
-    src, target, weight = [], [], []
-    for off, a in ((k, 1.0 - f), (k + 1, f)):
-        keep = a > 1e-12
-        at = j[keep] + off[keep]
-        src.append(ii[keep])
-        target.append(at % n_periods if steady else np.minimum(at, n_periods - 1))
-        weight.append(a[keep])
-    return np.concatenate(src), np.concatenate(target), np.concatenate(weight)
+    src, at, weight = _landings(j, lag)
+    return src, (at % n_periods if steady else np.minimum(at, n_periods - 1)), weight
 
 
 def wrapped(flows: pd.DataFrame, lags: pd.Series, periods: list, within: list) -> pd.DataFrame:
@@ -69,27 +76,15 @@ def wrapped(flows: pd.DataFrame, lags: pd.Series, periods: list, within: list) -
     own landings that wrap round (site, commodity, period, quantity)."""
     cols = ["site", "commodity", "period", "quantity"]
     flows = flows.loc[flows["link"].isin(lags.index)]
-    if flows.empty:
-        return pd.DataFrame(columns=cols)
-    lag = flows["link"].map(lags).to_numpy(dtype=float)
     pos = {p: i for i, p in enumerate(periods)}
     j = flows["period"].map(pos).to_numpy(dtype=np.int64)
-    n = len(periods)
-    k = np.floor(lag + 1e-12).astype(np.int64)
-    f = lag - k
-    parts = []
-    for off, a in ((k, 1.0 - f), (k + 1, f)):
-        at = j + off
-        hit = (a > 1e-12) & (at >= n)
-        if hit.any():
-            part = flows.loc[hit, ["target", "commodity"]].copy()
-            part["quantity"] = flows.loc[hit, "quantity"].to_numpy(dtype=float) * a[hit]
-            part["period"] = np.asarray(periods, dtype=object)[at[hit] % n]
-            parts.append(part)
-    if not parts:
+    src, at, w = _landings(j, flows["link"].map(lags).to_numpy(dtype=float))
+    past = at >= len(periods)
+    if not past.any():
         return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True)
-    out["period"] = P.tidy(out["period"])
+    out = flows.iloc[src[past]][["target", "commodity"]].reset_index(drop=True)
+    out["quantity"] = flows["quantity"].to_numpy(dtype=float)[src[past]] * w[past]
+    out["period"] = P.tidy(pd.Series(np.asarray(periods, dtype=object)[at[past] % len(periods)]))
     out = out.loc[out["period"].isin(within)]
     out = out.groupby(["target", "commodity", "period"], as_index=False)["quantity"].sum()
     return out.rename(columns={"target": "site"})[cols]

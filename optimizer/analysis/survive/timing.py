@@ -229,7 +229,7 @@ def _periods(col: pd.Series) -> pd.Series:
 
 def _first(col: pd.Series):
     """The earliest period of a column (None if empty)."""
-    vals = [v for v in col.dropna()]
+    vals = list(col.dropna())
     if not vals:
         return None
     if isinstance(vals[0], float):
