@@ -45,7 +45,8 @@ class Defaults(_Strict):
         le=1,
         description="Share of stocks.keep_cost that holding a tonne of a safety stock costs "
         "per month (capital and warehousing; below safety_stock_rate, so a stock is kept "
-        "at its level, not above it).",
+        "at its level, not above it); also the share of its reference price a stock built "
+        "for later sale loses per month held (short_run.resale_months).",
     )
     decisions: Literal["foresight", "myopic"] = Field(
         "myopic",

@@ -458,6 +458,21 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                     required=False,
                 ),
+                Col(
+                    "resale_months",
+                    "float",
+                    "Months a stock of a commodity made at this stage, built in the short run "
+                    "because it cannot be sold now (a co-product of a controlled export), is "
+                    "held before it is sold at its reference price: any site may end the "
+                    "plan's last period holding such a stock, each tonne worth its reference "
+                    "price less `defaults.carrying_rate` per month held (docs/horizon.md, "
+                    "stock building). Blank: no stock is built for later sale.",
+                    unit="months",
+                    ge=0,
+                    le=60,
+                    nullable=True,
+                    required=False,
+                ),
                 SOURCE,
             ),
             key=("stage",),

@@ -51,6 +51,7 @@ def build_model(sets: IndexSets, plugins: Sequence[Plugin] = ()) -> ChainModel:
         storage.add_safety_stocks(cm)
         shortrun.add_ramp_limits(cm)
         shortrun.add_lane_limits(cm)
+        shortrun.add_resale(cm)
         for plugin in plugins:
             plugin(cm)
         shortrun.add_contracts(cm)  # after the plug-ins: lanes a policy restricts stay out

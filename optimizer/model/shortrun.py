@@ -42,13 +42,28 @@ of the chain from ``short_run.csv``:
     loses, and at most :math:`1 - \kappa` of its output goes to new customers.
     Always feasible (all flows zero satisfies it).
 
+``resale[s, c, t]`` — a stock that cannot be sold now is kept, not thrown away
+    Any site holding a commodity :math:`c` of a stage with ``resale_months`` :math:`m_s`
+    (at a positive reference price) may keep a stock of it to sell once the disruption is
+    over: carried from period to period, each month held costing the carrying rate
+    :math:`r` (``defaults.carrying_rate``) of its reference price :math:`p^R_{s,c,t}`, and
+    each tonne held at the end of the plan's last period :math:`T` worth its reference
+    price less the carrying over the :math:`m_s` months it is still held:
+
+    .. math:: \sum_{t<T} w_t\, r\, 12\ell_t\, p^R_{s,c,t}\, \mathrm{resale}_{s,c,t}
+              - w_T\, p^R_{s,c,T} (1 - r\, m_s)\, \mathrm{resale}_{s,c,T}
+
+    A price that falls below that value is held up by stock building (the competitive
+    storage floor).  Undisrupted, no stock is built: the value is below the price the
+    tonne fetches now (:math:`p^R` is a subgradient of the reference plan's cost).
+
 Each is a family like the others and adds nothing when the horizon is long, the
 table has no row for the stage, or the instance has no reference plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,6 +86,13 @@ class ShortRun:
     #: link, commodity, period, from_site, ref, kappa: each contracted lane, its reference
     #: tonnes and the contracted share of its stage
     contracts: pd.DataFrame
+    #: site, commodity, period, price, months: where a stock may be built for sale after
+    #: the plan, the reference price there (USD/t of its period) and the months it is held
+    resale: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            columns=["site", "commodity", "period", "price", "months"]
+        )
+    )
 
 
 def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun:
@@ -133,7 +155,28 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
     k = lc["stage"].map(kappa) if kappa is not None else pd.Series(np.nan, lc.index)
     c = lc.loc[carried & (k.fillna(0.0) > 0)].assign(kappa=k)
     contracts = c[["link", "commodity", "period", "from_site", "ref", "kappa"]]
-    return ShortRun(ramp_rows, lanes, contracts.reset_index(drop=True))
+    resale = _resale(sr, stage_of_com, sets, reference)
+    return ShortRun(ramp_rows, lanes, contracts.reset_index(drop=True), resale)
+
+
+def _resale(sr: pd.DataFrame, stage_of_com: pd.Series, sets, reference) -> pd.DataFrame:
+    """Every node of the reference plan holding a commodity of a stage with
+    ``resale_months`` at a positive price in every period of the plan (a surplus
+    co-product is not worth keeping), with its reference price per period and the
+    months a stock built there is held after the plan."""
+    cols = ["site", "commodity", "period", "price", "months"]
+    if "resale_months" not in sr or sr["resale_months"].isna().all():
+        return pd.DataFrame(columns=cols)
+    months = sr.set_index("stage")["resale_months"].astype(float)
+    pr = reference.prices
+    pr = pr.loc[pr["period"].isin(sets.periods)]
+    pr = pr.groupby(["site", "commodity", "period"], as_index=False)["marginal_cost"].max()
+    pr = pr.assign(months=pr["commodity"].map(stage_of_com).map(months)).dropna(subset=["months"])
+    pr = pr.rename(columns={"marginal_cost": "price"})
+    node = pr.groupby(["site", "commodity"])["price"].agg(["min", "size"])
+    keep = node.loc[(node["min"] > 0) & (node["size"] == len(sets.periods))].index
+    idx = pd.MultiIndex.from_frame(pr[["site", "commodity"]])
+    return pr.loc[idx.isin(keep), cols].reset_index(drop=True)
 
 
 def _base(ids: pd.Series, mapping: dict | None) -> np.ndarray:
@@ -196,6 +239,63 @@ def add_lane_limits(cm: ChainModel) -> None:
         rows["limit"].to_numpy(dtype=float),
         doc="tonnes on a lane <= (1 + lane_ramp) x reference; 0 if unqualified (short run)",
     )
+
+
+def add_resale(cm: ChainModel) -> None:
+    """Variables ``resale[site, commodity, period]``: tonnes held at the end of each period
+    for sale after the plan — carried into the next period (each month held costs the
+    carrying rate of the reference price), each tonne held at the end of the last period
+    worth its reference price less the carrying over ``resale_months`` (a negative cost);
+    all under the cost group ``resale``."""
+    sr = cm.sets.short_run
+    if sr is None or sr.resale.empty:
+        return
+    s = cm.sets
+    b = cm.balance_index
+    labels = s.labels
+    keys = pd.DataFrame(
+        {
+            "site": b["site"].to_numpy(),
+            "base": _base(b["commodity"], labels.commodity if labels else None),
+            "commodity": b["commodity"].to_numpy(),
+            "period": b["period"].to_numpy(),
+            "row": np.arange(len(b)),
+        }
+    )
+    m = keys.merge(
+        sr.resale.rename(columns={"commodity": "base"}), on=["site", "base", "period"]
+    ).reset_index(drop=True)
+    if m.empty:
+        return
+    n = len(m)
+    cm.add_var(
+        "resale",
+        m[["site", "commodity", "period"]],
+        doc="tonnes held at the end of the period for sale after the plan",
+    )
+    price = m["price"].to_numpy(dtype=float)
+    w = m["period"].map(s.weights).to_numpy(dtype=float)
+    last = (m["period"] == s.periods[-1]).to_numpy()
+    held = m["period"].map(s.lengths).to_numpy(dtype=float) * 12.0  # months of the period
+    r = s.carrying_rate
+    cost = np.where(last, -price * (1.0 - r * m["months"].to_numpy(dtype=float)), r * price * held)
+    cm.add_cost("resale", np.arange(n), cost * w, "resale")
+    cm.balance_terms.append(("resale", np.arange(n), m["row"].to_numpy(), -np.ones(n)))
+    nxt = {p: q for p, q in zip(s.periods, s.periods[1:], strict=False)}
+    carry = ~last
+    if carry.any():
+        d_next = m.loc[carry, ["site", "commodity"]].assign(
+            period=m.loc[carry, "period"].map(nxt).to_numpy()
+        )
+        rows = d_next.merge(keys, on=["site", "commodity", "period"], how="left")["row"]
+        cm.balance_terms.append(
+            (
+                "resale",
+                np.flatnonzero(carry),
+                rows.to_numpy(dtype=np.int64),
+                np.ones(int(carry.sum())),
+            )
+        )
 
 
 def add_contracts(cm: ChainModel) -> None:

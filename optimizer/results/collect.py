@@ -74,6 +74,14 @@ def collect(
     capacities = _capacities(inst, s)
     disposal = _positive(cm.var_keys, s.x, handle, "dispose", ["period", "site", "commodity"])
     inventory = _positive(cm.var_keys, s.x, handle, "inventory", ["period", "site", "commodity"])
+    resale = _positive(cm.var_keys, s.x, handle, "resale", ["period", "site", "commodity"])
+    if len(resale):  # a stock built for later sale is an end-of-period stock like any
+        key = ["period", "site", "commodity"]
+        inventory = (
+            pd.concat([inventory, resale], ignore_index=True)
+            .groupby(key, as_index=False, sort=False)["quantity"]
+            .sum()
+        )
     for df in (disposal, inventory):
         df["commodity"], df["origin"] = split_commodity(df["commodity"], s.labels)
     prices = _prices(s)

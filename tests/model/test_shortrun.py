@@ -264,3 +264,100 @@ def test_a_licensed_lane_is_left_out_of_the_contract_pool(tmp_path):
     res = load(folder, [lic]).with_horizon("short").solve()
     served = res.shortages.set_index("market")["served"]
     assert served["eu"] == pytest.approx(20) and served["us"] == pytest.approx(50)
+
+
+# --------------------------------------------------------------------------- resale
+# A Chinese separator makes 1 t of "light" and 1 t of "heavy" oxide per t of ore (10 USD/t).
+# China buys 50 t of light, the EU 100 t of heavy (1 USD/t to ship); surplus costs 5 USD/t
+# to dispose of.  Reference: 100 t separated, 50 t of light disposed of: 1,000 + 250 + 100
+# = 1,350 USD; the light is surplus (-5 USD/t), so heavy carries the ore and the light's
+# disposal: 15 USD/t at the separator.  China bans heavy exports.
+# Without resale: 50 t separated (for China's light), 50 t of heavy disposed of, the EU's
+# 100 t short: 500 + 250 + 100,000 = 100,750 USD, heavy at -5 USD/t.  With
+# resale_months 3 and a carrying rate of 1 %/month the 50 t are kept, each worth
+# 15 x 0.97 = 14.55: 500 - 727.5 + 100,000 = 99,772.5 USD, heavy at 14.55 USD/t (a
+# 51st tonne separated costs 10 + 5 for its light, more than 14.55: no more is made).
+BAN_HEAVY = (
+    "policies:\n  - type: export_control\n    exporter: CN\n    commodities: [heavy]\n"
+    "    max_share: 0\n"
+)
+
+
+def joint(folder, months=""):
+    tables = dict(
+        commodities=[
+            commodity("ore", "mine"),
+            commodity("light", "separation", disposal_cost=5, source="test"),
+            commodity("heavy", "separation", disposal_cost=5, source="test"),
+        ],
+        sites=[
+            site("mine", "CN", "mine"),
+            site("sep", "CN", "separation"),
+            site("cn", "CN", "market", company=""),
+            site("eu", "DE", "market", company=""),
+        ],
+        recipes=[
+            recipe_row("dig", "ore"),
+            recipe_row("split", "ore", "input"),
+            recipe_row("split", "light"),
+            recipe_row("split", "heavy"),
+        ],
+        processes=[
+            {"id": "mine", "site": "mine", "recipe": "dig", "capacity": "", "cost": 10},
+            {"id": "sep", "site": "sep", "recipe": "split", "capacity": "", "cost": 0},
+        ],
+        links=[
+            _lane("mine", "sep", "ore", 0),
+            _lane("sep", "cn", "light", 0),
+            _lane("sep", "eu", "heavy", 1),
+        ],
+        demand=[
+            {"market": m, "commodity": c, "period": 2024, "quantity": q, "source": "test"}
+            for m, c, q in (("cn", "light", 50), ("eu", "heavy", 100))
+        ],
+        short_run=[
+            {"stage": s, "ramp": 1.0, "lane_ramp": "", "contract": "", "resale_months": months}
+            for s in ("mine", "separation")
+        ],
+    )
+    for p in tables["processes"]:
+        p["source"] = "test"
+    for r in tables["short_run"]:
+        r["source"] = "test"
+    return write_instance(folder, {"defaults": {"shortage_penalty": 1000}}, **tables)
+
+
+def _price(res, site_, com):
+    p = res.prices
+    return float(p.loc[(p["site"] == site_) & (p["commodity"] == com), "marginal_cost"].iloc[0])
+
+
+def test_resale_keeps_what_cannot_be_sold(tmp_path):
+    folder = joint(tmp_path / "j", months=3)
+    ref = load(folder).with_horizon("short").solve()
+    assert ref.objective == pytest.approx(1350)  # undisrupted: nothing kept
+    assert ref.summary["cost_breakdown"].get("resale", 0.0) == pytest.approx(0)
+    assert _price(ref, "sep", "heavy") == pytest.approx(15)
+
+    res = load(folder, [scenario_file(tmp_path, BAN_HEAVY)]).with_horizon("short").solve()
+    assert res.objective == pytest.approx(99_772.5)
+    assert res.summary["cost_breakdown"]["resale"] == pytest.approx(-727.5)
+    inv = res.inventory.set_index(["site", "commodity"])["quantity"]
+    assert inv[("sep", "heavy")] == pytest.approx(50)
+    assert _price(res, "sep", "heavy") == pytest.approx(14.55)
+    assert res.production.set_index("process")["activity"]["sep"] == pytest.approx(50)
+    assert res.disposal.empty
+
+
+def test_without_resale_the_price_collapses(tmp_path):
+    folder = joint(tmp_path / "j")
+    res = load(folder, [scenario_file(tmp_path, BAN_HEAVY)]).with_horizon("short").solve()
+    assert res.objective == pytest.approx(100_750)
+    assert _price(res, "sep", "heavy") == pytest.approx(-5)
+    assert "resale" not in res.summary["cost_breakdown"]
+
+
+def test_resale_is_a_short_run_idea(tmp_path):
+    folder = joint(tmp_path / "j", months=3)
+    res = load(folder, [scenario_file(tmp_path, BAN_HEAVY)]).with_horizon("long").solve()
+    assert res.objective == pytest.approx(100_750)
