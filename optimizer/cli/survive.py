@@ -113,9 +113,16 @@ def survive(
         f"from {start} ({escape(mode)}: {how})",
         markup=True,
     )
+    stocks = s.get("stocks_by_commodity") or {}
+    held = ", ".join(f"{escape(c)} {q:,.1f} t" for c, q in stocks.items() if q > 0) or "none"
+    short = s.get("unmet_by_commodity") or {}
+    risk = (
+        f"value at risk {s['unmet_value']:,.0f} USD"
+        if s.get("unmet_value", 0) > 0 or not short
+        else "short (t): " + ", ".join(f"{escape(c)} {q:,.1f}" for c, q in short.items())
+    )
     out.print(
-        f"stocks on hand at the start of {start}: {s['stocks_on_hand']:,.1f} t · "
-        f"demand {span}: {s['total_demand']:,.1f} t · unmet {s['total_unmet']:,.1f} t · "
+        f"stocks on hand at the start of {start}: {held} · {span}: {risk} · "
         f"cost {s['cost']:,.0f} USD",
         markup=False,
     )

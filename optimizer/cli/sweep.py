@@ -140,9 +140,18 @@ def show_sweep(res, top: int = 15) -> None:
         markup=True,
     )
     b = df.iloc[0]
+    # without end-use values (commodities.value) the only measure is tonnes, summed over
+    # the demanded commodities: said so under the tables
+    valued = bool((df["unmet_value"].fillna(0) > 0).any()) or not bool(
+        (df["total_unmet"].fillna(0) > 0).any()
+    )
     out.print(
         f"baseline {b['case']} ({escape(_combo(b, axes))}): total cost {_num(b['objective'], ',.0f')} USD · "
-        f"unmet {_num(b['total_unmet'], ',.1f')} t ({_num(100 * b['unmet_share'], '.2f')}%)",
+        + (
+            f"value at risk {_num(b['unmet_value'], ',.0f')} USD"
+            if valued
+            else f"unmet {_num(b['total_unmet'], ',.1f')} t"
+        ),
         markup=False,
     )
     if spec.samples:
@@ -151,9 +160,10 @@ def show_sweep(res, top: int = 15) -> None:
             title="Monte Carlo quantiles per combination (P5 / P50 / P95 over the samples)",
             show_edge=False,
         )
-        costs = q.loc[q["metric"].isin(["cost_increase", "paired_cost_increase"])]
+        costs = q.loc[q["metric"].isin(["cost_increase", "paired_cost_increase", "unmet_value"])]
         unit, div = _money_unit(costs[["p5", "p50", "p95"]].abs().max().max())
-        cols = (*axes, "n", "unmet t", f"cost vs baseline {unit}", f"paired cost {unit}")
+        risk = f"at risk {unit}" if valued else "unmet t"
+        cols = (*axes, "n", risk, f"cost vs baseline {unit}", f"paired cost {unit}")
         for c in cols:
             t.add_column(c, justify="left" if c in axes else "right", overflow="fold")
         for _, g in q.groupby("combo", sort=True):
@@ -161,8 +171,10 @@ def show_sweep(res, top: int = 15) -> None:
             first = g.iloc[0]
             t.add_row(
                 *[escape(_fmt_label(first[a])) for a in axes],
-                str(int(m.loc["total_unmet", "n"])),
-                _triple(m.loc["total_unmet"], ",.1f"),
+                str(int(m.loc["unmet_value", "n"])),
+                _triple(m.loc["unmet_value"], ",.1f" if div > 1 else ",.0f", 1 / div)
+                if valued
+                else _triple(m.loc["total_unmet"], ",.1f"),
                 _triple(m.loc["cost_increase"], "+,.1f" if div > 1 else "+,.0f", 1 / div),
                 _triple(m.loc["paired_cost_increase"], "+,.1f" if div > 1 else "+,.0f", 1 / div),
             )
@@ -171,18 +183,20 @@ def show_sweep(res, top: int = 15) -> None:
         )
         out.print(t)
     r = ranked(df).head(top)
-    title = "Cases ranked by unmet demand, then cost" + (
+    title = f"Cases ranked by {'value at risk' if valued else 'unmet demand'}, then cost" + (
         f" (worst {len(r)} of {len(df)})" if len(df) > len(r) else ""
     )
     t = Table(title=title, show_edge=False)
+    money = r[["unmet_value", "cost_increase"]].abs().max().max() if len(r) else math.nan
+    unit, div = _money_unit(float(money))
+    mfmt = ",.1f" if div > 1 else ",.0f"
     cols = [
         "rank",
         "case",
         *axes,
         *unc,
-        "unmet t",
-        "unmet %",
-        "cost vs baseline USD",
+        f"at risk {unit}" if valued else "unmet t",
+        f"cost vs baseline {unit}",
         "worst market",
     ]
     if (df["status"] != "optimal").any():
@@ -198,14 +212,15 @@ def show_sweep(res, top: int = 15) -> None:
         cells += [escape(_fmt_label(rec[a])) for a in axes]
         cells += [_num(rec[u], ".4g") for u in unc]
         cells += [
-            _num(rec["total_unmet"], ",.1f"),
-            _num(100 * rec["unmet_share"], ".2f"),
-            _num(rec["cost_increase"], "+,.0f"),
+            _num(rec["unmet_value"] / div, mfmt) if valued else _num(rec["total_unmet"], ",.1f"),
+            _num(rec["cost_increase"] / div, "+" + mfmt),
             escape(str(rec["worst_market"])) or "—",
         ]
         if "status" in cols:
             cells.append(escape(str(rec["status"])))
         t.add_row(*cells)
+    if not valued:
+        t.caption = "unmet t: tonnes of every demanded commodity summed (no commodities.value)"
     out.print(t)
 
 

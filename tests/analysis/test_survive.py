@@ -493,7 +493,8 @@ def test_cli_survive_writes_the_tables(tmp_path):
         ["survive", str(folder), "-s", ban(tmp_path / "s"), "--start", "2026", "--out", str(out)],
     )
     assert r.exit_code == 0, r.output
-    assert "stocks on hand at the start of 2026: 25.0 t" in r.output
+    assert "stocks on hand at the start of 2026: ore 25.0 t" in r.output
+    assert "2026–2029: short (t): ore 15.0" in r.output  # no value: tonnes per commodity
     assert "mkt" in r.output and "2028" in r.output
     df = pd.read_csv(out / "survival.csv")
     assert list(df.columns[:8]) == [

@@ -170,6 +170,8 @@ def test_cli_writes_files_and_ranks(tmp_path):
         "unmet",
         "unmet_share",
         "unmet_increase",
+        "unmet_value",
+        "value_increase",
     ]
     info = json.loads((out / "sweep.json").read_text())
     assert info["cases"] == 4 and info["baseline"] == "c1" and info["statuses"] == {"optimal": 4}
@@ -178,7 +180,34 @@ def test_cli_writes_files_and_ranks(tmp_path):
     lines = r.stdout.splitlines()
     ranked = [ln for ln in lines if ln.strip()[:1].isdigit()]
     assert [c.strip() for c in ranked[0].split("│")][:3] == ["1", "c3", "south-mine-halved"]
-    assert "+4,634,000" in ranked[0] and "market_us" in ranked[0]
+    assert "+4,634.0" in ranked[0] and "market_us" in ranked[0]  # k USD: 4,634,000 USD
+    assert "cost vs baseline k USD" in r.stdout
+    # tiny gives no end-use values: the terminal says its tonnes are summed
+    assert "no commodities.value" in r.stdout and "unmet t" in r.stdout
+
+
+def test_sweep_ranks_by_value_at_risk(tmp_path, tiny_copy):
+    """With end-use values the sweep adds USD, never tonnes of different commodities:
+    magnets worth 2 M USD/t, La/Ce oxide 500 USD/t; halving the southern mine leaves the
+    US 50 t of magnets short: 100 M USD at risk."""
+    com = pd.read_csv(tiny_copy / "commodities.csv", keep_default_na=False)
+    com["value"] = com["id"].map({"magnet_ht": 2_000_000, "LaCe_oxide": 500}).fillna("")
+    com["source"] = "illustrative"
+    com.to_csv(tiny_copy / "commodities.csv", index=False)
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["sweep", str(tiny_copy), "halved-x-penalty", "--out", str(out)])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    df = pd.read_csv(out / "sweep.csv", keep_default_na=False).set_index("case")
+    assert df.loc["c3", "unmet_value"] == pytest.approx(100_000_000)
+    assert df.loc["c3", "value_increase"] == pytest.approx(100_000_000)
+    assert df.loc["c3", "worst_market"] == "market_us"
+    assert df.loc["c3", "worst_market_value"] == pytest.approx(100_000_000)
+    assert df.loc["c1", "unmet_value"] == 0
+    m = pd.read_csv(out / "sweep_markets.csv").set_index(["case", "market"])
+    assert m.loc[("c3", "market_us"), "unmet_value"] == pytest.approx(100_000_000)
+    assert "value at risk 0 USD" in r.stdout and "at risk M USD" in r.stdout
+    ranked = [ln for ln in r.stdout.splitlines() if ln.strip()[:1].isdigit()]
+    assert "100.0" in ranked[0] and "c3" in ranked[0]
 
 
 def test_cli_monte_carlo_writes_quantiles(tmp_path):
@@ -214,8 +243,10 @@ def test_cli_monte_carlo_writes_quantiles(tmp_path):
         "p95",
         "max",
     ]
-    assert len(q) == 4 * 6 and (q["n"] == 2).all()
+    assert len(q) == 4 * 8 and (q["n"] == 2).all()
     assert set(q["metric"]) == {
+        "unmet_value",
+        "value_increase",
         "total_unmet",
         "unmet_share",
         "objective",

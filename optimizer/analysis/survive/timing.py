@@ -123,15 +123,32 @@ def time_to_survive(
         "mode": mode,
         "horizon": [P.plain(p) for p in horizon],
         "tol": tol,
+        # tonnes of every commodity summed (kept for earlier readers): do not quote them
         "stocks_on_hand": float(stocks["quantity"].sum()),
         "total_demand": float(table["demand"].sum()),
         "total_unmet": float(table["unmet"].sum()),
+        "stocks_by_commodity": {
+            str(c): float(q) for c, q in stocks.groupby("commodity")["quantity"].sum().items()
+        },
+        "unmet_by_commodity": {
+            str(c): float(q) for c, q in table.groupby("commodity")["unmet"].sum().items() if q > 0
+        },
+        "unmet_value": _value_at_risk(dis, table),
         "cost": float(cost),
         "markets_short": int((~markets["survives_horizon"]).sum()),
         "first_short_period": _first(markets["first_short_period"]),
         "rechain_version": __version__,
     }
     return Survival(summary, table, markets, path, stocks, results)
+
+
+def _value_at_risk(dis: Instance, table: pd.DataFrame) -> float:
+    """USD of end-use value unmet (``commodities.value``; 0 for a commodity without one)."""
+    com = dis.tables["commodities"]
+    if "value" not in com or table.empty:
+        return 0.0
+    value = pd.to_numeric(com.set_index("id")["value"], errors="coerce")
+    return float((table["unmet"] * table["commodity"].map(value).fillna(0.0)).sum())
 
 
 def survival_tables(

@@ -40,16 +40,22 @@ def _solve_case(inst: Instance, case_id: str, changes, method: str, time_limit) 
     except InfeasibleError as e:  # the diagnosis' first sentence names the policies
         row.update(status="infeasible", message="; ".join([str(e), *e.diagnosis[:1]]))
         sh = demand[["market", "quantity"]].rename(columns={"quantity": "demand"})
-        sh = sh.assign(unmet=math.nan)
+        sh = sh.assign(unmet=math.nan, unmet_value=math.nan)
     except SolverError as e:
         row.update(status="solver_error", message=str(e))
         sh = demand[["market", "quantity"]].rename(columns={"quantity": "demand"})
-        sh = sh.assign(unmet=math.nan)
+        sh = sh.assign(unmet=math.nan, unmet_value=math.nan)
     else:
         row.update(status=res.status, objective=res.objective)
-        sh = res.shortages[["market", "demand", "unmet"]]
-    by = sh.groupby("market", sort=True)[["demand", "unmet"]].sum(min_count=1)
-    row["markets"] = (list(by.index), by["demand"].to_numpy(float), by["unmet"].to_numpy(float))
+        sh = res.shortages[["market", "demand", "unmet", "unmet_value"]]
+        sh = sh.assign(unmet_value=sh["unmet_value"].fillna(0.0))  # no value: counts 0 USD
+    by = sh.groupby("market", sort=True)[["demand", "unmet", "unmet_value"]].sum(min_count=1)
+    row["markets"] = (
+        list(by.index),
+        by["demand"].to_numpy(float),
+        by["unmet"].to_numpy(float),
+        by["unmet_value"].to_numpy(float),
+    )
     row["seconds"] = time.perf_counter() - t0
     row["cpu_seconds"] = time.process_time() - c0
     return row

@@ -29,17 +29,32 @@ RESULT_COLUMNS = [
     "total_demand",
     "total_unmet",
     "unmet_share",
+    "unmet_value",
     "cost_increase",
     "unmet_increase",
+    "value_increase",
     "paired_cost_increase",
     "paired_unmet_increase",
+    "paired_value_increase",
     "worst_market",
     "worst_market_unmet",
+    "worst_market_value",
     "message",
 ]
-MARKET_COLUMNS = ["case", "market", "demand", "unmet", "unmet_share", "unmet_increase"]
+MARKET_COLUMNS = [
+    "case",
+    "market",
+    "demand",
+    "unmet",
+    "unmet_share",
+    "unmet_increase",
+    "unmet_value",
+    "value_increase",
+]
 QUANTILE_COLUMNS = ["metric", "n", "mean", "min", "p5", "p50", "p95", "max"]
 QUANTILE_METRICS = (
+    "unmet_value",
+    "value_increase",
     "total_unmet",
     "unmet_share",
     "objective",
@@ -84,9 +99,13 @@ def _clean(x: float) -> float:
 def result_tables(spec: Spec, cases: list[Case], rows: list[dict], stacks) -> tuple:
     """Cases, markets and quantiles from the solved ``rows`` (``rows[0]`` is the baseline)."""
     base = rows[0]
-    base_markets = dict(zip(base["markets"][0], base["markets"][2], strict=True))
+    base_markets = {
+        m: (u, v) for m, u, v in zip(base["markets"][0], *base["markets"][2:], strict=True)
+    }
     base_obj = base["objective"]
-    base_unmet = _clean(float(np.sum(base["markets"][2]))) if not np.isnan(base_obj) else math.nan
+    solved = not np.isnan(base_obj)
+    base_unmet = _clean(float(np.sum(base["markets"][2]))) if solved else math.nan
+    base_value = _clean(float(np.sum(base["markets"][3]))) if solved else math.nan
     axis_names = [a.name for a in spec.axes]
     unc_names = [n for n, _, _ in spec.uncertain]
     recs, mrecs = [], []
@@ -95,7 +114,7 @@ def result_tables(spec: Spec, cases: list[Case], rows: list[dict], stacks) -> tu
         rec.update({n: c.labels[n] for n in axis_names})
         rec["scenarios"] = "+".join(stacks[c.stack].scenarios) or "none"
         rec.update({n: c.values.get(n, math.nan) for n in unc_names})
-        rec.update(_case_results(r, base_obj, base_unmet))
+        rec.update(_case_results(r, base_obj, base_unmet, base_value))
         recs.append(rec)
         mrecs.extend(_market_records(c.case, r, base_markets))
     cols = [*ID_COLUMNS, *axis_names, "scenarios", *unc_names, *RESULT_COLUMNS]
@@ -104,37 +123,50 @@ def result_tables(spec: Spec, cases: list[Case], rows: list[dict], stacks) -> tu
     return df, markets_df, quantiles(df, axis_names) if spec.samples else _empty_q(axis_names)
 
 
-def _case_results(r: dict, base_obj: float, base_unmet: float) -> dict[str, Any]:
-    """The result columns of one solved case (``paired_*`` aside: :func:`_add_paired`)."""
-    markets, demand, unmet = r["markets"]
+def _case_results(r: dict, base_obj: float, base_unmet: float, base_value: float) -> dict:
+    """The result columns of one solved case (``paired_*`` aside: :func:`_add_paired`).
+
+    ``total_demand``/``total_unmet`` sum tonnes of every commodity (the columns of the
+    contract: do not quote them); ``unmet_value`` is USD of end-use value and adds up.
+    The worst market is the one with the most value at risk (most tonnes if no demand
+    has a value)."""
+    markets, demand, unmet, value = r["markets"]
     solved = not np.isnan(r["objective"])
     total_demand = float(demand.sum())
     total_unmet = _clean(float(unmet.sum())) if solved else math.nan
-    worst, worst_unmet = "", 0.0
+    total_value = _clean(float(value.sum())) if solved else math.nan
+    worst, worst_unmet, worst_value = "", 0.0, 0.0
     if solved and len(unmet) and unmet.max() > TOL:
-        i = int(np.argmax(unmet))  # first market (alphabetical) among ties
-        worst, worst_unmet = markets[i], _clean(float(unmet[i]))
+        key = value if value.max() > TOL else unmet
+        i = int(np.argmax(key))  # first market (alphabetical) among ties
+        worst, worst_unmet, worst_value = markets[i], _clean(float(unmet[i])), _clean(value[i])
+    nan = math.nan
     return dict(
         status=r["status"],
         objective=r["objective"],
         total_demand=total_demand,
         total_unmet=total_unmet,
-        unmet_share=(total_unmet / total_demand if total_demand else 0.0) if solved else math.nan,
-        cost_increase=_clean(r["objective"] - base_obj) if solved else math.nan,
-        unmet_increase=_clean(total_unmet - base_unmet) if solved else math.nan,
+        unmet_share=(total_unmet / total_demand if total_demand else 0.0) if solved else nan,
+        unmet_value=total_value,
+        cost_increase=_clean(r["objective"] - base_obj) if solved else nan,
+        unmet_increase=_clean(total_unmet - base_unmet) if solved else nan,
+        value_increase=_clean(total_value - base_value) if solved else nan,
         worst_market=worst,
-        worst_market_unmet=worst_unmet if solved else math.nan,
+        worst_market_unmet=worst_unmet if solved else nan,
+        worst_market_value=worst_value if solved else nan,
         message=r["message"],
     )
 
 
-def _market_records(case: str, r: dict, base_markets: dict[str, float]) -> list[dict[str, Any]]:
+def _market_records(case: str, r: dict, base_markets: dict) -> list[dict[str, Any]]:
     """The ``sweep_markets.csv`` rows of one case."""
-    markets, demand, unmet = r["markets"]
+    markets, demand, unmet, value = r["markets"]
     solved = not np.isnan(r["objective"])
     out = []
-    for m, d, u in zip(markets, demand, unmet, strict=True):
+    for m, d, u, v in zip(markets, demand, unmet, value, strict=True):
         u = _clean(u) if solved else math.nan
+        v = _clean(v) if solved else math.nan
+        bu, bv = base_markets.get(m, (0.0, 0.0))
         out.append(
             {
                 "case": case,
@@ -142,7 +174,9 @@ def _market_records(case: str, r: dict, base_markets: dict[str, float]) -> list[
                 "demand": float(d),
                 "unmet": u,
                 "unmet_share": (u / d if d > 0 else 0.0) if solved else math.nan,
-                "unmet_increase": _clean(u - base_markets.get(m, 0.0)) if solved else math.nan,
+                "unmet_increase": _clean(u - bu) if solved else math.nan,
+                "unmet_value": v,
+                "value_increase": _clean(v - bv) if solved else math.nan,
             }
         )
     return out
@@ -158,6 +192,7 @@ def _add_paired(df: pd.DataFrame) -> pd.DataFrame:
     for col, of in (
         ("paired_cost_increase", "objective"),
         ("paired_unmet_increase", "total_unmet"),
+        ("paired_value_increase", "unmet_value"),
     ):
         d = df[of] - df["sample"].map(first[of])
         df[col] = d.where(d.abs() >= TOL, 0.0).where(d.notna())
@@ -198,10 +233,11 @@ def quantiles(df: pd.DataFrame, axis_names: list[str] | None = None) -> pd.DataF
 
 
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
-    """Cases by unmet demand, then cost increase (largest first); unsolved cases last."""
+    """Cases by value at risk, then tonnes short, then cost increase (largest first);
+    unsolved cases last."""
     return df.sort_values(
-        ["total_unmet", "cost_increase", "combo", "sample"],
-        ascending=[False, False, True, True],
+        ["unmet_value", "total_unmet", "cost_increase", "combo", "sample"],
+        ascending=[False, False, False, True, True],
         kind="stable",
         na_position="last",
     ).reset_index(drop=True)
