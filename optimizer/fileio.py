@@ -18,7 +18,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,20 @@ def dumps_json(data: Any) -> str:
     return json.dumps(_finite(data), indent=2, default=json_default) + "\n"
 
 
+def text_only(book) -> int:
+    """Make every cell of an openpyxl workbook that would be a formula plain text (text
+    from an instance that starts with ``=``, e.g. ``=HYPERLINK(...)``, must never run in
+    a stakeholder's spreadsheet); returns how many cells it changed."""
+    n = 0
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    c.data_type = "s"
+                    n += 1
+    return n
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """A table as CSV in the one number format (no index)."""
     df.to_csv(path, index=False, float_format=FLOAT_FORMAT)
@@ -96,11 +110,55 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
+def _temp_prefix() -> str:
+    """Temporary names carry the writing process' id, so a later run can tell a killed
+    run's leftovers (process gone) from a running one's."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(folder: Path) -> list[Path]:
+    """Remove what killed runs left in ``folder``: temporary files and folders whose
+    process is gone; a result folder that a kill left renamed aside (``…-old-NAME``)
+    while its replacement never arrived is put back."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        if not p.name.startswith(TEMP_PREFIX):
+            continue
+        pid_text, _, rest = p.name[len(TEMP_PREFIX) :].partition("-")
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or _alive(pid):  # a run in progress
+            continue
+        if rest.startswith("old-") and not (folder / rest[4:]).exists():
+            os.rename(p, folder / rest[4:])  # the old folder was never replaced: restore it
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 def write_file(path: str | Path, content: Content) -> Path:
     """Write one file atomically (temporary file beside it, fsync, mode, ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix + ".tmp", dir=path.parent)
+    clean_leftovers(path.parent)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -113,24 +171,74 @@ def write_file(path: str | Path, content: Content) -> Path:
     return path
 
 
-def write_folder(out: str | Path, files: Mapping[str, Content]) -> Path:
-    """Write several files into folder ``out``: all are written and synced in a temporary
-    folder inside ``out`` first, then each is moved into place with ``os.replace``.
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
 
-    Files of ``out`` not named in ``files`` are left alone.
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False
+    where the system cannot."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def _keep(src: Path, dst: Path) -> None:
+    """Carry a file the new run does not own into the new folder (a hard link: no copy)."""
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, symlinks=True)
+        return
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def write_folder(out: str | Path, files: Mapping[str, Content], owns: Iterable[str] = ()) -> Path:
+    """Replace the result folder ``out`` all or nothing.
+
+    The new folder is built beside ``out`` — every file of ``files`` written and synced,
+    and every file of the old folder that this run does not own carried over (a
+    ``criticality.csv`` next to a solve's tables) — then swapped in with one atomic
+    rename (``renameat2(RENAME_EXCHANGE)``; where the system has none, two renames, a
+    kill between them undone by the next run).  A file the run owns (``files`` and
+    ``owns``) but did not write this time is gone: an infeasible run leaves no earlier
+    ``summary.json``.  A kill at any point leaves ``out`` complete-old or complete-new.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=out))
+    parent = out.parent if str(out.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(parent)
+    new = Path(tempfile.mkdtemp(prefix=f"{_temp_prefix()}new-", dir=parent))
     try:
         mode = _mode()
         for name, content in files.items():
-            p = tmp / name
+            p = new / name
             _fill(p, content)
             _sync(p)
             os.chmod(p, mode)
-        for name in files:
-            os.replace(tmp / name, out / name)
+        os.chmod(new, mode | (mode & 0o444) >> 2)  # a folder: rw as files, plus x
+        if out.is_dir():
+            drop = set(files) | set(owns)
+            for p in out.iterdir():
+                if p.name not in drop and not p.name.startswith(TEMP_PREFIX):
+                    _keep(p, new / p.name)
+            if not _exchange(new, out):
+                aside = parent / f"{_temp_prefix()}old-{out.name}"
+                os.rename(out, aside)
+                os.rename(new, out)
+                shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.rename(new, out)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if new.exists():
+            shutil.rmtree(new, ignore_errors=True)
     return out

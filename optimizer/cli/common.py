@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, RechainError
+from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, Problem, RechainError
 
 __all__ = ["EXIT_INPUT", "app", "err", "out"]
 
@@ -142,6 +142,57 @@ def _fail(e: RechainError) -> None:
     else:
         err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True)
     raise typer.Exit(e.exit_code)
+
+
+def _writable_ancestor(path: Path) -> str | None:
+    """Why nothing can be written at ``path`` (None: it can): the nearest existing ancestor
+    must be a folder this process may write in."""
+    import os
+
+    a = path.parent
+    while not a.exists() and a != a.parent:
+        a = a.parent
+    if not a.is_dir():
+        return f"{a} is a file, not a folder"
+    if not os.access(a, os.W_OK | os.X_OK):
+        return f"cannot write in {a}"
+    return None
+
+
+def check_outputs(
+    folders: dict[str, Path | None] | None = None,
+    files: dict[str, tuple[Path | None, tuple[str, ...]]] | None = None,
+) -> None:
+    """Check every output path before any work (exit 2 naming the option and the path).
+
+    ``folders``: option -> result folder (it must be a folder or not exist yet, in a place
+    we may write); ``files``: option -> (file, the suffixes it may have)."""
+    import os
+
+    problems = []
+    for opt, d in (folders or {}).items():
+        if d is None:
+            continue
+        if d.exists() and not d.is_dir():
+            problems.append(Problem(opt, None, None, f"{d} is a file, not a folder"))
+        elif d.is_dir() and not os.access(d, os.W_OK | os.X_OK):
+            problems.append(Problem(opt, None, None, f"cannot write in {d}"))
+        elif (why := _writable_ancestor(d)) is not None:
+            problems.append(Problem(opt, None, None, f"{d}: {why}"))
+    for opt, (f, suffixes) in (files or {}).items():
+        if f is None:
+            continue
+        if f.is_dir():
+            problems.append(Problem(opt, None, None, f"{f} is a folder: give a file name"))
+        elif suffixes and f.suffix.lower() not in suffixes:
+            want = " or ".join(suffixes)
+            problems.append(Problem(opt, None, None, f"{f}: the file name must end in {want}"))
+        elif f.exists() and not os.access(f, os.W_OK):
+            problems.append(Problem(opt, None, None, f"cannot write {f}"))
+        elif (why := _writable_ancestor(f)) is not None:
+            problems.append(Problem(opt, None, None, f"{f}: {why}"))
+    if problems:
+        _fail(InputError(problems))
 
 
 def _warn(inst) -> None:

@@ -21,6 +21,7 @@ from optimizer.cli.common import (
     _fail,
     app,
     case_progress,
+    check_outputs,
     err,
     out,
 )
@@ -86,6 +87,7 @@ def compare(
             markup=True,
         )
         raise typer.Exit(EXIT_INPUT)
+    check_outputs({"--out": out_dir}, {"--report": (report, (".html", ".htm"))})
     try:
         base_inst = load(instance, base=base)
         insts = [

@@ -18,6 +18,7 @@ from optimizer.cli.common import (
     _fail,
     app,
     case_progress,
+    check_outputs,
     out,
 )
 from optimizer.cli.solve import money, tonnes
@@ -83,6 +84,7 @@ def criticality(
     from optimizer.analysis.criticality import criticality as run
     from optimizer.api import load
 
+    check_outputs({"--out": out_dir}, {"--report": (report, (".html", ".htm"))})
     try:
         inst = load(instance, scenario or [], base=base, horizon=horizon)
         with case_progress("removing elements") as progress:

@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.common import (
-    EXIT_INPUT,
     Base,
     Decisions,
     Horizon,
@@ -23,6 +22,7 @@ from optimizer.cli.common import (
     _step,
     _warn,
     app,
+    check_outputs,
     err,
     out,
 )
@@ -108,12 +108,14 @@ def solve(
     """Solve an instance (with scenarios) and show shortages, costs and bottlenecks."""
     from optimizer.api import load
 
-    if export_model is not None and export_model.suffix.lower() not in (".mps", ".lp"):
-        err.print(
-            f"[bold red]error:[/] --export-model {export_model}: the file name must end in .mps or .lp",
-            markup=True,
-        )
-        raise typer.Exit(EXIT_INPUT)
+    check_outputs(
+        {"--out": out_dir},
+        {
+            "--export-model": (export_model, (".mps", ".lp")),
+            "--xlsx": (xlsx, (".xlsx",)),
+            "--report": (report, (".html", ".htm")),
+        },
+    )
     try:
         with _step("loading and validating"):
             inst = load(
@@ -129,11 +131,9 @@ def solve(
         with _step("building and solving"):
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:
-            res.write(out_dir)
             from optimizer.lp.iis import DIAGNOSIS_FILES
 
-            for stale in DIAGNOSIS_FILES:  # from an earlier infeasible run
-                (out_dir / stale).unlink(missing_ok=True)
+            res.write(out_dir, owns=DIAGNOSIS_FILES)  # an earlier diagnosis goes
         if xlsx is not None:
             res.to_excel(xlsx)
         if report is not None:
@@ -144,8 +144,10 @@ def solve(
     except InfeasibleError as e:
         if out_dir is not None:  # the diagnosis, and no other (partial) output
             from optimizer.lp.iis import DIAGNOSIS_FILES, write_diagnosis
+            from optimizer.results.columns import TABLE_FILES
 
-            write_diagnosis(out_dir, str(e), e.details)
+            # the diagnosis, and nothing of an earlier solve
+            write_diagnosis(out_dir, str(e), e.details, owns=(*TABLE_FILES, "summary.json"))
             e.diagnosis.append(f"written to {out_dir}/ ({', '.join(DIAGNOSIS_FILES)})")
         _fail(e)
         return
@@ -177,6 +179,8 @@ def report_cmd(
 ) -> None:
     """Build the HTML report from a saved --out folder, without solving again."""
     from optimizer.report import load_saved, write_saved_report
+
+    check_outputs(files={"--out": (out_file, (".html", ".htm"))})
 
     try:
         with _step("writing the report"):

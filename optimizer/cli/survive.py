@@ -18,6 +18,7 @@ from optimizer.cli.common import (
     _warn,
     app,
     case_progress,
+    check_outputs,
     err,
     out,
 )
@@ -87,6 +88,7 @@ def survive(
     from optimizer.analysis.survive import time_to_survive
     from optimizer.api import load
 
+    check_outputs({"--out": out_dir})
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])
@@ -217,6 +219,7 @@ def stockpile_size(
     from optimizer.analysis.survive import StockpileInfeasible, size_stockpile
     from optimizer.api import load
 
+    check_outputs({"--out": out_dir})
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])

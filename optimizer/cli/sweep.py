@@ -22,6 +22,7 @@ from optimizer.cli.common import (
     _fail,
     app,
     case_progress,
+    check_outputs,
     err,
     out,
 )
@@ -81,6 +82,7 @@ def sweep(
     from optimizer.analysis.sweep import run_sweep
     from optimizer.api import load
 
+    check_outputs({"--out": out_dir})
     try:
         inst = load(instance, scenario or [], base=base, horizon=horizon, structure_checks=False)
         with case_progress("solving cases") as progress:

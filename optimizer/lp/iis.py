@@ -263,15 +263,17 @@ def _deletion_filter(handle: LpHandle, time_limit: float | None) -> list[int] | 
         h.changeRowsBounds(len(pol), pol, lo, up)
 
 
-def write_diagnosis(out: str | Path, message: str, diagnosis: Diagnosis | None) -> list[Path]:
-    """Write ``infeasible.txt`` and ``diagnosis.json`` into ``out`` (atomically, nothing else)."""
+def write_diagnosis(
+    out: str | Path, message: str, diagnosis: Diagnosis | None, owns: tuple[str, ...] = ()
+) -> list[Path]:
+    """Write ``infeasible.txt`` and ``diagnosis.json`` into ``out``, replacing the folder all
+    or nothing: the files in ``owns`` (an earlier solve's tables) go with the swap."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     text = "infeasible: " + message + "\n"
     data: dict[str, Any] = {"status": "infeasible", "message": message}
     if diagnosis is not None:
         text += "".join(f"  {s}\n" for s in diagnosis.sentences)
         data.update(diagnosis.to_dict())
     files = dict(zip(DIAGNOSIS_FILES, (text, data), strict=True))
-    write_folder(out, files)
+    write_folder(out, files, owns=owns)
     return [out / f for f in files]

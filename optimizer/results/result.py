@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from optimizer.data.periods import monthly
-from optimizer.fileio import dumps_json, write_file, write_folder
+from optimizer.fileio import dumps_json, text_only, write_file, write_folder
 from optimizer.model.reference import Baseline
 from optimizer.results.columns import (
     CONTENT_COLUMNS,
@@ -128,11 +128,14 @@ class Result:
                 flat.to_excel(xw, sheet_name="summary", index=False)
                 for fname, df in self.tables().items():
                     df.to_excel(xw, sheet_name=fname.removesuffix(".csv"), index=False)
+                text_only(xw.book)  # no cell from the data is ever a formula
 
         return write_file(path, write)
 
-    def write(self, out: str | Path) -> Path:
-        """Write ``summary.json`` and the CSV tables into folder ``out`` (atomically per file)."""
+    def write(self, out: str | Path, owns: tuple[str, ...] = ()) -> Path:
+        """Write ``summary.json`` and the CSV tables into folder ``out``, replacing it all or
+        nothing (:func:`optimizer.fileio.write_folder`); files named in ``owns`` that this
+        result does not write (an earlier run's diagnosis) are removed with the swap."""
         files: dict[str, Any] = dict(self.tables())
         files["summary.json"] = dumps_json(self.summary)
-        return write_folder(out, files)
+        return write_folder(out, files, owns=(*TABLE_FILES, *owns))
