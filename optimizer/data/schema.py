@@ -459,6 +459,21 @@ TABLES: dict[str, Table] = {
                     required=False,
                 ),
                 Col(
+                    "utilisation",
+                    "float",
+                    "Capacity utilisation of this stage's plants in the reference year, when "
+                    "`processes.capacity` holds their output that year rather than their "
+                    "nameplate: in the short run a plant of this stage may run up to its "
+                    "capacity / utilisation (idle lines restarted), still within `ramp` of its "
+                    "reference; the reference plan itself keeps `capacity`. Blank: `capacity` "
+                    "is the nameplate.",
+                    unit="share",
+                    gt=0,
+                    le=1,
+                    nullable=True,
+                    required=False,
+                ),
+                Col(
                     "resale_months",
                     "float",
                     "Months a stock of a commodity made at this stage, built in the short run "

@@ -28,6 +28,7 @@ Objective
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from optimizer.model.core import ChainModel, by_period, positions
 from optimizer.model.expansion import build_terms
@@ -83,6 +84,7 @@ def add_process_capacity(cm: ChainModel) -> None:
                 -b["period"].map(s.lengths).to_numpy(dtype=float),
             )
         )
+    terms += _headroom_terms(cm, rows)
     cm.add_rows(
         "process_capacity",
         rows[["id", "period"]],
@@ -91,3 +93,35 @@ def add_process_capacity(cm: ChainModel) -> None:
         rows["capacity"].to_numpy(dtype=float) * rows["period"].map(s.lengths).to_numpy(float),
         doc="total activity of a process (all its recipes) <= capacity x period length",
     )
+
+
+#: USD per unit of activity above the reference rent that an idle line costs to restart,
+#: so that the undisrupted short run keeps the reference plan rather than a tie
+TIE = 0.01
+
+
+def _headroom_terms(cm: ChainModel, rows: pd.DataFrame) -> list:
+    """Variables ``headroom[id, period]`` (short run, ``short_run.utilisation``): activity of
+    a plant above its capacity — the reference year's output — on lines idle that year, up
+    to ``1/u - 1`` of it, each unit at the capacity's rent in the reference plan, so the
+    undisrupted short run keeps the reference (docs/horizon.md, idle capacity)."""
+    sr = cm.sets.short_run
+    if sr is None or sr.headroom.empty:
+        return []
+    s = cm.sets
+    h = rows.reset_index().rename(columns={"index": "row"}).merge(sr.headroom, on=["id", "period"])
+    h = h.loc[h["extra"] > 0].reset_index(drop=True)
+    if h.empty:
+        return []
+    length = h["period"].map(s.lengths).to_numpy(float)
+    ub = h["extra"].to_numpy(float) * h["capacity"].to_numpy(float) * length
+    cm.add_var(
+        "headroom",
+        h[["id", "period"]],
+        ub=ub,
+        doc="activity above capacity on lines idle in the reference year (short run)",
+    )
+    n = len(h)
+    # a cent above the rent, so that ties go to the reference plan
+    cm.add_cost("headroom", np.arange(n), h["rent"].to_numpy(float) + TIE, "headroom")
+    return [("headroom", np.arange(n), h["row"].to_numpy(dtype=np.int64), -np.ones(n))]

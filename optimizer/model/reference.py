@@ -10,7 +10,7 @@ It is made from a solved result by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -26,3 +26,8 @@ class Baseline:
     #: process, recipe, origin, period, activity
     production: pd.DataFrame
     objective: float
+    #: process, period, shadow_price: what one more unit of each plant's capacity was worth
+    #: to the reference plan (objective units per unit of activity; 0 where it was slack)
+    capacity_rent: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["process", "period", "shadow_price"])
+    )

@@ -93,6 +93,12 @@ class ShortRun:
             columns=["site", "commodity", "period", "price", "months"]
         )
     )
+    #: id, period, extra, rent: plants whose capacity is their reference-year output, the
+    #: share of it they may run above it in the short run (1 / utilisation - 1: idle lines
+    #: restarted) and the reference plan's rent of their capacity, the price of doing so
+    headroom: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["id", "period", "extra", "rent"])
+    )
 
 
 def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun:
@@ -156,7 +162,30 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
     c = lc.loc[carried & (k.fillna(0.0) > 0)].assign(kappa=k)
     contracts = c[["link", "commodity", "period", "from_site", "ref", "kappa"]]
     resale = _resale(sr, stage_of_com, sets, reference)
-    return ShortRun(ramp_rows, lanes, contracts.reset_index(drop=True), resale)
+    headroom = _headroom(sr, pro, stage_of_site, sets, reference)
+    return ShortRun(ramp_rows, lanes, contracts.reset_index(drop=True), resale, headroom)
+
+
+def _headroom(sr, pro, stage_of_site, sets, reference) -> pd.DataFrame:
+    """Every capacity-limited plant of a stage with a ``utilisation``: the share of its
+    capacity it may run above it (``1/u - 1``) and, per period, its reference rent."""
+    cols = ["id", "period", "extra", "rent"]
+    if "utilisation" not in sr or sr["utilisation"].isna().all():
+        return pd.DataFrame(columns=cols)
+    u = sr.set_index("stage")["utilisation"].astype(float).dropna()
+    site = pro.drop_duplicates("id").set_index("id")["site"]
+    extra = (1.0 / site.map(stage_of_site).map(u) - 1.0).dropna()
+    capped = sets.process_capacity.loc[sets.process_capacity["id"].isin(extra.index), "id"]
+    h = pd.DataFrame({"id": capped.unique()}).merge(
+        pd.DataFrame({"period": sets.periods}), how="cross"
+    )
+    h["extra"] = h["id"].map(extra).to_numpy(dtype=float)
+    rent = reference.capacity_rent.set_index(["process", "period"])["shadow_price"]
+    rent = rent[~rent.index.duplicated()]
+    h["rent"] = (
+        rent.reindex(pd.MultiIndex.from_frame(h[["id", "period"]])).fillna(0.0).clip(lower=0.0)
+    ).to_numpy(dtype=float)
+    return h[cols]
 
 
 def _resale(sr: pd.DataFrame, stage_of_com: pd.Series, sets, reference) -> pd.DataFrame:

@@ -94,6 +94,17 @@ def mass_balance(inst: Instance, res: Result) -> pd.DataFrame:
     return out
 
 
+def _idle_lines(inst: Instance) -> pd.Series:
+    """Process id -> 1 / utilisation of its stage (``short_run.utilisation``), where set."""
+    sr = inst.tables.get("short_run")
+    if sr is None or "utilisation" not in sr:
+        return pd.Series(dtype=float)
+    u = sr.set_index("stage")["utilisation"].astype(float).dropna()
+    stage = inst.tables["sites"].set_index("id")["stage"]
+    site = inst.tables["processes"].drop_duplicates("id").set_index("id")["site"]
+    return (1.0 / site.map(stage).map(u)).dropna()
+
+
 def check_result(inst: Instance, res: Result) -> list[str]:
     """Every violated invariant, as readable strings (empty when all hold)."""
     problems: list[str] = []
@@ -107,6 +118,8 @@ def check_result(inst: Instance, res: Result) -> list[str]:
 
     pro = inst.tables["processes"]
     cap = pro.groupby("id")["capacity"].max().dropna()
+    if res.summary.get("horizon") == "short":  # idle lines may restart (short_run.utilisation)
+        cap = cap * _idle_lines(inst).reindex(cap.index).fillna(1.0)
     used = res.production.groupby(["process", "period"])["activity"].sum()
     added: dict[tuple, float] = {}
     if len(res.expansions):

@@ -103,7 +103,16 @@ class Result:
             prices=self.prices[["site", "commodity", "origin", "period", "marginal_cost"]],
             production=self.production[["process", "recipe", "origin", "period", "activity"]],
             objective=self.objective,
+            capacity_rent=self._capacity_rent(),
         )
+
+    def _capacity_rent(self) -> pd.DataFrame:
+        cols = ["process", "period", "shadow_price"]
+        c = self.capacities
+        if c is None or c.empty:
+            return pd.DataFrame(columns=cols)
+        c = c.loc[c["kind"] == "process_capacity", ["element", "period", "shadow_price"]]
+        return c.rename(columns={"element": "process"}).reset_index(drop=True)[cols]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every output table by file name (``flows.csv`` …); an unset min-cut is empty."""

@@ -44,11 +44,18 @@ def _lane(a: str, b: str, c: str, cost: float, **kw) -> dict:
     }
 
 
-def chain(folder, *, qualified: str = "", short_run: list[dict] | None = None, horizon="long"):
+def chain(
+    folder,
+    *,
+    qualified: str = "",
+    short_run: list[dict] | None = None,
+    horizon="long",
+    cn_capacity: float | str = "",
+):
     pro = [
         {"id": "mine_cn", "site": "mine_cn", "recipe": "dig", "capacity": "", "cost": 10},
         {"id": "mine_au", "site": "mine_au", "recipe": "dig", "capacity": 200, "cost": 20},
-        {"id": "mag_cn", "site": "mag_cn", "recipe": "make", "capacity": "", "cost": 5},
+        {"id": "mag_cn", "site": "mag_cn", "recipe": "make", "capacity": cn_capacity, "cost": 5},
         {"id": "mag_jp", "site": "mag_jp", "recipe": "make", "capacity": 300, "cost": 8},
     ]
     tables = dict(
@@ -361,3 +368,44 @@ def test_resale_is_a_short_run_idea(tmp_path):
     folder = joint(tmp_path / "j", months=3)
     res = load(folder, [scenario_file(tmp_path, BAN_HEAVY)]).with_horizon("long").solve()
     assert res.objective == pytest.approx(100_750)
+
+
+# Idle capacity (short_run.utilisation, docs/horizon.md "Idle capacity").  The Chinese magnet
+# plant's capacity is its reference output, 80 t, so the EU takes 80 t from China (18 USD/t)
+# and 20 t from Japan (32 USD/t): 80 x 18 + 20 x 32 + 50 x 32 = 3,680 USD, and one more
+# tonne of Chinese capacity is worth 32 - 18 = 14 USD (its rent).  Utilisation 0.8 at magnet
+# plants: the Chinese plant may run 80 / 0.8 = 100 t in the short run, each tonne above 80
+# at the rent + 0.01 USD.
+IDLE = [
+    {"stage": "mine", "ramp": 0.5, "lane_ramp": 0.5, "contract": ""},
+    {"stage": "magnet", "ramp": 0.5, "lane_ramp": 0.5, "contract": "", "utilisation": 0.8},
+]
+AU_OUT = "changes:\n  - table: processes\n    where: {id: mine_au}\n    set: {capacity: 0}\n"
+
+
+def test_idle_lines_are_not_used_without_a_disruption(tmp_path):
+    folder = chain(tmp_path / "c", short_run=IDLE, cn_capacity=80)
+    ref = load(folder).solve()
+    assert ref.objective == pytest.approx(3680)
+    cap = ref.capacities.set_index("element")
+    assert abs(cap.loc["mag_cn", "shadow_price"]) == pytest.approx(14)
+    short = load(folder).with_horizon("short").solve()
+    # the Japanese route (32) is cheaper than an idle Chinese line (18 + 14.01): unchanged
+    assert short.objective == pytest.approx(3680)
+    act = short.production.set_index("process")["activity"]
+    assert act["mag_cn"] == pytest.approx(80) and act["mag_jp"] == pytest.approx(70)
+
+
+def test_idle_lines_restart_when_a_shortage_is_worth_more_than_their_rent(tmp_path):
+    folder = chain(tmp_path / "c", short_run=IDLE, cn_capacity=80)
+    out = [scenario_file(tmp_path, AU_OUT)]
+    # the Australian mine stops: Japan makes nothing (no Chinese ore reaches it)
+    long = load(folder, out).solve()
+    # long run: capacity is capacity; 80 t to the EU, 20 t EU and 50 t Japan short
+    assert long.objective == pytest.approx(80 * 18 + 20 * 1000 + 50 * 2000)
+    short = load(folder, out).with_horizon("short").solve()
+    act = short.production.set_index("process")["activity"]
+    assert act["mag_cn"] == pytest.approx(100)  # 20 t on idle lines
+    assert short.objective == pytest.approx(100 * 18 + 20 * 14.01 + 50 * 2000)
+    unmet = short.shortages.set_index("market")["unmet"]
+    assert unmet["eu"] == pytest.approx(0) and unmet["jp"] == pytest.approx(50)
