@@ -152,17 +152,19 @@ def _exports(res, coms: list[str], dest: set[str] | None, month: str | None) -> 
 
 
 def month_exports_change(runs: Runs, run: str, commodities, month: str, to=None) -> float:
-    """Change of China's exports of ``commodities`` (to ``to``) in ``month`` against the
-    run's own undisrupted months (the reference plan before the disruption starts: 2024's
-    trade held flat, so the change reads like the year-on-year changes of the customs
-    series)."""
+    """Change of China's exports of ``commodities`` (to ``to``) in ``month`` (or a range
+    of months, ``2025-07..2025-09``: their average) against the run's own undisrupted
+    months (the reference plan before the disruption starts: 2024's trade held flat, so
+    the change reads like the year-on-year changes of the customs series)."""
     coms = MAGNETS if commodities == "magnets" else list(commodities)
     dest = _countries(runs, to)
     res = runs[run]
     start = res.summary["decisions"]["start"]
     before = [p for p in res.summary["periods"] if P.start(p) < P.start(start)]
     b = sum(_exports(res, coms, dest, p) for p in before) / len(before) if before else 0.0
-    return _exports(res, coms, dest, month) / b - 1 if b > 0 else math.nan
+    months = P.expand(month) if ".." in str(month) else [month]
+    now = sum(_exports(res, coms, dest, m) for m in months) / len(months)
+    return now / b - 1 if b > 0 else math.nan
 
 
 def first_short_month(runs: Runs, run: str, market: str, commodities, since: str) -> float:

@@ -160,6 +160,7 @@ def rolling_solve(
             _pipeline(shipped, ref, lags, periods, w),
             held=decisions == "myopic",
         )
+        win.shipped = shipped
         res = solve(
             win, method=method, time_limit=time_limit, reference_plan=ref, baseline_plan=base
         )

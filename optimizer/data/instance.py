@@ -52,6 +52,9 @@ class Instance:
     #: tonnes landing from shipments made before the first period (site, commodity,
     #: period, quantity), set by rolling decisions (None: steady state, docs/horizon.md)
     arrivals: pd.DataFrame | None = field(default=None, repr=False)
+    #: flows already shipped before the first period (the flows table of a result), set by
+    #: rolling decisions: an export control with ``cumulative_since`` counts them
+    shipped: pd.DataFrame | None = field(default=None, repr=False)
     #: per-month premium of serving demand now over later, set by rolling plans
     #: (:mod:`optimizer.analysis.rolling`): 0 for every ordinary solve
     urgency: float = 0.0

@@ -14,6 +14,21 @@ r"""Trade policies: export controls and tariffs.
     one row covers the sum over all the commodities.  The dual is the cost of
     the control per tonne of licence (``policies.csv``).
 
+    With ``cumulative_since`` :math:`d_0` the share is of everything requested
+    since :math:`d_0` (the published approval rates are shares of requests to
+    date): for each period :math:`t`, summed over the periods :math:`\tau`
+    from the one containing :math:`d_0` to :math:`t`,
+
+    .. math:: \sum_{\tau \le t} \sum_{f} \mathrm{flow}_{f\tau} \le
+              \sum_{\tau \le t} B_\tau \bigl(b_\tau + s_t\, g_t\, (1 - b_\tau)\bigr)
+
+    where :math:`b_\tau` is the share of :math:`\tau` before :math:`d_0`,
+    :math:`s_t` the share in force in :math:`t` and :math:`g_t` is 1 once the
+    first licence can be granted (``starts`` + ``licence_lag_days``) before
+    :math:`t` ends, else 0.  Exports already made before the model's first
+    period (month-by-month decisions: ``Instance.shipped``) are a constant
+    on the left; the right side does not fall below it.
+
 Tariff (objective term)
     Each tonne on a matching flow (exporter → importer) costs
     :math:`\tau_{pt} + \tau_{av} \cdot \max(0, p^B_{o,c,t})`, where
@@ -36,6 +51,7 @@ from optimizer.policies.common import (
     destination_mask,
     flows_with_countries,
     in_periods,
+    policy_periods,
 )
 from optimizer.scenarios.policy_schema import AllExcept, ExportControl, Tariff
 
@@ -45,7 +61,9 @@ if TYPE_CHECKING:
     from optimizer.model.reference import Baseline
 
 
-def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportControl) -> np.ndarray:
+def _export_flows(
+    cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportControl, *, periods: bool = True
+) -> np.ndarray:
     if p.exporter == "all" or isinstance(p.exporter, AllExcept):  # any border crossing
         mask = np.array(f["from_country"] != f["to_country"], dtype=bool)
         if isinstance(p.exporter, AllExcept):
@@ -64,8 +82,76 @@ def _export_flows(cm: ChainModel, inst: Instance, f: pd.DataFrame, p: ExportCont
         mask &= carries(cm, f["origin"], tag.name)
     mask &= destination_mask(inst, f["to_country"], p.destinations, f["to_site"])
     mask &= f["commodity"].isin(inst.commodity_set(p.commodities)).to_numpy()
-    mask &= in_periods(f["period"], p.periods)
+    if periods:
+        mask &= in_periods(f["period"], p.periods)
     return mask
+
+
+def _destinations(inst: Instance, sel: pd.DataFrame, p: ExportControl) -> pd.DataFrame:
+    """``sel`` with ``group`` (commodity, or ``*`` for per: total) and ``dest`` (the
+    destination key its licence is counted under, ``*`` when not per destination)."""
+    group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
+    if isinstance(p.max_share, dict):  # each flow's most specific destination entry;
+        # ``default`` is each other destination country's own licence, not one pool
+        dest = destination_keys(inst, sel["to_country"], sel["to_site"], list(p.shares()))
+        dest = np.where(dest == "default", sel["to_country"].to_numpy(dtype=object), dest)
+    elif p.split == "destination":
+        dest = sel["to_country"].to_numpy(dtype=object)
+    else:
+        dest = np.full(len(sel), "*", dtype=object)
+    return sel.assign(group=group.to_numpy(), dest=dest)
+
+
+def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame):
+    """The rows of an export control with ``cumulative_since`` (module docstring): per
+    (group, destination, period t) the flow variables from the period of the date to t
+    and the right-hand side, net of what was shipped before the model's first period."""
+    since = p.cumulative_since
+    sel = f.loc[_export_flows(cm, inst, f, p, periods=False)]
+    if sel.empty:
+        return
+    sel = _destinations(inst, sel, p)
+    counted = [t for t in cm.sets.periods if P.bounds(t)[1] > since]
+    sel = sel.loc[sel["period"].isin(counted)]
+    sel = sel.assign(start=sel["period"].map(lambda t: P.bounds(t)[0]))
+    key = sel[["link", "commodity", "origin", "group", "dest"]].drop_duplicates(
+        ["link", "commodity", "origin"]
+    )
+
+    def by_period(flows: pd.DataFrame | None) -> pd.DataFrame:
+        if flows is None or flows.empty:
+            return pd.DataFrame(columns=["group", "dest", "start", "period", "quantity"])
+        x = flows[["link", "commodity", "origin", "period", "quantity"]].merge(
+            key, on=["link", "commodity", "origin"]
+        )
+        x = x.loc[x["period"].map(lambda t: P.bounds(t)[1] > since)]
+        x = x.groupby(["group", "dest", "period"], as_index=False)["quantity"].sum()
+        x["start"] = x["period"].map(lambda t: P.bounds(t)[0])
+        return x
+
+    b = by_period(base)
+    b["before"] = 1.0 - b["period"].map(lambda t: P.share_after(t, since)).astype(float)
+    first = P.bounds(cm.sets.periods[0])[0]
+    done = by_period(getattr(inst, "shipped", None))
+    done = done.loc[done["start"] < first]
+    shares = p.shares()
+    active = set(policy_periods(p.periods, cm.sets.periods))
+    for (g, d), rows in sel.groupby(["group", "dest"], sort=True):
+        share = shares.get(d, shares.get("default", 0.0))
+        granted = p.granted(d)
+        bg = b.loc[(b["group"] == g) & (b["dest"] == d)]
+        past = float(done.loc[(done["group"] == g) & (done["dest"] == d), "quantity"].sum())
+        for t in counted:
+            if t not in active:
+                continue
+            end = P.bounds(t)[1]
+            upto = rows.loc[rows["start"] < end]
+            if upto.empty:
+                continue
+            bt = bg.loc[bg["start"] < end]
+            s_t = share if granted is None or end > granted else 0.0
+            limit = float((bt["quantity"] * (bt["before"] + s_t * (1.0 - bt["before"]))).sum())
+            yield (g, d, P.plain(t)), upto["var"].to_numpy(), max(limit - past, 0.0)
 
 
 def add_export_controls(
@@ -89,15 +175,16 @@ def add_export_controls(
         sel = f.loc[mask]
         if sel.empty:
             continue
+        if p.cumulative_since is not None:
+            assert base is not None, "baseline needed for cumulative_since"
+            for (g, d, t), var, limit in _to_date_rows(cm, inst, f, p, base):
+                keys.append((pid, g, d, t))
+                terms_var.append(var)
+                terms_row.append(np.full(len(var), len(keys) - 1))
+                rhs.append(limit)
+            continue
         shares = p.shares()
-        group = sel["commodity"] if p.per == "commodity" else pd.Series("*", index=sel.index)
-        if isinstance(p.max_share, dict):  # each flow's most specific destination entry
-            dest = destination_keys(inst, sel["to_country"], sel["to_site"], list(shares))
-        elif p.split == "destination":
-            dest = sel["to_country"].to_numpy(dtype=object)
-        else:
-            dest = np.full(len(sel), "*", dtype=object)
-        sel = sel.assign(group=group.to_numpy(), dest=dest)
+        sel = _destinations(inst, sel, p)
         if p.needs_baseline():
             assert base is not None, "baseline needed for max_share"
             bq = sel[[*on, "group", "dest"]].merge(base, on=on, how="left")

@@ -123,8 +123,9 @@ class ExportControl(_Policy):
     defense prime) — to their approved share, with ``default`` for the rest
     (``{default: 0.25, JP: 0.5, us_defense_comp: 0}``); each flow takes the most
     specific entry (site, then country, then region, then ``default``) and each
-    destination gets its share of *its own* baseline exports, so the LP cannot choose
-    who loses.  ``split: destination`` does the same with one share for every
+    destination — each other country for ``default`` — gets its share of *its own*
+    baseline exports, so the LP cannot choose who loses.  With ``cumulative_since`` the
+    share is of the requests made since that date, licensed to date.  ``split: destination`` does the same with one share for every
     destination country.
 
     With ``origin`` (and ``from_stage``), the control covers only material that
@@ -152,6 +153,17 @@ class ExportControl(_Policy):
         "`max_share`.",
     )
 
+    cumulative_since: dt.date | None = Field(
+        None,
+        description="Read `max_share` as the share of everything requested since this date "
+        "that is licensed by the end of each period, as approval rates are published "
+        "('a quarter of the requests made since early April granted so far'): controlled "
+        "exports from this date to the end of period t <= the share in force in t x the "
+        "baseline's exports since the date (nothing before `starts` + "
+        "`licence_lag_days`), so a backlog licensed late is shipped late. Without it the "
+        "share holds each period's exports. Needs `max_share`; not after `starts`.",
+    )
+
     @field_validator("licence_lag_days")
     @classmethod
     def _lags(cls, v):
@@ -172,9 +184,8 @@ class ExportControl(_Policy):
         unlimited (1), the review days none, the rest ``share`` (prorated by days)."""
         if self.starts is None:
             return share
-        granted = self.starts + dt.timedelta(days=self.lag_days(dest))
         before = 1.0 - P.share_after(period, self.starts)
-        licensed = P.share_after(period, granted)
+        licensed = P.share_after(period, self.granted(dest))
         return before + share * licensed
 
     @field_validator("max_share")
@@ -193,6 +204,11 @@ class ExportControl(_Policy):
             raise ValueError("give exactly one of max_share or quota")
         if isinstance(self.max_share, dict) and self.quota is None and not self.max_share:
             raise ValueError("max_share: give at least one destination (or default)")
+        if self.cumulative_since is not None:
+            if self.max_share is None:
+                raise ValueError("cumulative_since needs max_share (a share of requests)")
+            if self.starts is not None and self.cumulative_since > self.starts:
+                raise ValueError("cumulative_since must not be after starts")
         if self.licence_lag_days and (self.starts is None or self.max_share is None):
             raise ValueError("licence_lag_days needs starts (the date) and max_share")
         if isinstance(self.licence_lag_days, dict) and self.split != "destination":
@@ -216,8 +232,17 @@ class ExportControl(_Policy):
 
     def needs_baseline(self) -> bool:
         return self.max_share is not None and (
-            any(s > 0 for s in self.shares().values()) or self.starts is not None
+            any(s > 0 for s in self.shares().values())
+            or self.starts is not None
+            or self.cumulative_since is not None
         )
+
+    def granted(self, dest: str = "default") -> dt.date | None:
+        """The first day a licence can be granted to destination key ``dest`` (None: from
+        the first period)."""
+        if self.starts is None:
+            return None
+        return self.starts + dt.timedelta(days=self.lag_days(dest))
 
     def check(self, inst: Instance) -> list[tuple[str, str]]:
         out = super().check(inst) + check_origin(inst, self.origin, self.from_stage)

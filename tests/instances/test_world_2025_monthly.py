@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,8 +92,53 @@ def test_controls_month_by_month(controls):
     april = _cn_exports(controls, MAGNETS, "2025-04")
     assert 440 <= april <= 4488.34 * 3 / 30
     assert _cn_exports(controls, MAGNETS, "2025-05") == pytest.approx(0, abs=1e-6)
-    assert _cn_exports(controls, MAGNETS, "2025-08") == pytest.approx(2049, abs=1)
-    assert _cn_exports(controls, MAGNETS, "2025-11") == pytest.approx(2089, abs=1)
+    # licences are shares of the requests made since 4 April, granted to date
+    # (cumulative_since): June and July ship the backlog, then exports settle at the share
+    assert _cn_exports(controls, MAGNETS, "2025-06") == pytest.approx(2803, abs=1)
+    assert _cn_exports(controls, MAGNETS, "2025-07") == pytest.approx(4268, abs=1)
+    assert _cn_exports(controls, MAGNETS, "2025-09") == pytest.approx(2049, abs=1)
+    # November's 50 % of requests to date (EU-wide, 5 November) is below July's 60 %
+    # (CLEPA's auto suppliers): what is licensed already is kept, little more is added
+    assert _cn_exports(controls, MAGNETS, "2025-11") == pytest.approx(1137, abs=1)
+
+
+#: Korea's approval share of requests to date by the end of each month (cn-controls-2025:
+#: nothing before the review ends on 6 June, then 50 %, 60 % from July, default 50 % after
+#: the truce)
+KOREA = {"2025-04": 0, "2025-05": 0, "2025-06": 0.5, "2025-07": 0.6, "2025-08": 0.6}
+KOREA |= {"2025-09": 0.6, "2025-10": 0.6, "2025-11": 0.5, "2025-12": 0.5}
+
+
+def test_licences_to_date_are_never_exceeded(controls):
+    # recomputed from the flows: Korea's controlled magnets shipped from 4 April to the end
+    # of each month <= 3 days of April's reference exports + the share x the reference
+    # (undisrupted) exports since 4 April, the requests
+    def korea(res):
+        f = res.flows
+        f = f.loc[(f["source_country"] == "CN") & (f["target_country"] == "KR")]
+        f = f.loc[f["commodity"].isin(MAGNETS)]
+        q = f.groupby(["commodity", "period"])["quantity"].sum().unstack(0)
+        return q.reindex([f"2025-{m:02d}" for m in range(1, 13)]).fillna(0.0)
+
+    shipped = korea(controls).loc["2025-04":].cumsum()
+    ref = korea(controls.extra["reference"]).reindex(columns=shipped.columns, fill_value=0)
+    assert (ref.loc["2025-04"] > 0).any()
+    pre = ref.loc["2025-04"] * 3 / 30
+    requested = ref.loc["2025-04":].cumsum() - pre
+    before = shipped.loc["2025-04"] * 0
+    for month, share in KOREA.items():
+        # a lower share than before (November's 50 % after July's 60 %) licenses nothing
+        # until the requests catch up: nothing is taken back
+        allowed = np.maximum(pre + share * requested.loc[month], before)
+        assert (shipped.loc[month] <= allowed + 1e-6).all(), month
+        before = shipped.loc[month]
+    assert (shipped.loc["2025-11"] - shipped.loc["2025-10"]).sum() == pytest.approx(0, abs=1e-6)
+    # Korea is short: June ships as much of April-June's backlog as the lane can take
+    # more than its reference (short_run.lane_ramp 0.3 at magnets), July the rest licensed
+    june = shipped.loc["2025-06"] - shipped.loc["2025-05"]
+    assert june.to_numpy() == pytest.approx(1.3 * ref.loc["2025-06"].to_numpy(), rel=1e-6)
+    july = pre + 0.6 * requested.loc["2025-07"]
+    assert shipped.loc["2025-07"].to_numpy() == pytest.approx(july.to_numpy(), rel=1e-6)
 
 
 def test_when_car_parts_first_go_short(controls):

@@ -232,6 +232,35 @@ def test_licence_lag_moves_the_first_short_month_from_september_to_july(tmp_path
     assert monthly_unmet(lagged).sum() == pytest.approx(6 * 5)
 
 
+def test_a_share_of_requests_to_date_licenses_the_backlog_late(tmp_path):
+    # half of the requests made since 1 April licensed by the end of each month, none
+    # before 1 June (61 days of review); the supplier can make 15 t a month.  By the end
+    # of June half of April-June's 30 t of requests is licensed: 15 t ship in June
+    # (April's and May's backlog with June's), then 5 t a month (half of 10 t).  Stock:
+    # 25 -> 15 (Apr) -> 5 (May) -> 10 (Jun) -> 5 (Jul) -> 0 (Aug), then 5 t short a
+    # month: Sep-Dec, 20 t (a share of each month's exports: 6 months, 30 t)
+    folder = chain(tmp_path, capacity=180)
+    pol = {"max_share": 0.5, "licence_lag_days": 61}
+    month = rolling_solve(load(folder, [scenario(folder, "month", **pol)]))
+    to_date = rolling_solve(
+        load(folder, [scenario(folder, "to_date", cumulative_since="2025-04-01", **pol)])
+    )
+    assert monthly_unmet(month).sum() == pytest.approx(30)
+    fs = first_shortages(to_date).loc[0]
+    assert fs["first_short"] == "2025-09" and fs["months_short"] == 4
+    assert monthly_unmet(to_date).sum() == pytest.approx(20)
+    f = to_date.flows.loc[to_date.flows["link"] == "sea"].set_index("period")["quantity"]
+    assert f["2025-06"] == pytest.approx(15) and f["2025-07"] == pytest.approx(5)
+    assert f["2025-04":"2025-05"].sum() == pytest.approx(0, abs=1e-9)
+    assert f["2025-04":].sum() == pytest.approx(0.5 * 90)  # half of 9 months of requests
+    # one plan that knows the rule (foresight) gets the same licences
+    fore = rolling_solve(
+        load(folder, [scenario(folder, "fore", cumulative_since="2025-04-01", **pol)]),
+        decisions="foresight",
+    )
+    assert monthly_unmet(fore).sum() == pytest.approx(20)
+
+
 def test_licensed_share_is_prorated_by_days():
     from optimizer.scenarios.policy_schema import ExportControl
 

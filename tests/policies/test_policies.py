@@ -271,3 +271,12 @@ def test_shares_by_destination_and_end_user(tmp_path):
     assert served["eu"] == pytest.approx(60) and served["us"] == pytest.approx(10)
     served, _ = _licensed(tmp_path, LIC + "    max_share: {default: 0.5, US: 0}\n")
     assert served["eu"] == pytest.approx(50) and served["us"] == 0
+
+
+def test_default_is_each_other_countrys_own_licence(tmp_path):
+    """``default`` is not one pool: EU (DE) and US each get 25 % of their own exports
+    (25 t and 12.5 t), not 37.5 t that the LP would give to the dearer US demand."""
+    served, res = _licensed(tmp_path, LIC + "    max_share: {default: 0.25, JP: 0.5}\n")
+    assert served["eu"] == pytest.approx(25) and served["us"] == pytest.approx(12.5)
+    rows = res.policies.set_index("country")
+    assert rows.loc["DE", "limit"] == pytest.approx(25) and rows.loc["US", "limit"] == 12.5
