@@ -169,9 +169,18 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
             report(
                 nonfinite & ~blank, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a finite number"
             )
-            nums = pd.to_numeric(text.where(~nonfinite, ""), errors="coerce").to_numpy(dtype=float)
+            nums = pd.to_numeric(text.where(~nonfinite, ""), errors="coerce").to_numpy(
+                dtype=float, copy=True
+            )
             unparsable = np.isnan(nums) & ~blank & ~nonfinite
             report(unparsable, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a number")
+            overflow = np.isinf(nums)  # 1e400 parses to inf
+            report(
+                overflow,
+                c.name,
+                lambda i, t=text: f"{t.iat[i]!r} is not a finite number (too large for a float)",
+            )
+            nums[overflow] = np.nan
             valid = ~np.isnan(nums)
             if c.dtype == "int":
                 frac = valid & (nums != np.round(nums))

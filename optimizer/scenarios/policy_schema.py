@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 class AllExcept(BaseModel):
     """``destinations: {all_except: [US, JP]}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     all_except: list[str] = Field(min_length=1)
 
 
 class _Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -512,7 +512,7 @@ Policy = Annotated[
 class PolicyEnvelope(BaseModel):
     """Wrapper used to validate one policy mapping with located errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     policy: Policy
 
 

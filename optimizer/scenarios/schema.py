@@ -22,7 +22,7 @@ PLANNED_POLICIES = {
 class Change(BaseModel):
     """One edit of an input table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     table: str
     where: dict[str, Any] = Field(default_factory=dict)
     set: dict[str, float] = Field(default_factory=dict)
@@ -52,7 +52,7 @@ class OriginTag:
 class TraceOrigin(BaseModel):
     """``tracing: [{origin: CN, from_stage: mine}]``: carry this origin through the chain."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     origin: str
     from_stage: str = "mine"
 
@@ -60,7 +60,7 @@ class TraceOrigin(BaseModel):
 class ScenarioFile(BaseModel):
     """The contents of a scenario YAML file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     question: str = ""

@@ -3,6 +3,7 @@ and nothing written to the output folder."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,16 @@ CASES = [
         "infinite cost",
         set_cell("links.csv", 4, "cost", "inf"),
         "links.csv:4:cost: 'inf' is not a finite number",
+    ),
+    (
+        "overflowing capacity",
+        set_cell("processes.csv", 2, "capacity", "1e400"),
+        "processes.csv:2:capacity: '1e400' is not a finite number",
+    ),
+    (
+        "overflowing whole number",
+        set_cell("demand.csv", 2, "quantity", "-1e999"),
+        "demand.csv:2:quantity: '-1e999' is not a finite number",
     ),
     ("blank required", set_cell("sites.csv", 2, "country", ""), "sites.csv:2:country: is blank"),
     (
@@ -268,3 +279,33 @@ def test_unknown_option_is_usage_error():
 
     r = runner.invoke(app, ["solve", str(TINY), "--frobnicate"])
     assert r.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "where, text",
+    [
+        ("scenario", "policies:\n  - type: export_control\n    exporter: CN\n    quota: .inf\n"),
+        (
+            "scenario",
+            "policies:\n  - type: export_control\n    exporter: CN\n    max_share: .nan\n",
+        ),
+        ("instance", "defaults:\n  shortage_penalty: .inf\n"),
+    ],
+)
+def test_yaml_infinity_and_nan_are_input_errors(tmp_path, tiny_copy, where, text):
+    """A YAML ``.inf`` or ``.nan`` is not a number a policy or default can use: exit 2
+    naming the key, never a ban or a solver failure."""
+    args = ["validate", str(tiny_copy)]
+    if where == "scenario":
+        sc = tmp_path / "bad.yaml"
+        sc.write_text("id: bad\ntitle: bad\n" + text)
+        args += ["-s", str(sc)]
+    else:
+        y = (tiny_copy / "instance.yaml").read_text()
+        y = re.sub(r"(?m)^(\s+shortage_penalty:).*$", r"\1 .inf", y)
+        assert ".inf" in y
+        (tiny_copy / "instance.yaml").write_text(y)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "finite" in r.output.lower() or "inf" in r.output.lower()
+    assert "Traceback" not in r.output

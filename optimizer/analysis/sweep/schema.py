@@ -27,7 +27,7 @@ DISTRIBUTIONS = ("uniform", "triangular", "normal", "choice")
 class SweepFile(BaseModel):
     """Top level of a sweep YAML file (axes and uncertain entries are checked one by one)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     id: str = Field(min_length=1)
     title: str = ""
     description: str = ""
@@ -41,7 +41,7 @@ class SweepFile(BaseModel):
 class ColumnAxis(BaseModel):
     """A grid axis over values of one table column: ``{table, where, column, set|scale: [...]}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     table: str
     where: dict[str, Any] = Field(default_factory=dict)
     column: str
@@ -52,7 +52,7 @@ class ColumnAxis(BaseModel):
 class Normal(BaseModel):
     """``normal: {mean, sd, clip: [lo, hi]}`` (either clip bound may be null)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     mean: float
     sd: float
     clip: tuple[float | None, float | None] | None = None
@@ -61,7 +61,7 @@ class Normal(BaseModel):
 class Dist(BaseModel):
     """One distribution: exactly one of its keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     uniform: tuple[float, float] | None = None
     triangular: tuple[float, float, float] | None = None
     normal: Normal | None = None
@@ -104,7 +104,7 @@ class Dist(BaseModel):
 class Uncertain(BaseModel):
     """One uncertain value: ``{name, table, where, column, scale|set: distribution}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str | None = None
     table: str
     where: dict[str, Any] = Field(default_factory=dict)
