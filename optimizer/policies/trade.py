@@ -136,11 +136,13 @@ def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame):
     done = done.loc[done["start"] < first]
     shares = p.shares()
     active = set(policy_periods(p.periods, cm.sets.periods))
+    base_of = dict(tuple(b.groupby(["group", "dest"])))
+    past_of = done.groupby(["group", "dest"])["quantity"].sum()
     for (g, d), rows in sel.groupby(["group", "dest"], sort=True):
         share = shares.get(d, shares.get("default", 0.0))
         granted = p.granted(d)
-        bg = b.loc[(b["group"] == g) & (b["dest"] == d)]
-        past = float(done.loc[(done["group"] == g) & (done["dest"] == d), "quantity"].sum())
+        bg = base_of.get((g, d), b.iloc[:0])
+        past = float(past_of.get((g, d), 0.0))
         for t in counted:
             if t not in active:
                 continue
