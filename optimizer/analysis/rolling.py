@@ -273,10 +273,13 @@ def _window(inst: Instance, w: list, stocks: pd.DataFrame, arrivals, *, held: bo
     # an order met now is worth more than one met later (twice the monthly keep rate,
     # so a safety stock is drawn before a line stops, not after): docs/horizon.md
     win.urgency = 2.0 * inst.manifest.defaults.safety_stock_rate
-    pols = []
+    pols, past = [], []
     for pid, p in inst.policies:
         ps = getattr(p, "periods", None)
         active = list(inst.periods) if ps is None else P.resolve(ps, inst.periods)
+        before = [t for t in active if P.start(t) < P.start(w[0])]
+        if before:  # the regimes already seen (what applicants know of past approvals)
+            past.append((pid, p.model_copy(update={"periods": before})))
         if held:
             if w[0] in active:
                 pols.append((pid, p.model_copy(update={"periods": list(w)})))
@@ -285,6 +288,7 @@ def _window(inst: Instance, w: list, stocks: pd.DataFrame, arrivals, *, held: bo
             if inside:
                 pols.append((pid, p.model_copy(update={"periods": inside})))
     win.policies = pols
+    win.past_policies = past
     return win
 
 

@@ -39,6 +39,7 @@ Tariff (objective term)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,10 +103,53 @@ def _destinations(inst: Instance, sel: pd.DataFrame, p: ExportControl) -> pd.Dat
     return sel.assign(group=group.to_numpy(), dest=dest)
 
 
-def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame):
+def _seen_shares(cm, inst, p: ExportControl, pols) -> Callable[[str, object], float | None]:
+    """``seen(dest, t)``: the approval share destination key ``dest`` saw granted in period
+    ``t`` under the licensing programme of ``p`` (the export controls with its exporter
+    and ``cumulative_since``, the regimes of months already decided included), or None
+    when no licence was being granted then."""
+    prog = []
+    for q, active in [(q, policy_periods(q.periods, cm.sets.periods)) for _, q in pols] + [
+        (q, list(q.periods)) for _, q in getattr(inst, "past_policies", [])
+    ]:
+        if (
+            isinstance(q, ExportControl)
+            and q.cumulative_since == p.cumulative_since
+            and q.exporter == p.exporter
+        ):
+            prog.append((q, {P.plain(t) for t in active}))
+
+    def seen(dest: str, t) -> float | None:
+        for q, active in prog:
+            if P.plain(t) in active:
+                granted = q.granted(dest)
+                if granted is not None and P.bounds(t)[1] <= granted:
+                    return None  # still under review
+                sh = q.shares()
+                return float(sh.get(dest, sh.get("default", 0.0)))
+        return None
+
+    return seen
+
+
+def _asked(b: pd.DataFrame, seen) -> np.ndarray:
+    """Requests per tonne of need of each row of ``b`` (dest, period) under shortage
+    gaming: 1 / the share seen the period before, 1 when none (or 0) was seen."""
+    order = sorted(set(b["period"]), key=P.start)
+    prev = dict(zip(order[1:], order[:-1], strict=False))
+    out = np.ones(len(b))
+    for i, (d, t) in enumerate(zip(b["dest"], b["period"], strict=True)):
+        s = seen(d, prev[t]) if t in prev else None
+        if s is not None and s > 0:
+            out[i] = 1.0 / s
+    return out
+
+
+def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame, seen=None):
     """The rows of an export control with ``cumulative_since`` (module docstring): per
     (group, destination, period t) the flow variables from the period of the date to t
-    and the right-hand side, net of what was shipped before the model's first period."""
+    and the right-hand side, net of what was shipped before the model's first period;
+    ``seen`` (:func:`_seen_shares`) for ``requests: shortage_gaming``."""
     since = p.cumulative_since
     sel = f.loc[_export_flows(cm, inst, f, p, periods=False)]
     if sel.empty:
@@ -131,6 +175,7 @@ def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame):
 
     b = by_period(base)
     b["before"] = 1.0 - b["period"].map(lambda t: P.share_after(t, since)).astype(float)
+    b["asked"] = 1.0 if p.requests == "need" else _asked(b, seen)
     first = P.bounds(cm.sets.periods[0])[0]
     done = by_period(getattr(inst, "shipped", None))
     done = done.loc[done["start"] < first]
@@ -152,7 +197,8 @@ def _to_date_rows(cm, inst, f, p: ExportControl, base: pd.DataFrame):
                 continue
             bt = bg.loc[bg["start"] < end]
             s_t = share if granted is None or end > granted else 0.0
-            limit = float((bt["quantity"] * (bt["before"] + s_t * (1.0 - bt["before"]))).sum())
+            asked = bt["asked"] * (1.0 - bt["before"])  # requests per tonne of need
+            limit = float((bt["quantity"] * (bt["before"] + s_t * asked)).sum())
             yield (g, d, P.plain(t)), upto["var"].to_numpy(), max(limit - past, 0.0)
 
 
@@ -179,7 +225,8 @@ def add_export_controls(
             continue
         if p.cumulative_since is not None:
             assert base is not None, "baseline needed for cumulative_since"
-            for (g, d, t), var, limit in _to_date_rows(cm, inst, f, p, base):
+            seen = _seen_shares(cm, inst, p, pols) if p.requests != "need" else None
+            for (g, d, t), var, limit in _to_date_rows(cm, inst, f, p, base, seen):
                 keys.append((pid, g, d, t))
                 terms_var.append(var)
                 terms_row.append(np.full(len(var), len(keys) - 1))

@@ -163,6 +163,18 @@ class ExportControl(_Policy):
         "`licence_lag_days`), so a backlog licensed late is shipped late. Without it the "
         "share holds each period's exports. Needs `max_share`; not after `starts`.",
     )
+    requests: Literal["need", "shortage_gaming"] = Field(
+        "need",
+        description="What applicants ask for, with `cumulative_since`: `need` (default), "
+        "each period's requests are the baseline's exports; `shortage_gaming`, applicants "
+        "who saw a share s of their requests granted the period before ask for baseline / s "
+        "(rationing and shortage gaming: Lee, Padmanabhan & Whang 1997; Cachon & Lariviere "
+        "1999), so the same approval rate licenses more tonnes. The share seen is the one "
+        "in force for the destination in the previous period under any export control of "
+        "the same exporter and `cumulative_since` (past regimes included), once licences "
+        "were being granted; a share of 0 or none seen yet: requests = need. A behavioural "
+        "hypothesis, not a published input (docs/policies.md).",
+    )
 
     @field_validator("licence_lag_days")
     @classmethod
@@ -209,6 +221,8 @@ class ExportControl(_Policy):
                 raise ValueError("cumulative_since needs max_share (a share of requests)")
             if self.starts is not None and self.cumulative_since > self.starts:
                 raise ValueError("cumulative_since must not be after starts")
+        elif self.requests != "need":
+            raise ValueError("requests: shortage_gaming needs cumulative_since (requests to date)")
         if self.licence_lag_days and (self.starts is None or self.max_share is None):
             raise ValueError("licence_lag_days needs starts (the date) and max_share")
         if isinstance(self.licence_lag_days, dict) and self.split != "destination":

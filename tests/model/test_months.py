@@ -261,6 +261,46 @@ def test_a_share_of_requests_to_date_licenses_the_backlog_late(tmp_path):
     assert monthly_unmet(fore).sum() == pytest.approx(20)
 
 
+def test_shortage_gaming_asks_for_need_over_the_share_seen(tmp_path):
+    # as above, but applicants who saw half their requests granted ask for twice their
+    # need (requests: shortage_gaming): April-June's requests are 10 t a month (no grant
+    # seen before June), from July 20 t.  Licensed to date: June 0.5 x 30 = 15 t, July
+    # 0.5 x 50 = 25 t, then +10 t a month: 15 t ship in June, 10 t (the need) each month
+    # after; the 25 t stock covers April and May, nothing is short, and the stock ends at
+    # 25 + 75 - 90 = 10 t
+    folder = chain(tmp_path, capacity=180)
+    pol = {"max_share": 0.5, "licence_lag_days": 61, "cumulative_since": "2025-04-01"}
+    gamed = rolling_solve(
+        load(folder, [scenario(folder, "gamed", requests="shortage_gaming", **pol)])
+    )
+    assert monthly_unmet(gamed).sum() == pytest.approx(0, abs=1e-6)
+    f = gamed.flows.loc[gamed.flows["link"] == "sea"].set_index("period")["quantity"]
+    assert f["2025-04":"2025-05"].sum() == pytest.approx(0, abs=1e-9)
+    assert f["2025-06"] == pytest.approx(15)
+    assert f["2025-07":].to_numpy() == pytest.approx([10.0] * 6)
+    stock = gamed.inventory.groupby("period")["quantity"].sum()
+    assert stock["2025-12"] == pytest.approx(10)
+    # one plan over all the months (foresight) sees the same shares
+    fore = rolling_solve(
+        load(folder, [scenario(folder, "fore", requests="shortage_gaming", **pol)]),
+        decisions="foresight",
+    )
+    assert monthly_unmet(fore).sum() == pytest.approx(0, abs=1e-6)
+    f = fore.flows.loc[fore.flows["link"] == "sea"].groupby("period")["quantity"].sum()
+    assert f["2025-04":].sum() == pytest.approx(75)
+
+
+def test_shortage_gaming_needs_requests_to_date():
+    from pydantic import ValidationError
+
+    from optimizer.scenarios.policy_schema import ExportControl
+
+    with pytest.raises(ValidationError, match="needs cumulative_since"):
+        ExportControl(
+            type="export_control", exporter="CN", max_share=0.5, requests="shortage_gaming"
+        )
+
+
 def test_licensed_share_is_prorated_by_days():
     from optimizer.scenarios.policy_schema import ExportControl
 
