@@ -8,10 +8,10 @@ over twelve months).  Its downstream inventories are published as *weeks of cove
 (``COVER`` below, each with its source), not tonnes, so this script turns them into
 tonnes with the base's own numbers:
 
-* a market's stock of an oxide = weeks / 52 x the market's yearly demand for it
-  (``demand.csv`` of the base); markets hold no stocks of components (motors and other
-  parts are delivered just in time, and the published statements count the downstream's
-  cover of magnets, which is held at the motor makers here);
+* a market's stock of an oxide, or of a component (the automakers' own parts stock, where
+  a statement is about automakers: India) = weeks / 52 x the market's yearly demand for
+  it (``demand.csv`` of the base); where the statements are about the parts suppliers
+  (CLEPA), the cover is of magnets, held at the motor makers;
 * a component maker's stock of magnets, and a magnet maker's stock of metals = weeks /
   52 x what its plant uses a year in the base's solution (``world-2024`` solved: the
   recipes' inputs at the plant's activity);
@@ -74,9 +74,10 @@ COVER: list[tuple[str, str, str, float, str, str]] = [
         "makers [E: a target, not a disclosed quantity]",
     ),
     # India: Crisil, 10 June 2025: 'most automakers currently have 4-6 weeks of inventory'
+    # -- the automakers' (OEMs') own stock of magnet-using parts, held at the market
     (
-        "component",
-        "magnet",
+        "market",
+        "ev_traction auto_other ebike",
         "IN",
         12,
         "crisil-magnets-2025",
@@ -92,8 +93,8 @@ COVER: list[tuple[str, str, str, float, str, str]] = [
         "clepa-licences-2025",
         "CLEPA 4 Jun 2025 'more plants would likely be affected in the next three to four "
         "weeks as inventories depleted' (3.5) + 8.7 weeks since 4 Apr - 6 weeks at sea on "
-        "4 Apr (42 days); the European figure is used for the US, Japan, Korea and the rest "
-        "of the world, whose makers' stocks were not published [E]",
+        "4 Apr (42 days); the European figure is used for the US, Japan, Korea, India and the "
+        "rest of the world, whose makers' stocks were not published [E]",
     ),
     (
         "magnet",
