@@ -9,7 +9,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from optimizer.cli import compare, criticality, solve, survive, sweep  # noqa: F401  (registers)
+from optimizer.cli import (  # noqa: F401  (registers)
+    compare,
+    criticality,
+    solve,
+    survive,
+    sweep,
+    workbook,
+)
 from optimizer.cli.common import app, err
 
 __all__ = ["app", "main"]

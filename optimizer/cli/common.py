@@ -42,7 +42,12 @@ Scenario = Annotated[
         help="Scenario id (from INSTANCE/scenarios/) or YAML path; repeat to stack.",
     ),
 ]
-InstanceArg = Annotated[Path, typer.Argument(help="Instance folder (e.g. instances/world-2024).")]
+InstanceArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Instance folder (e.g. instances/world-2024), or a workbook of rechain export-xlsx."
+    ),
+]
 Method = Annotated[
     str, typer.Option("--method", help="HiGHS algorithm: choose, simplex, ipm, pdlp.")
 ]

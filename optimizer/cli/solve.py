@@ -135,7 +135,7 @@ def solve(
 
             res.write(out_dir, owns=DIAGNOSIS_FILES)  # an earlier diagnosis goes
         if xlsx is not None:
-            res.to_excel(xlsx)
+            res.to_excel(xlsx, inst)
         if report is not None:
             from optimizer.report import write_report
 

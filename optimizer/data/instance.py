@@ -61,6 +61,9 @@ class Instance:
     #: how a monthly instance with policies decides (docs/horizon.md): decisions
     #: (myopic/foresight), start (a month) and lookahead set by the caller; None: defaults
     decisions_set: dict[str, Any] | None = None
+    #: demand.csv as read, before a monthly instance spreads a year's rows over its
+    #: months (what ``rechain export-xlsx`` writes back: exact numbers)
+    demand_as_given: pd.DataFrame | None = field(default=None, repr=False)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -221,9 +224,10 @@ def read(path: str | Path) -> Instance:
     if problems:
         raise InputError(problems)
     assert manifest is not None
+    given = raw["demand"]
     if periods.monthly(manifest.periods):
         raw["demand"] = spread_years(raw["demand"], manifest.periods)
-    return Instance(folder, manifest, raw)
+    return Instance(folder, manifest, raw, demand_as_given=given)
 
 
 def spread_years(demand: pd.DataFrame, months: list) -> pd.DataFrame:

@@ -126,8 +126,11 @@ class Result:
             out["first_shortage.csv"] = first_shortages(self)
         return out
 
-    def to_excel(self, path: str | Path) -> Path:
-        """One workbook: a summary sheet and one sheet per table (written atomically)."""
+    def to_excel(self, path: str | Path, instance=None) -> Path:
+        """One workbook: a summary sheet and one sheet per table (written atomically), the
+        header frozen, columns sized, numbers formatted; with ``instance``, each site and
+        commodity id has its name beside it (``source_name``, ``commodity_name``)."""
+        names = _names(instance)
 
         def write(tmp: Path) -> None:
             flat = pd.json_normalize(self.summary, sep=".").T.reset_index()
@@ -136,7 +139,11 @@ class Result:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 flat.to_excel(xw, sheet_name="summary", index=False)
                 for fname, df in self.tables().items():
-                    df.to_excel(xw, sheet_name=fname.removesuffix(".csv"), index=False)
+                    _with_names(df, names).to_excel(
+                        xw, sheet_name=fname.removesuffix(".csv"), index=False
+                    )
+                for ws in xw.book.worksheets:
+                    _tidy_sheet(ws)
                 text_only(xw.book)  # no cell from the data is ever a formula
 
         return write_file(path, write)
@@ -148,3 +155,53 @@ class Result:
         files: dict[str, Any] = dict(self.tables())
         files["summary.json"] = dumps_json(self.summary)
         return write_folder(out, files, owns=(*TABLE_FILES, *owns))
+
+
+#: Result columns holding site ids, and those holding commodity ids.
+_SITE_COLUMNS = ("source", "target", "site", "market", "from_site", "to_site")
+_COMMODITY_COLUMNS = ("commodity",)
+
+
+def _names(instance) -> dict[str, dict[str, str]]:
+    if instance is None:
+        return {}
+    out = {}
+    for key, table in (("site", instance.sites), ("commodity", instance.commodities)):
+        if "name" in table:
+            named = table.loc[table["name"].astype(str).str.strip() != "", ["id", "name"]]
+            out[key] = dict(zip(named["id"], named["name"].astype(str), strict=True))
+    return out
+
+
+def _with_names(df: pd.DataFrame, names: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """``df`` with a ``<column>_name`` column after each id column ``names`` can name."""
+    if not names or df.empty:
+        return df
+    out = df.copy()
+    for col in list(df.columns):
+        kind = (
+            "site" if col in _SITE_COLUMNS else "commodity" if col in _COMMODITY_COLUMNS else None
+        )
+        if kind is None or kind not in names or f"{col}_name" in out:
+            continue
+        at = list(out.columns).index(col) + 1
+        out.insert(at, f"{col}_name", out[col].map(names[kind]).fillna(""))
+    return out
+
+
+def _tidy_sheet(ws) -> None:
+    """Freeze the header row, size the columns, format the numbers."""
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"
+    for j, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
+        width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
+        ws.column_dimensions[get_column_letter(j)].width = min(50, max(8, width + 2))
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            if isinstance(c.value, float):
+                c.number_format = "#,##0.00" if abs(c.value) >= 1 else "0.000000"
+            elif (
+                isinstance(c.value, int) and not isinstance(c.value, bool) and abs(c.value) >= 10000
+            ):
+                c.number_format = "#,##0"

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from optimizer.data import periods as P
+from optimizer.data import workbook
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
@@ -72,7 +73,16 @@ def load(
     path: str | Path, scenarios: list[str] | None = None, *, base: list[str] | None = None
 ) -> Instance:
     """Read the instance at ``path``, apply the ``base`` scenarios (part of the reference
-    world) and then ``scenarios`` (the disruption) in order; no structure checks."""
+    world) and then ``scenarios`` (the disruption) in order; no structure checks.  An
+    Excel workbook (``.xlsx``, :mod:`optimizer.data.workbook`) is read through the same
+    validation, its problems located at ``FILE.xlsx!sheet!cell``."""
+    p = Path(path)
+    if p.suffix.lower() == ".xlsx" and p.is_file():
+        m = workbook.materialise(p)
+        try:
+            return load(m.folder, scenarios, base=base)
+        except InputError as e:
+            raise InputError(workbook.relabel(m, e.problems)) from None
     inst = read(path)
     if base:
         inst = apply_scenarios(inst, list(base), base=True)
