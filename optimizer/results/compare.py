@@ -164,13 +164,17 @@ def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
     """``compare_<table>.csv`` files with one block per case (column ``case``), atomically."""
     files = {}
     for name in COMPARE_FILES:
-        frames = [
-            getattr(c, name).assign(case=c.case)
-            if "case" not in getattr(c, name)
-            else getattr(c, name)
-            for c in comparisons
-        ]
+        frames = []
+        for c in comparisons:
+            df = getattr(c, name)
+            if name == "costs":  # the two totals by cost group; ``case`` names the case
+                df = df.rename(columns={"base": "base_cost", "case": "case_cost"})
+                df = df.assign(base=c.base, case=c.case)
+            elif "case" not in df:
+                df = df.assign(case=c.case)
+            frames.append(df)
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        cols = ["case", *[c for c in df.columns if c != "case"]]
+        lead = ["case", "base"] if name == "costs" else ["case"]
+        cols = [*lead, *[c for c in df.columns if c not in lead]]
         files[f"compare_{name}.csv"] = df[cols]
     write_folder(out, files)

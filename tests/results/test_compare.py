@@ -56,6 +56,18 @@ def test_cli_compare_baseline_and_stacked(tmp_path):
     assert s.loc["south-mine-halved+no-heavy-ore", "objective"] == pytest.approx(30_448_750)
     for case in ("baseline", "south-mine-halved", "south-mine-halved+no-heavy-ore"):
         assert (out / case / "summary.json").exists()
+    # costs by group: the case's name in `case`, the two totals beside their change
+    c = pd.read_csv(out / "compare_costs.csv")
+    assert list(c.columns[:3]) == ["case", "base", "group"]
+    c = c.set_index(["case", "group"])
+    row = c.loc[("south-mine-halved", "production")]
+    assert row["base"] == "baseline"
+    assert row["base_cost"] == pytest.approx(2_600_000) and row["case_cost"] == pytest.approx(
+        2_300_000
+    )
+    assert row["delta"] == pytest.approx(-300_000)
+    total = c.loc["south-mine-halved", "delta"].sum()
+    assert total == pytest.approx(s.loc["south-mine-halved", "delta_objective"])
 
 
 def test_cli_compare_needs_two_cases():
