@@ -239,6 +239,35 @@ def decision_words(summary: dict) -> str:
     return f" · foresight from {d['start']}"
 
 
+def _show_projects(res, top: int) -> None:
+    """Multi-period instances with expansions: which projects are built, where, when."""
+    e = res.expansions
+    if e is None or e.empty:
+        return
+    built = e.loc[e["built"] > 1e-6].sort_values(["in_service", "id"])
+    t = Table(
+        title=f"Projects built ({len(built)} of {len(e)}: committed ones are in the plan, "
+        "the rest chosen by the LP)",
+        show_edge=False,
+    )
+    for c in ("project", "site", "country", "from", "how", "built t/yr", "of t/yr", "capex USD"):
+        t.add_column(c, justify="left" if c in ("project", "site", "country", "how") else "right")
+    for r in built.head(top).itertuples(index=False):
+        t.add_row(
+            escape(str(r.id)),
+            escape(str(r.site)),
+            escape(str(r.country)),
+            str(r.in_service),
+            "committed" if bool(r.committed) else "chosen",
+            tonnes(r.built),
+            tonnes(r.max_capacity),
+            money(r.capex_cost),
+        )
+    if len(built) > top:
+        t.caption = f"+{len(built) - top} more in expansions.csv"
+    out.print(t)
+
+
 def _show_first_shortages(res, top: int) -> None:
     """Monthly results: when each market first goes short, and for how long."""
     if "decisions" not in res.summary and not periods.monthly(res.summary.get("periods", [])):
@@ -305,24 +334,27 @@ def show_result(res, top: int = 10) -> None:
             + ("" if s.get("price_floor", {}).get("converged", True) else " — NOT SETTLED"),
             markup=False,
         )
-    short = res.unmet_by_market()
+    pers = s.get("periods") or []
+    years = len(pers) > 1 and not periods.monthly(pers)  # representative years: never summed
+    short = res.unmet_by_market(by_period=years)
     if len(short):
         valued = short["unmet_value"].notna().any()
-        t = Table(title="Shortages (unmet demand, in tonnes of each commodity)", show_edge=False)
-        cols = ["market", "commodity", "demand t", "unmet t", "unmet %"]
-        cols += ["at risk USD"] if valued else []
+        t = Table(
+            title="Shortages (unmet demand, in tonnes of each commodity"
+            + (", per period)" if years else ")"),
+            show_edge=False,
+        )
+        cols = ["market", "commodity", *(["period"] if years else [])]
+        cols += ["demand t", "unmet t", "unmet %", *(["at risk USD"] if valued else [])]
         for c in cols:
             t.add_column(c, justify="left" if c in ("market", "commodity") else "right")
         for r in short.head(top).itertuples(index=False):
-            cells = [
-                escape(str(r.market)),
-                escape(str(r.commodity)),
-                tonnes(r.demand),
-                tonnes(r.unmet),
-                f"{100 * r.unmet / r.demand:.1f}",
-            ]
+            cells = [escape(str(r.market)), escape(str(r.commodity))]
+            cells += [str(r.period)] if years else []
+            cells += [tonnes(r.demand), tonnes(r.unmet), f"{100 * r.unmet / r.demand:.1f}"]
             t.add_row(*cells, *([money(r.unmet_value)] if valued else []))
         out.print(t)
+    _show_projects(res, top=top)
     _show_first_shortages(res, top=top)
     _show_area_prices(res, top=min(top, 8))
     b = res.bottlenecks

@@ -328,6 +328,27 @@ def _activity_units(names: Names) -> dict[str, str]:
     return out
 
 
+def _project_rows(res: Result, names: Names) -> list[dict[str, Any]]:
+    """The projects built (expansions.csv): where, from when, committed or chosen."""
+    e = res.expansions
+    if e is None or not len(e):
+        return []
+    b = e.loc[e["built"] > 1e-6].sort_values(["in_service", "capex_cost"], ascending=[True, False])
+    return [
+        {
+            "id": str(r.id),
+            "site": names.site_label(str(r.site)),
+            "country": names.country_name(str(r.country)),
+            "in_service": r.in_service,
+            "how": "committed" if bool(r.committed) else "chosen by the LP",
+            "built": float(r.built),
+            "max": float(r.max_capacity),
+            "capex": float(r.capex_cost),
+        }
+        for r in b.itertuples(index=False)
+    ]
+
+
 def _bottleneck_rows(res: Result, names: Names, currency: str) -> list[dict[str, Any]]:
     b = res.bottlenecks
     links = None
@@ -724,6 +745,8 @@ def _result_sections(
         "shortages": _shortage_rows(res, names),
         "area_prices": _area_price_rows(res, names),
         "bottlenecks": _bottleneck_rows(res, names, currency),
+        "projects": _project_rows(res, names),
+        "projects_offered": 0 if res.expansions is None else len(res.expansions),
         "mincut": _mincut_rows(res, names),
         "concentration": conc_rows,
         "concentration_detail": conc_detail,
@@ -735,6 +758,9 @@ def _result_sections(
             "shortages": figs.add(f"{key}-short", F.shortage_figure(res, names)),
             "bottlenecks": figs.add(
                 f"{key}-bottlenecks", F.bottleneck_figure(res.bottlenecks, names, currency)
+            ),
+            "projects": figs.add(
+                f"{key}-projects", F.build_plan_figure(res.expansions, names, currency)
             ),
             "criticality": figs.add(
                 f"{key}-criticality",

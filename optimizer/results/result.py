@@ -81,18 +81,22 @@ class Result:
         base_name = base_name or ("+".join(base.summary["scenarios"]) or "baseline")
         return compare(self, base, name, base_name)
 
-    def unmet_by_market(self) -> pd.DataFrame:
-        """Unmet demand per market and commodity (rows with unmet > 0; tonnes of that
-        commodity, and USD of value at risk), the largest value, then share, first."""
+    def unmet_by_market(self, by_period: bool = False) -> pd.DataFrame:
+        """Unmet demand per market and commodity (and period, ``by_period``) that is ever
+        short (tonnes of that commodity over all its periods, and USD of value at risk),
+        the largest value, then share, first.  Summing periods is only meaningful when
+        they tile the horizon (one year, or its months): representative years of a
+        multi-year instance are shown ``by_period``."""
         s = self.shortages
-        s = s.loc[s["unmet"] > TOL]
         if "unmet_value" not in s:
             s = s.assign(unmet_value=float("nan"))
-        g = s.groupby(["market", "commodity"], as_index=False).agg(
+        keys = ["market", "commodity", "period"] if by_period else ["market", "commodity"]
+        g = s.groupby(keys, as_index=False).agg(
             demand=("demand", "sum"),
             unmet=("unmet", "sum"),
             unmet_value=("unmet_value", lambda v: v.sum() if v.notna().any() else float("nan")),
         )
+        g = g.loc[g["unmet"] > TOL]
         g["share"] = g["unmet"] / g["demand"].where(g["demand"] > 0, 1)
         return g.sort_values(["unmet_value", "share"], ascending=False, na_position="last")
 

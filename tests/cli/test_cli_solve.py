@@ -141,3 +141,19 @@ def test_xlsx_workbook(tmp_path):
         sheets
     )
     assert sheets["flows"]["quantity"].sum() == pytest.approx(900)
+
+
+def test_multi_year_terminal_shows_periods_and_the_projects_built():
+    # representative years (2024, 2026, ... 2035) are never summed: one row per period;
+    # the projects built are listed with where, when, committed or chosen
+    from tests.conftest import INSTANCES
+
+    r = runner.invoke(
+        app, ["solve", str(INSTANCES / "world-2024-2035"), "-s", "cn-controls-2025-04-from-2026"]
+    )
+    assert r.exit_code == 0, r.stdout
+    assert "per period)" in r.stdout
+    short = r.stdout.split("per period)")[1].split("Projects built")[0]
+    assert " 2035 " in short and " 2024 " not in short  # no shortage before the controls
+    assert "Projects built (28 of 35" in r.stdout
+    assert "evac_sumter" in r.stdout and "committed" in r.stdout and "chosen" in r.stdout

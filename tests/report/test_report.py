@@ -411,3 +411,29 @@ def test_report_command_errors(tmp_path):
     r = runner.invoke(app, ["report", str(tmp_path / "empty"), "--out", str(tmp_path / "r.html")])
     assert r.exit_code == 2
     assert not (tmp_path / "r.html").exists()
+
+
+def test_world_2035_report_shows_what_gets_built(open_report, tmp_path):
+    """A multi-period instance with expansions: the projects built, where and when, and
+    their capital by period (USD; capacities of different stages are not added)."""
+    from optimizer import load as load_instance
+
+    path = tmp_path / "w35.html"
+    _cli("solve", INSTANCES / "world-2024-2035", "--report", path)
+    res = load_instance(INSTANCES / "world-2024-2035").solve()
+    built = res.expansions.loc[res.expansions["built"] > 1e-6]
+    o = open_report(path)
+    assert o.errors == [], o.errors
+    assert o.requests == [o.url]
+    section = o.page.locator("#projects")
+    text = section.inner_text()
+    assert f"{len(built)} of the {len(res.expansions)} projects" in text
+    assert section.locator("tbody tr").count() == len(built)
+    for pid in built["id"].head(5):
+        assert pid in text
+    bars = o.page.evaluate(
+        "() => document.querySelector('#projects .js-plotly-plot').data"
+        ".reduce((s, t) => s + t.y.reduce((a, b) => a + b, 0), 0)"
+    )
+    assert bars == pytest.approx(built["capex_cost"].sum(), rel=1e-9)
+    o.screenshot("world-2024-2035-what-gets-built")

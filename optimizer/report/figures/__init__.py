@@ -19,6 +19,7 @@ from optimizer.report.figures.bars import (
 )
 from optimizer.report.figures.bars import (
     bottleneck_figure,
+    build_plan_figure,
     concentration_figure,
     criticality_figure,
     shortage_figure,
@@ -58,6 +59,7 @@ __all__ = [
     "STAGE_SYMBOL",
     "base_layout",
     "bottleneck_figure",
+    "build_plan_figure",
     "cases_figure",
     "change_map_figure",
     "compare_shortage_figure",

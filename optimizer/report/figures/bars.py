@@ -259,3 +259,44 @@ def concentration_figure(conc: pd.DataFrame, names: Names, period) -> go.Figure 
         )
     )
     return fig
+
+
+def build_plan_figure(e: pd.DataFrame, names: Names, currency: str) -> go.Figure | None:
+    """Capital spent on the projects built, by the period they enter service and country
+    (USD: capacities of different stages are never added)."""
+    if e is None or not len(e):
+        return None
+    b = e.loc[e["built"] > 1e-6]
+    if b.empty:
+        return None
+    g = b.groupby(["in_service", "country"], as_index=False)["capex_cost"].sum()
+    years = sorted(g["in_service"].unique())
+    fig = go.Figure()
+    for c in sorted(
+        g["country"].unique(), key=lambda c: -g.loc[g["country"] == c, "capex_cost"].sum()
+    ):
+        d = (
+            g.loc[g["country"] == c]
+            .set_index("in_service")["capex_cost"]
+            .reindex(years, fill_value=0)
+        )
+        fig.add_trace(
+            go.Bar(
+                x=[str(y) for y in years],
+                y=[float(v) for v in d.to_numpy()],
+                name=esc(names.country_name(c)),
+                marker={"color": names.country_colour(c)},
+                hovertemplate=f"{esc(names.country_name(c))} · in service %{{x}}<br>%{{y:,.0f}} "
+                f"{esc(currency)} of capital<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        **base_layout(
+            height=320,
+            barmode="stack",
+            yaxis={"title": {"text": f"capital, {esc(currency)}"}, "tickformat": "~s"},
+            xaxis={"title": {"text": "enters service"}, "type": "category"},
+            margin={"l": 10, "r": 10, "t": 20, "b": 40},
+        )
+    )
+    return fig
