@@ -8,6 +8,7 @@ unbounded, 4 solver failure or time limit without a usable solution.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, Problem, RechainError
 
@@ -28,11 +30,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# When piped, do not fold tables at 80 columns: logs and greps want whole lines.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(
-    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
-)
+
+
+# When piped, do not fold tables at 80 columns: logs and greps want whole lines; a
+# COLUMNS set by the caller is the width either way.
+def _width(stream) -> int | None:
+    import os
+
+    return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+
+
+def say(text: str) -> None:
+    """A line of plain text (no markup) that wraps between words at the terminal's width."""
+    out.print(text, markup=False, soft_wrap=False)
+
 
 Scenario = Annotated[
     list[str] | None,
@@ -130,6 +145,23 @@ def _step(message: str) -> Iterator[None]:
             yield
     else:
         yield
+
+
+#: A cell that is a number as rechain prints them (``1,234.5``, ``88.3``, ``12%``,
+#: ``29.9 M``, ``1.2 bn``, ``—``): such columns never wrap, so no number is folded.
+_NUMBER = re.compile(r"^[-+]?[\d,.]*\d[\d,.]*\s*(%|k|M|bn|×|x)?$|^[—–-]$|^$")
+
+
+def show(t: Table) -> None:
+    """Print a table that fits the terminal: numeric columns never wrap (their digits
+    stay together), text columns wrap or shorten instead."""
+    for col in t.columns:
+        cells = [str(c) for c in col._cells]
+        if cells and all(_NUMBER.match(c.strip()) for c in cells):
+            col.no_wrap = True
+            col.justify = "right"
+            col.min_width = max(len(c) for c in cells)
+    out.print(t)
 
 
 def _fail(e: RechainError) -> None:

@@ -24,6 +24,8 @@ from optimizer.cli.common import (
     check_outputs,
     err,
     out,
+    say,
+    show,
 )
 from optimizer.cli.solve import _worst, money
 from optimizer.errors import RechainError
@@ -124,17 +126,16 @@ def compare(
     t = Table(title=f"Cases against {base_name}", show_edge=False)
     cols = ["case", "total cost USD", "change USD"]
     cols += ["at risk USD", "change at risk"] if valued else []
-    cols += ["worst-hit markets (t of each commodity)"]
     for c in cols:
-        t.add_column(c, justify="left" if c == "case" or c.startswith("worst") else "right")
+        t.add_column(c, justify="left" if c == "case" else "right", overflow="fold")
     var0 = shortfall.value_at_risk(base_res.shortages)
     t.add_row(
         escape(base_name),
         f"{base_res.objective:,.0f}",
         "—",
         *([money(var0), "—"] if valued else []),
-        _worst(base_res),
     )
+    worst = [(base_name, _worst(base_res))]
     for (name, res), c in zip(results[1:], comps, strict=True):
         var = shortfall.value_at_risk(res.shortages)
         t.add_row(
@@ -146,9 +147,12 @@ def compare(
                 if valued
                 else []
             ),
-            _worst(res),
         )
-    out.print(t)
+        worst.append((name, _worst(res)))
+    show(t)
+    say("Worst-hit markets (value at risk; tonnes of each commodity):")
+    for name, words in worst:
+        say(f"  {name}: {words}")
     for c in comps:
         if len(c.shortages):
             st = Table(
@@ -157,7 +161,7 @@ def compare(
             for col in ("market", "commodity", "period", "demand t", "unmet t", "change t"):
                 st.add_column(
                     col,
-                    justify="right" if col.endswith("t") or col == "period" else "left",
+                    justify="right" if col.endswith(" t") or col == "period" else "left",
                     overflow="fold",
                 )
             for r in c.shortages.head(top).itertuples(index=False):
@@ -169,7 +173,7 @@ def compare(
                     f"{r.unmet_case:,.1f}",
                     f"{r.delta_unmet:+,.1f}",
                 )
-            out.print(st)
+            show(st)
         if len(c.flows):
             ft = Table(title=f"{escape(c.case)}: flows that moved most (t)", show_edge=False)
             for col in ("from", "to", "commodity", "base t", "case t", "change t"):
@@ -185,7 +189,7 @@ def compare(
                     f"{r.quantity_case:,.1f}",
                     f"{r.delta:+,.1f}",
                 )
-            out.print(ft)
+            show(ft)
     for c in adapt:
         _show_adaptation(c, top)
     if out_dir is not None:

@@ -20,6 +20,7 @@ from optimizer.cli.common import (
     case_progress,
     check_outputs,
     out,
+    show,
 )
 from optimizer.cli.solve import money, tonnes
 from optimizer.errors import RechainError
@@ -141,7 +142,7 @@ def criticality(
             f"{r.cost_increase:,.0f}",
             escape(hit),
         )
-    out.print(t)
+    show(t)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
     if report is not None:

@@ -25,6 +25,8 @@ from optimizer.cli.common import (
     check_outputs,
     err,
     out,
+    say,
+    show,
 )
 from optimizer.data import periods
 from optimizer.errors import InfeasibleError, RechainError
@@ -59,19 +61,19 @@ def validate(
     t.add_column("sites", justify="right")
     for k, v in s["sites_by_stage"].items():
         t.add_row(escape(str(k)), str(v))
-    out.print(t)
+    show(t)
     t = Table(title="Sites by country", show_edge=False)
     t.add_column("country")
     t.add_column("sites", justify="right")
     for k, v in list(s["sites_by_country"].items())[:15]:
         t.add_row(escape(str(k)), str(v))
-    out.print(t)
+    show(t)
     t = Table(title="Demand by commodity (t, all periods)", show_edge=False)
     t.add_column("commodity")
     t.add_column("demand", justify="right")
     for k, v in sorted(s["demand_by_commodity"].items(), key=lambda kv: -kv[1])[:20]:
         t.add_row(escape(str(k)), f"{v:,.0f}")
-    out.print(t)
+    show(t)
     _warn(inst)
 
 
@@ -265,7 +267,7 @@ def _show_projects(res, top: int) -> None:
         )
     if len(built) > top:
         t.caption = f"+{len(built) - top} more in expansions.csv"
-    out.print(t)
+    show(t)
 
 
 def _show_first_shortages(res, top: int) -> None:
@@ -291,7 +293,7 @@ def _show_first_shortages(res, top: int) -> None:
             f"{100 * r.worst_share:.0f}",
             money(r.unmet_value) if r.unmet_value == r.unmet_value else "",
         )
-    out.print(t)
+    show(t)
 
 
 def horizon_words(summary: dict) -> str:
@@ -311,18 +313,16 @@ def show_result(res, top: int = 10) -> None:
         + (f" + {escape(', '.join(s['scenarios']))}" if s["scenarios"] else "")
         + f" · {horizon_words(s)}{decision_words(s)}",
         markup=True,
+        soft_wrap=False,
     )
-    out.print(f"total cost {s['objective']:,.0f} USD · {headline(res)}", markup=False)
+    say(f"total cost {s['objective']:,.0f} USD · {headline(res)}")
     ms = s["model_size"]
-    out.print(
+    say(
         f"{ms['variables']:,} variables · {ms['constraints']:,} rows · build {s['build_seconds']:.2f}s · "
-        f"hand-off {s['handoff_seconds']:.2f}s · solve {s['solve_seconds']:.2f}s (HiGHS {s['solver']['version']}, {s['solver']['method']})",
-        markup=False,
+        f"hand-off {s['handoff_seconds']:.2f}s · solve {s['solve_seconds']:.2f}s (HiGHS {s['solver']['version']}, {s['solver']['method']})"
     )
     cb = s["cost_breakdown"]
-    out.print(
-        "cost: " + " · ".join(f"{k} {v:,.0f}" for k, v in cb.items() if abs(v) > 0.5), markup=False
-    )
+    say("cost USD: " + " · ".join(f"{k} {v:,.0f}" for k, v in cb.items() if abs(v) > 0.5))
     pf = res.policies.loc[res.policies["type"] == "price_floor"]
     for pid, g in pf.groupby("policy", sort=True):
         q = g["quantity"].sum()
@@ -353,31 +353,30 @@ def show_result(res, top: int = 10) -> None:
             cells += [str(r.period)] if years else []
             cells += [tonnes(r.demand), tonnes(r.unmet), f"{100 * r.unmet / r.demand:.1f}"]
             t.add_row(*cells, *([money(r.unmet_value)] if valued else []))
-        out.print(t)
+        show(t)
     _show_projects(res, top=top)
     _show_first_shortages(res, top=top)
     _show_area_prices(res, top=min(top, 8))
     b = res.bottlenecks
     if len(b):
         t = Table(
-            title="Bottlenecks (binding capacities; shadow price = cost saved per extra unit of capacity)",
+            title="Bottlenecks (binding capacities: what one more unit would save)",
             show_edge=False,
         )
-        for c in ("constraint", "country", "period", "shadow price USD", "utilization"):
-            t.add_column(
-                c,
-                justify="right" if c in ("shadow price USD", "utilization", "period") else "left",
-                overflow="fold",
-            )
+        for c in ("capacity of", "site", "country", "period", "USD per unit", "used"):
+            t.add_column(c, justify="left" if c in ("capacity of", "site", "country") else "right")
         for r in b.head(top).itertuples(index=False):
+            what = str(getattr(r, "element", "") or r.constraint)
             t.add_row(
-                escape(str(r.constraint)),
+                escape(what),
+                escape(str(r.site)),
                 escape(str(r.country)),
                 str(r.period),
-                f"{r.shadow_price:,.2f}",
+                money(r.shadow_price),
                 _pct(r.utilization),
             )
-        out.print(t)
+        t.caption = "capacity of: the process or link (bottlenecks.csv has each constraint id)"
+        show(t)
 
 
 def _show_area_prices(res, top: int) -> None:
@@ -411,7 +410,7 @@ def _show_area_prices(res, top: int) -> None:
                 money(r.price_outside),
                 ratio,
             )
-        out.print(t)
+        show(t)
 
 
 def _pct(x: float) -> str:

@@ -21,6 +21,7 @@ from optimizer.cli.common import (
     check_outputs,
     err,
     out,
+    show,
 )
 from optimizer.errors import EXIT_INPUT, RechainError
 
@@ -152,7 +153,7 @@ def survive(
             f"{r.unmet:,.1f}",
             f"{100 * r.unmet_share:.1f}",
         )
-    out.print(t)
+    show(t)
     if len(sv.markets) > top:
         out.print(f"… {len(sv.markets) - top} more rows (--top, --out)", markup=False)
     if out_dir is not None:
@@ -277,6 +278,6 @@ def stockpile_size(
         t.add_column(c, justify="right")
     for r in sz.drawdown.itertuples(index=False):
         t.add_row(str(r.period), f"{r.opening:,.1f}", f"{r.drawn:,.1f}", f"{r.closing:,.1f}")
-    out.print(t)
+    show(t)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)

@@ -25,6 +25,7 @@ from optimizer.cli.common import (
     check_outputs,
     err,
     out,
+    show,
 )
 from optimizer.errors import EXIT_INFEASIBLE, EXIT_SOLVER, RechainError
 
@@ -183,7 +184,7 @@ def show_sweep(res, top: int = 15) -> None:
         t.caption = (
             "paired: against the first combination at the same draws (the grid's effect alone)"
         )
-        out.print(t)
+        show(t)
     r = ranked(df).head(top)
     title = f"Cases ranked by {'value at risk' if valued else 'unmet demand'}, then cost" + (
         f" (worst {len(r)} of {len(df)})" if len(df) > len(r) else ""
@@ -223,7 +224,7 @@ def show_sweep(res, top: int = 15) -> None:
         t.add_row(*cells)
     if not valued:
         t.caption = "unmet t: tonnes of every demanded commodity summed (no commodities.value)"
-    out.print(t)
+    show(t)
 
 
 def _fmt_label(v) -> str:

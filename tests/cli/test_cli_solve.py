@@ -157,3 +157,40 @@ def test_multi_year_terminal_shows_periods_and_the_projects_built():
     assert " 2035 " in short and " 2024 " not in short  # no shortage before the controls
     assert "Projects built (28 of 35" in r.stdout
     assert "evac_sumter" in r.stdout and "committed" in r.stdout and "chosen" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["solve", "world-2024", "-s", "cn-export-controls-2025-04", "--horizon", "short"],
+        ["compare", "world-2024", "--baseline", "-s", "cn-export-controls-2025-04"],
+    ],
+    ids=["solve", "compare"],
+)
+def test_terminal_output_fits_80_columns_without_folding_numbers(args):
+    import os
+    import re
+
+    from tests.conftest import INSTANCES
+
+    args = [str(INSTANCES / a) if a == "world-2024" else a for a in args]
+    run = subprocess.run(
+        [sys.executable, "-m", "optimizer", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [x for x in lines if len(x) > 80]
+    # table rows: every cell that holds a number holds all of it (no digit group split
+    # over two lines, so no row continues with a lone digit group)
+    rows = [x for x in lines if "│" in x]
+    assert rows
+    for x in rows:
+        first = x.split("│")[0].strip()
+        numbers = [c.strip() for c in x.split("│")[1:]]
+        if not first:  # a continuation line holds text only, never part of a number
+            assert all(not re.search(r"\d", c) or not re.fullmatch(r"[\d,.]+", c) for c in numbers)
+    if args[0] == "solve":
+        assert re.search(r"mkt_us_defense\s+│ defense\s+│\s+1,021 │\s+901 │\s+88.3 │", run.stdout)
