@@ -47,7 +47,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -56,6 +55,8 @@ from optimizer.errors import InputError
 from optimizer.results.columns import MINCUT_COLUMNS
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from optimizer.data import periods as P
 from optimizer.data.instance import Instance
 
@@ -508,6 +509,8 @@ def graph(
     _, tr = _trace(ch, d, keys[0])
     if tr is None:
         raise InputError(f"no finite bound for {commodity} along {ch.coms[keys[0]]}")
+    import networkx as nx
+
     e = _edges(ch, tr, _capacity(ch, period if period is not None else inst.periods[0]))
     g = nx.DiGraph()
     g.add_node(SOURCE)
