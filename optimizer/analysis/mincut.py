@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from optimizer.analysis.structure import adjacency, reachable
 from optimizer.data import periods as P
 from optimizer.errors import InputError
 from optimizer.results.columns import MINCUT_COLUMNS
@@ -363,8 +364,6 @@ class _Net:
     """
 
     def __init__(self, edges: pd.DataFrame) -> None:
-        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
-
         codes, nodes = pd.factorize(np.concatenate([edges["tail"], edges["head"]]))
         self.nodes = {x: i for i, x in enumerate(nodes)}
         m = len(edges)
@@ -379,31 +378,42 @@ class _Net:
         icap = np.where(self.finite, np.ceil(self.capacity * (2.0**30 / total if total else 1)), 0)
         self.inf = int(icap.sum()) + 1
         icap[~self.finite] = self.inf
-        size = (len(nodes), len(nodes))
-        self.cap = sp.csr_array((icap.astype(np.int32), (self.tail, self.head)), shape=size)
-        self.back = sp.csr_array((np.ones(m, dtype=np.int8), (self.head, self.tail)), shape=size)
+        self.icap = icap.astype(np.int32)
+        self.fwd = adjacency(self.tail, self.head, len(nodes))
+        self.bwd = adjacency(self.head, self.tail, len(nodes))
+        self._down = reachable(self.nodes[SOURCE], self.fwd) if SOURCE in self.nodes else None
 
     def cut(self, sink: str) -> tuple[float, list[tuple[str, float]]]:
-        """Max flow from the source to ``sink``, and its min cut as (element, capacity), largest first."""
+        """Max flow from the source to ``sink``, and its min cut as (element, capacity), largest first.
+
+        Only the edges on some path from the source to ``sink`` carry flow or can be
+        cut (for one market a few per cent of the graph), so the max flow runs on
+        them alone: same flow value, and the same source side of the cut (the nodes
+        the residual graph reaches, which is the same for every maximum flow).
+        """
+        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
         from scipy.sparse import csgraph
 
         s, t = self.nodes.get(SOURCE), self.nodes.get(sink)
-        if s is None or t is None:
+        if s is None or t is None or not self._down[t]:
             return 0.0, []
-        res = csgraph.maximum_flow(self.cap, s, t)
+        up = reachable(t, self.bwd)
+        keep = np.flatnonzero(self._down[self.tail] & up[self.head])
+        inside = self._down & up
+        rel = np.cumsum(inside) - 1  # node -> its number in the subgraph
+        k = int(inside.sum())
+        a, b = rel[self.tail[keep]], rel[self.head[keep]]
+        cap = sp.csr_array((self.icap[keep], (a, b)), shape=(k, k))
+        res = csgraph.maximum_flow(cap, int(rel[s]), int(rel[t]))
         if res.flow_value >= self.inf:
             return float("inf"), []
-        resid = self.cap - res.flow
+        resid = cap - res.flow
         resid.eliminate_zeros()
-        side = np.zeros(len(self.nodes), dtype=bool)
-        side[csgraph.breadth_first_order(resid, s, return_predecessors=False)] = True
-        cut = side[self.tail] & ~side[self.head] & self.finite
-        if (self.capacity[cut] == 0).any():
-            # an empty edge into a node that cannot reach the sink is no part of the cut
-            useful = np.zeros(len(self.nodes), dtype=bool)
-            useful[csgraph.breadth_first_order(self.back, t, return_predecessors=False)] = True
-            cut &= useful[self.head]
-        cut = np.flatnonzero(cut)
+        side = np.zeros(k, dtype=bool)
+        side[csgraph.breadth_first_order(resid, int(rel[s]), return_predecessors=False)] = True
+        # an edge from the source side to a node that cannot reach the sink is not in this
+        # subgraph: such an edge is no part of the cut
+        cut = keep[side[a] & ~side[b] & self.finite[keep]]
         value = float(self.capacity[cut].sum())
         if value > 0:  # a closed plant on the cut limits nothing while others carry flow
             cut = cut[self.capacity[cut] > 0]

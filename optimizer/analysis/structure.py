@@ -78,20 +78,26 @@ def chain_graph(inst: Instance, sets: IndexSets | None = None) -> nx.DiGraph:
     return g
 
 
-def _reach(start: int, tail: np.ndarray, head: np.ndarray, n: int) -> np.ndarray:
-    """Nodes reachable from ``start`` along the edges ``tail -> head`` (``start`` included)."""
+def adjacency(tail: np.ndarray, head: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The edges ``tail -> head`` of a graph on nodes ``0..n-1`` in CSR form: (first, succ),
+    the successors of node i being ``succ[first[i]:first[i + 1]]``."""
     order = np.argsort(tail, kind="stable")
-    succ = head[order]
-    first = np.searchsorted(tail[order], np.arange(n + 1))
-    seen = np.zeros(n, dtype=bool)
+    return np.searchsorted(tail[order], np.arange(n + 1)), np.asarray(head)[order]
+
+
+def reachable(start: int, adj: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Nodes reachable from ``start`` in the graph ``adj`` (:func:`adjacency`), ``start``
+    included, as a boolean mask (breadth first, one numpy step per level)."""
+    first, succ = adj
+    seen = np.zeros(len(first) - 1, dtype=bool)
     seen[start] = True
     frontier = np.array([start])
     while len(frontier):
         lo, count = first[frontier], first[frontier + 1] - first[frontier]
         # the successors of every frontier node: the CSR ranges [lo, lo + count) at once
         idx = np.arange(count.sum()) + np.repeat(lo - (np.cumsum(count) - count), count)
-        cand = np.unique(succ[idx])
-        frontier = cand[~seen[cand]]
+        cand = succ[idx]
+        frontier = np.unique(cand[~seen[cand]])
         seen[frontier] = True
     return seen
 
@@ -103,8 +109,10 @@ def check(inst: Instance, sets: IndexSets | None = None) -> list[str]:
     m, n = len(tails), len(nodes)
     tail, head = codes[:m], codes[m : 2 * m]
     src, snk = codes[-2], codes[-1]
-    reach = {nodes[i] for i in np.flatnonzero(_reach(src, tail, head, n)) if i != src}
-    feeds_market = {nodes[i] for i in np.flatnonzero(_reach(snk, head, tail, n)) if i != snk}
+    down = reachable(src, adjacency(tail, head, n))
+    up = reachable(snk, adjacency(head, tail, n))
+    reach = {nodes[i] for i in np.flatnonzero(down) if i != src}
+    feeds_market = {nodes[i] for i in np.flatnonzero(up) if i != snk}
     warnings: list[str] = []
     dem = inst.tables["demand"]
     dem = dem.loc[dem["quantity"] > 0]

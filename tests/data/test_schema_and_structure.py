@@ -65,10 +65,12 @@ def test_numpy_searches_agree_with_networkx_on_every_instance(tiny_copy):
         snk = nodes.get_loc(structure.SINK)
         mine = {
             nodes[i]
-            for i in np.flatnonzero(structure._reach(src, codes[:m], codes[m:], len(nodes)))
+            for i in np.flatnonzero(
+                structure.reachable(src, structure.adjacency(codes[:m], codes[m:], len(nodes)))
+            )
         }
         assert mine - {structure.SOURCE} == down, folder.name
-        back = structure._reach(snk, codes[m:], codes[:m], len(nodes))
+        back = structure.reachable(snk, structure.adjacency(codes[m:], codes[:m], len(nodes)))
         assert {nodes[i] for i in np.flatnonzero(back)} - {structure.SINK} == up, folder.name
         if folder == tiny_copy:  # the cut lane leaves the US market's magnets unreached
             assert ("market_us", "magnet_ht") in set(nodes) - down
