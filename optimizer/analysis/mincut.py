@@ -364,6 +364,8 @@ class _Net:
     """
 
     def __init__(self, edges: pd.DataFrame) -> None:
+        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
+
         codes, nodes = pd.factorize(np.concatenate([edges["tail"], edges["head"]]))
         self.nodes = {x: i for i, x in enumerate(nodes)}
         m = len(edges)
@@ -380,8 +382,12 @@ class _Net:
         icap[~self.finite] = self.inf
         self.icap = icap.astype(np.int32)
         self.fwd = adjacency(self.tail, self.head, len(nodes))
-        self.bwd = adjacency(self.head, self.tail, len(nodes))
+        size = (len(nodes), len(nodes))
+        self.back = sp.csr_array((np.ones(m, dtype=np.int8), (self.head, self.tail)), shape=size)
         self._down = reachable(self.nodes[SOURCE], self.fwd) if SOURCE in self.nodes else None
+        #: edges in (tail, head) order, the order of a CSR matrix's entries
+        self.by_row = np.lexsort((self.head, self.tail))
+        self.tail_r, self.head_r = self.tail[self.by_row], self.head[self.by_row]
 
     def cut(self, sink: str) -> tuple[float, list[tuple[str, float]]]:
         """Max flow from the source to ``sink``, and its min cut as (element, capacity), largest first.
@@ -397,13 +403,16 @@ class _Net:
         s, t = self.nodes.get(SOURCE), self.nodes.get(sink)
         if s is None or t is None or not self._down[t]:
             return 0.0, []
-        up = reachable(t, self.bwd)
-        keep = np.flatnonzero(self._down[self.tail] & up[self.head])
+        up = np.zeros(len(self.nodes), dtype=bool)
+        up[csgraph.breadth_first_order(self.back, t, return_predecessors=False)] = True
+        on = self._down[self.tail_r] & up[self.head_r]
+        keep = self.by_row[on]  # the edges kept, in (tail, head) order
         inside = self._down & up
-        rel = np.cumsum(inside) - 1  # node -> its number in the subgraph
+        rel = np.cumsum(inside) - 1  # node -> its number in the subgraph (order kept)
         k = int(inside.sum())
-        a, b = rel[self.tail[keep]], rel[self.head[keep]]
-        cap = sp.csr_array((self.icap[keep], (a, b)), shape=(k, k))
+        a, b = rel[self.tail_r[on]], rel[self.head_r[on]]
+        indptr = np.searchsorted(a, np.arange(k + 1)).astype(np.int32)
+        cap = sp.csr_array((self.icap[keep], b.astype(np.int32), indptr), shape=(k, k))
         res = csgraph.maximum_flow(cap, int(rel[s]), int(rel[t]))
         if res.flow_value >= self.inf:
             return float("inf"), []
@@ -413,7 +422,7 @@ class _Net:
         side[csgraph.breadth_first_order(resid, int(rel[s]), return_predecessors=False)] = True
         # an edge from the source side to a node that cannot reach the sink is not in this
         # subgraph: such an edge is no part of the cut
-        cut = keep[side[a] & ~side[b] & self.finite[keep]]
+        cut = np.sort(keep[side[a] & ~side[b] & self.finite[keep]])  # in edge order
         value = float(self.capacity[cut].sum())
         if value > 0:  # a closed plant on the cut limits nothing while others carry flow
             cut = cut[self.capacity[cut] > 0]
