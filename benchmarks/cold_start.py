@@ -6,8 +6,9 @@ In one run, each measured ``--repeat`` times in a new interpreter (fastest kept)
 * ``import optimizer.cli`` (the time the interpreter spends importing the command line,
   measured inside the process with ``perf_counter``);
 * ``rechain --help`` and ``rechain validate INSTANCE`` (whole process);
-* ``rechain solve INSTANCE --out D`` (whole process: start, imports, load, build,
-  hand-off, solve, analyses, writing);
+* ``rechain solve INSTANCE`` (whole process: start, imports, load, build, hand-off,
+  solve, the terminal summary) and ``rechain solve INSTANCE --out D`` (the same, plus
+  the analyses every result folder has, e.g. ``mincut.csv``, and writing);
 * raw highspy on the same LP (exported once to MPS by ``rechain solve --export-model``):
   a process that starts Python, imports highspy, reads the MPS and solves it.
 
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             ("import optimizer.cli", [py, "-c", IMPORT]),
             ("rechain --help", [*rechain, "--help"]),
             (f"rechain validate {shown}", [*rechain, "validate", a.instance]),
+            (f"rechain solve {shown}", [*rechain, "solve", a.instance]),
             (
                 f"rechain solve {shown} --out D",
                 [*rechain, "solve", a.instance, "--out", d + "/out"],
