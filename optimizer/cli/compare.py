@@ -29,7 +29,6 @@ from optimizer.cli.common import (
 )
 from optimizer.cli.solve import _worst, money
 from optimizer.errors import RechainError
-from optimizer.results import shortfall
 
 
 @app.command()
@@ -122,6 +121,8 @@ def compare(
     except RechainError as e:
         _fail(e)
         return
+    from optimizer.results import shortfall
+
     valued = any(r.shortages["unmet_value"].notna().any() for _, r in results)
     t = Table(title=f"Cases against {base_name}", show_edge=False)
     cols = ["case", "total cost USD", "change USD"]

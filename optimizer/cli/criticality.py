@@ -24,7 +24,6 @@ from optimizer.cli.common import (
 )
 from optimizer.cli.solve import money, tonnes
 from optimizer.errors import RechainError
-from optimizer.fileio import write_folder
 
 
 @app.command()
@@ -100,6 +99,8 @@ def criticality(
                 markets=markets,
             )
         if out_dir is not None:
+            from optimizer.fileio import write_folder
+
             write_folder(out_dir, {"criticality.csv": ranking, "criticality_detail.csv": detail})
         if report is not None:
             from optimizer.report import write_report

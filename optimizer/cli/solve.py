@@ -28,10 +28,11 @@ from optimizer.cli.common import (
     say,
     show,
 )
-from optimizer.data import periods
 from optimizer.errors import InfeasibleError, RechainError
-from optimizer.results import shortfall
-from optimizer.results.area_prices import OUTSIDE, gaps
+
+# pandas, Pyomo and the result modules are imported inside the commands that use
+# them, so that ``rechain --help`` and argument errors start fast (issue 16; the test
+# tests/cli/test_startup.py checks what ``import optimizer.cli`` loads).
 
 
 @app.command()
@@ -212,12 +213,16 @@ def tonnes(x: float) -> str:
 
 def _worst(res, n: int = 3) -> str:
     """The worst-hit markets: value at risk first, tonnes per commodity (never summed)."""
+    from optimizer.results import shortfall
+
     worst = shortfall.by_market(res.shortages, n)
     return escape("; ".join(shortfall.words(m, money, tonnes, top=1) for m in worst)) or "none"
 
 
 def headline(res) -> str:
     """``value at risk 1.2 bn USD · short: 3 commodities in 4 markets`` (no unlike sums)."""
+    from optimizer.results import shortfall
+
     sh = res.shortages
     markets = shortfall.by_market(sh)
     if not markets:
@@ -272,6 +277,9 @@ def _show_projects(res, top: int) -> None:
 
 def _show_first_shortages(res, top: int) -> None:
     """Monthly results: when each market first goes short, and for how long."""
+    from optimizer.data import periods
+    from optimizer.results import shortfall
+
     if "decisions" not in res.summary and not periods.monthly(res.summary.get("periods", [])):
         return
     fs = shortfall.first_shortages(res)
@@ -381,6 +389,8 @@ def show_result(res, top: int = 10) -> None:
 
 def _show_area_prices(res, top: int) -> None:
     """The widest price gaps inside vs outside each ``price_areas`` entry (USD/t)."""
+    from optimizer.results.area_prices import OUTSIDE, gaps
+
     ap = res.area_prices
     if ap is None or not len(ap):
         return

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -28,6 +27,9 @@ from optimizer.cli.common import (
     show,
 )
 from optimizer.errors import EXIT_INFEASIBLE, EXIT_SOLVER, RechainError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @app.command()

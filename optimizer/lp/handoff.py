@@ -1,11 +1,17 @@
 """Hand the Pyomo model to HiGHS, and map HiGHS columns and rows back to names.
 
-The hand-off uses Pyomo's ``LinearStandardFormCompiler`` (mixed form: rows
-keep their ``<=``/``==``/``>=`` sense) and passes the resulting sparse matrix
-to ``highspy`` in one call — measured 1.6–3.9× faster than Pyomo's persistent
-HiGHS interface (docs/design.md §10).  Column and row orders are ours, so values
-and duals map straight back onto the labelled keys of
-:class:`~optimizer.model.core.ChainModel`.
+The hand-off assembles the constraint matrix from the coefficient triplets the
+builders made the Pyomo rows from (:attr:`ChainModel.row_terms
+<optimizer.model.core.ChainModel.row_terms>`) and the objective from
+``objective_terms``, and passes it to ``highspy`` in one call.  It gives exactly
+what Pyomo's ``LinearStandardFormCompiler`` (mixed form: rows keep their
+``<=``/``==``/``>=`` sense) makes of the model — coefficients of one variable in
+one row summed in the order of the row's terms, zeros dropped, row indices sorted
+within each column — which :func:`standard_form` computes and
+``tests/lp/test_handoff.py`` compares on every constraint family.  It does not
+walk the expressions again, and does not import scipy (Pyomo's scipy hook imports
+``scipy.stats``, 1–4 s).  Column and row orders are ours, so values and duals map
+straight back onto the labelled keys of :class:`~optimizer.model.core.ChainModel`.
 
 :class:`LpHandle` is the one place that maps HiGHS indices to names, like
 linopy's labelled duals: ``handle.value("flow")`` is the solution of every
@@ -25,7 +31,6 @@ import highspy
 import numpy as np
 import pandas as pd
 from pyomo.common.gc_manager import PauseGC
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.errors import SolverError
 from optimizer.lp.run import INF, new_highs
@@ -145,32 +150,61 @@ def _slices(data: dict[str, list]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _matrix(cm: ChainModel, col_slices, row_slices, n: int, m: int):
+    """(CSC start, index, value) of the constraint matrix and the dense cost vector."""
+    rows, cols, vals = [], [], []
+    for name, (r0, _) in row_slices.items():
+        for var, pos, rpos, coef in cm.row_terms[name]:
+            rows.append(np.asarray(rpos, dtype=np.int64) + r0)
+            cols.append(np.asarray(pos, dtype=np.int64) + col_slices[var][0])
+            vals.append(np.asarray(coef, dtype=float))
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    val = np.concatenate(vals) if vals else np.zeros(0)
+    # column-major, and within a row's entries the order of its terms (stable sort)
+    key = col * max(m, 1) + row
+    order = np.argsort(key, kind="stable")
+    key, row, col, val = key[order], row[order], col[order], val[order]
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    if not first.all():  # one variable twice in a row: summed in term order (np.add.at)
+        group = np.cumsum(first) - 1
+        summed = np.zeros(int(first.sum()))
+        np.add.at(summed, group, val)
+        row, col, val = row[first], col[first], summed
+    nz = val != 0
+    row, col, val = row[nz], col[nz], val[nz]
+    start = np.searchsorted(col, np.arange(n + 1))
+    cost = np.zeros(n)
+    for var, pos, coef, _group in cm.objective_terms:
+        np.add.at(cost, np.asarray(pos, dtype=np.int64) + col_slices[var][0], coef)
+    return start, row, val, cost
+
+
 def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
-    """Compile the Pyomo model to standard form and pass it to a new HiGHS instance."""
+    """Assemble the LP from the model's triplets and pass it to a new HiGHS instance."""
     t0 = time.perf_counter()
-    col_order = [v for name in cm.var_data for v in cm.var_data[name]]
-    row_order = [c for name in cm.con_data for c in cm.con_data[name]]
-    with PauseGC():
-        repn = LinearStandardFormCompiler().write(
-            cm.m, mixed_form=True, set_sense=None, column_order=col_order, row_order=row_order
-        )
-    if len(repn.columns) != len(col_order) or len(repn.rows) != len(row_order):
-        # A variable in no row and not in the objective is dropped by the compiler;
-        # our builders never create one, so this is a programming error.
-        raise SolverError(
-            f"internal error: compiled LP has {len(repn.columns)} columns / {len(repn.rows)} rows, "
-            f"model has {len(col_order)} / {len(row_order)}"
-        )
     col_slices = _slices(cm.var_data)
     row_slices = _slices(cm.con_data)
+    n = sum(len(v) for v in cm.var_data.values())
+    m = sum(len(c) for c in cm.con_data.values())
+    with PauseGC():
+        start, index, value, c = _matrix(cm, col_slices, row_slices, n, m)
+    row_nnz = np.bincount(index, minlength=m)
+    used = (np.diff(start) > 0) | (c != 0)
+    if (row_nnz == 0).any() or not used.all():
+        # An empty row, or a variable in no row and not in the objective: Pyomo's
+        # standard-form compiler drops them; our builders never create one, so this is a
+        # programming error.
+        raise SolverError(
+            f"internal error: the LP has {int((row_nnz == 0).sum())} empty rows and "
+            f"{int((~used).sum())} unused columns (of {m} / {n})"
+        )
 
-    n, m = len(col_order), len(row_order)
     lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = m
-    c = repn.c.toarray().ravel() if repn.c.shape[0] else np.zeros(n)
     lp.col_cost_ = c
-    lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+    lp.offset_ = 0.0
     lb = np.zeros(n)
     ub = np.full(n, INF)
     for name, (a, b) in col_slices.items():
@@ -180,16 +214,20 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
             lb[a:b] = cm.var_lb[name]
     lp.col_lower_ = lb
     lp.col_upper_ = ub
-    sense = np.fromiter((s for _, s in repn.rows), dtype=np.int64, count=m)
-    rhs = np.asarray(repn.rhs, dtype=float)
+    sense = np.concatenate(
+        [np.asarray(k["sense"].map(_SENSE), dtype=np.int64) for k in cm.con_keys.values()]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    rhs = np.concatenate(
+        [k["rhs"].to_numpy(dtype=float) for k in cm.con_keys.values()] or [np.zeros(0)]
+    )
     lp.row_lower_ = np.where(sense <= 0, rhs, -INF)  # -1: >=, 0: ==
     lp.row_upper_ = np.where(sense >= 0, rhs, INF)  # +1: <=, 0: ==
-    A = repn.A.tocsc()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    handle = LpHandle(None, cm, col_slices, row_slices, n, m, int(A.nnz), 0.0)  # type: ignore[arg-type]
+    lp.a_matrix_.start_ = start.astype(np.int32)
+    lp.a_matrix_.index_ = index.astype(np.int32)
+    lp.a_matrix_.value_ = value
+    handle = LpHandle(None, cm, col_slices, row_slices, n, m, len(value), 0.0)  # type: ignore[arg-type]
     if names:
         lp.col_names_ = handle.column_names("export")
         lp.row_names_ = handle.row_names("export")
@@ -200,3 +238,20 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
     handle.highs = h
     handle.handoff_seconds = time.perf_counter() - t0
     return handle
+
+
+#: Row sense of a constraint as the standard-form compiler's mixed form writes it.
+_SENSE = {"<=": 1, "==": 0, ">=": -1}
+
+
+def standard_form(cm: ChainModel):
+    """Pyomo's ``LinearStandardFormCompiler`` output for ``cm`` (mixed form, our column
+    and row order): the reference the hand-off's matrix equals (tests; imports scipy)."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    col_order = [v for name in cm.var_data for v in cm.var_data[name]]
+    row_order = [c for name in cm.con_data for c in cm.con_data[name]]
+    with PauseGC():
+        return LinearStandardFormCompiler().write(
+            cm.m, mixed_form=True, set_sense=None, column_order=col_order, row_order=row_order
+        )

@@ -63,6 +63,11 @@ class ChainModel:
     balance_terms: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=list
     )
+    #: constraint component name -> the (variable name, positions, row positions,
+    #: coefficients) triplets its rows were built from (the hand-off's matrix)
+    row_terms: dict[str, list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]] = field(
+        default_factory=dict
+    )
 
     def add_cost(self, name: str, pos: np.ndarray, coef: np.ndarray, group: str) -> None:
         """Add ``sum(coef * var[pos])`` to the objective, reported under ``group``."""
@@ -158,6 +163,7 @@ class ChainModel:
         k2["sense"] = sense
         self.con_keys[name] = k2
         self.con_data[name] = list(con.values())
+        self.row_terms[name] = list(terms)
 
 
 def tuples(keys: pd.DataFrame) -> list[tuple]:

@@ -82,8 +82,8 @@ def area_prices(
         if name in inst.manifest.regions:
             groups.append((name, inside))
         groups.append((OUTSIDE + name, ~inside))
-    frames = [_summarise(p.loc[mask], area) for area, mask in groups if mask.any()]
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    code = p.groupby(["period", "commodity"], sort=True).ngroup().to_numpy()
+    out = _summarise(p, code, [(a, m.to_numpy()) for a, m in groups if m.any()])
     return (
         out[COLUMNS]
         .sort_values(["period", "commodity", "area"], kind="stable")
@@ -91,24 +91,45 @@ def area_prices(
     )
 
 
-def _summarise(p: pd.DataFrame, area: str) -> pd.DataFrame:
-    def one(g: pd.DataFrame) -> pd.Series:
-        q, mc = g["quantity"].to_numpy(), g["marginal_cost"].to_numpy()
-        weighted = q.sum() > TOL
-        return pd.Series(
-            {
-                "price": float(np.average(mc, weights=q)) if weighted else float(mc.mean()),
-                "price_min": float(mc.min()),
-                "price_max": float(mc.max()),
-                "receipts": float(q.sum()),
-                "sites": len(g),
-                "basis": "receipts" if weighted else "sites",
-            }
-        )
+def _summarise(
+    p: pd.DataFrame, code: np.ndarray, groups: list[tuple[str, np.ndarray]]
+) -> pd.DataFrame:
+    """One row per area and (period, commodity) group of its rows of ``p``.
 
-    out = p.groupby(["period", "commodity"]).apply(one, include_groups=False).reset_index()
-    out.insert(2, "area", area)
-    return out
+    ``code`` numbers the (period, commodity) groups of ``p`` in sorted order.  Each
+    group's numbers are numpy reductions over its rows in their order (as a
+    ``groupby().apply`` would see them), without a pandas object per group.
+    """
+    q_all = p["quantity"].to_numpy(dtype=float)
+    mc_all = p["marginal_cost"].to_numpy(dtype=float)
+    names = ("area", "price", "price_min", "price_max", "receipts", "sites", "basis")
+    cols: dict[str, list] = {k: [] for k in names}
+    firsts = []
+    for area, mask in groups:
+        rows = np.flatnonzero(mask)
+        rows = rows[np.argsort(code[rows], kind="stable")]
+        c = code[rows]
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        bounds = np.r_[starts, len(rows)].tolist()
+        firsts.append(rows[starts])
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            q, mc = q_all[rows[lo:hi]], mc_all[rows[lo:hi]]
+            weighted = q.sum() > TOL
+            cols["area"].append(area)
+            cols["price"].append(float(np.average(mc, weights=q)) if weighted else float(mc.mean()))
+            cols["price_min"].append(float(mc.min()))
+            cols["price_max"].append(float(mc.max()))
+            cols["receipts"].append(float(q.sum()))
+            cols["sites"].append(hi - lo)
+            cols["basis"].append("receipts" if weighted else "sites")
+    first = p.iloc[np.concatenate(firsts)] if firsts else p.iloc[:0]
+    return pd.DataFrame(
+        {
+            "period": first["period"].to_numpy(),
+            "commodity": first["commodity"].to_numpy(),
+            **cols,
+        }
+    )
 
 
 def side_by_side(area_prices: pd.DataFrame, area: str) -> pd.DataFrame:

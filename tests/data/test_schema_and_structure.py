@@ -33,3 +33,44 @@ def test_unreachable_demand_and_dead_end_are_named(tiny_copy):
     assert (
         res.shortages.set_index(["market", "commodity"])["unmet"]["market_us", "magnet_ht"] == 100
     )
+
+
+def _networkx_reach(inst):
+    """The two searches of the checks, by networkx on :func:`chain_graph`."""
+    import networkx as nx
+
+    from optimizer.analysis.structure import SINK, SOURCE, chain_graph
+
+    g = chain_graph(inst)
+    return nx.descendants(g, SOURCE), nx.ancestors(g, SINK)
+
+
+def test_numpy_searches_agree_with_networkx_on_every_instance(tiny_copy):
+    import numpy as np
+    import pandas as pd
+
+    from optimizer.analysis import structure
+
+    # tiny with an unreachable market and a dead end (so both searches leave nodes out)
+    set_cell("links.csv", 7, "to_site", "market_eu")(tiny_copy)
+    set_cell("links.csv", 7, "id", "magnets_to_eu_2")(tiny_copy)
+    folders = [tiny_copy] + sorted(p for p in (ROOT / "instances").iterdir() if p.is_dir())
+    for folder in folders:
+        inst = load(folder, structure_checks=False)
+        down, up = _networkx_reach(inst)
+        tails, heads = structure._edges(inst)
+        codes, nodes = pd.factorize(pd.Series(tails + heads, dtype=object))
+        m = len(tails)
+        src = nodes.get_loc(structure.SOURCE)
+        snk = nodes.get_loc(structure.SINK)
+        mine = {
+            nodes[i]
+            for i in np.flatnonzero(
+                structure.reachable(src, structure.adjacency(codes[:m], codes[m:], len(nodes)))
+            )
+        }
+        assert mine - {structure.SOURCE} == down, folder.name
+        back = structure.reachable(snk, structure.adjacency(codes[m:], codes[:m], len(nodes)))
+        assert {nodes[i] for i in np.flatnonzero(back)} - {structure.SINK} == up, folder.name
+        if folder == tiny_copy:  # the cut lane leaves the US market's magnets unreached
+            assert ("market_us", "magnet_ht") in set(nodes) - down
