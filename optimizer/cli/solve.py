@@ -342,6 +342,8 @@ def show_result(res, top: int = 10) -> None:
             + ("" if s.get("price_floor", {}).get("converged", True) else " — NOT SETTLED"),
             markup=False,
         )
+    from optimizer.data import periods
+
     pers = s.get("periods") or []
     years = len(pers) > 1 and not periods.monthly(pers)  # representative years: never summed
     short = res.unmet_by_market(by_period=years)
