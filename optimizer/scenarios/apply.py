@@ -19,6 +19,7 @@ from optimizer.data import workbook
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
+from optimizer.data.suggest import did_you_mean
 from optimizer.data.yamlio import (
     line_of,
     load_yaml,
@@ -54,7 +55,11 @@ def resolve_path(instance_path: Path, ref: str) -> Path:
             None,
             None,
             f"no scenario {ref!r} in {instance_path / 'scenarios'}"
-            + (f" (known: {', '.join(known)})" if known else " (the folder has none)"),
+            + (
+                did_you_mean(ref, known) or f" (known: {', '.join(known)})"
+                if known
+                else " (the folder has none)"
+            ),
         )
     )
 
