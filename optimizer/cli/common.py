@@ -32,12 +32,10 @@ app = typer.Typer(
 )
 
 
-# When piped, do not fold tables at 80 columns: logs and greps want whole lines; a
-# COLUMNS set by the caller is the width either way.
+# When piped, do not fold tables at 80 columns: logs and greps want whole lines.  In a
+# terminal, its width (or COLUMNS) is the width.
 def _width(stream) -> int | None:
-    import os
-
-    return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
+    return None if stream.isatty() else 160
 
 
 out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
@@ -153,14 +151,15 @@ _NUMBER = re.compile(r"^[-+]?[\d,.]*\d[\d,.]*\s*(%|k|M|bn|×|x)?$|^[—–-]$|^$
 
 
 def show(t: Table) -> None:
-    """Print a table that fits the terminal: numeric columns never wrap (their digits
-    stay together), text columns wrap or shorten instead."""
+    """Print a table that fits the terminal: numbers and ids never wrap (a number's
+    digits stay together), text with spaces wraps instead."""
     for col in t.columns:
         cells = [str(c) for c in col._cells]
         if cells and all(_NUMBER.match(c.strip()) for c in cells):
-            col.no_wrap = True
+            col.no_wrap = True  # its digits stay together
             col.justify = "right"
-            col.min_width = max(len(c) for c in cells)
+        elif cells and all(" " not in c.strip() and len(c) <= 28 for c in cells):
+            col.no_wrap = True  # ids stay whole while text with spaces wraps
     out.print(t)
 
 

@@ -173,18 +173,26 @@ def test_multi_year_terminal_shows_periods_and_the_projects_built():
 def test_terminal_output_fits_80_columns_without_folding_numbers(args):
     import os
     import re
+    import shlex
+    import shutil
 
     from tests.conftest import INSTANCES
 
+    if shutil.which("script") is None:
+        pytest.skip("needs script(1) for a pseudo-terminal")
     args = [str(INSTANCES / a) if a == "world-2024" else a for a in args]
+    cmd = shlex.join([sys.executable, "-m", "optimizer", *args]) + " 2>/dev/null"
+    # a real terminal 80 columns wide (script(1) gives the command a pseudo-terminal)
     run = subprocess.run(
-        [sys.executable, "-m", "optimizer", *args],
+        ["script", "-qec", cmd, "/dev/null"],
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "80"},
+        env={**os.environ, "COLUMNS": "80", "LINES": "50", "TERM": "dumb"},
     )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
+    assert run.returncode == 0, run.stdout
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run.stdout).replace("\r", "")
+    lines = text.splitlines()
+    run.stdout = text
     assert max(len(line) for line in lines) <= 80, [x for x in lines if len(x) > 80]
     # table rows: every cell that holds a number holds all of it (no digit group split
     # over two lines, so no row continues with a lone digit group)
