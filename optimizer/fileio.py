@@ -8,7 +8,9 @@ any other file the tool writes has (``0o644`` less the umask, never the
 failure or a kill never leaves a half-written file under the target name; a
 temporary file left by a killed run starts with :data:`TEMP_PREFIX`.
 
-JSON and CSV formatting is here too, so every output has the same number format.
+JSON and CSV formatting is here too, so every output has the same number format, and
+every text cell of a CSV that a spreadsheet would run as a formula is stored as text
+(:func:`escape_formulas`, undone on reading by :func:`unescape_formula`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -84,9 +87,76 @@ def text_only(book) -> int:
     return n
 
 
+#: A text cell a spreadsheet would read as a formula (OWASP CSV injection: it starts with
+#: ``=``, ``+``, ``-``, ``@``, a tab or a carriage return), after any single quotes
+#: already in front: ``'=x`` is escaped too, so reading back is lossless.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+#: An escaped cell (what :func:`escape_formulas` wrote).
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+#: Text that is a plain number (``-5``, ``+1.5e3``): a spreadsheet reads it as that
+#: number, not a formula, so it is left as it is.
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _formula_text(s: pd.Series) -> pd.Series:
+    """Where ``s`` (object or string dtype) holds text a spreadsheet would run."""
+    text = s.map(lambda v: isinstance(v, str))
+    if not text.any():
+        return text
+    t = s.where(text, "")
+    return t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell (and column name) that a spreadsheet would read as a
+    formula prefixed with a single quote (``=HYPERLINK(...)`` is stored as
+    ``'=HYPERLINK(...)``); numbers, in numeric columns or as text (``-5``), are untouched.
+    Only text columns are looked at; ``df`` itself is not changed."""
+    out = None
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            if not isinstance(col.dtype, pd.CategoricalDtype):
+                continue
+            col = col.astype(object)
+        hit = _formula_text(col)
+        if hit.any():
+            out = df.copy() if out is None else out
+            out.isetitem(i, col.where(~hit, "'" + col.where(hit, "").astype(str)))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    bad = _formula_text(names)
+    if bad.any():
+        out = df.copy() if out is None else out
+        out.columns = ["'" + n if b else c for c, n, b in zip(df.columns, names, bad, strict=True)]
+    return df if out is None else out
+
+
+def unescape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (read from a CSV rechain wrote) with the text as it was before
+    :func:`escape_formulas` (cells and column names); changed in place and returned."""
+    df.columns = [unescape_formula(c) for c in df.columns]
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            continue
+        hit = col.map(lambda v: isinstance(v, str) and _ESCAPED.match(v) is not None)
+        if hit.any():
+            df.isetitem(i, col.where(~hit.astype(bool), col.where(hit, "").str[1:]))
+    return df
+
+
+def unescape_formula(value: Any) -> Any:
+    """A cell as :func:`escape_formulas` had it before: one leading quote removed from
+    ``'=...``, ``'+...``, ``'-...``, ``'@...`` (and ``''=...`` becomes ``'=...``)."""
+    if isinstance(value, str) and _ESCAPED.match(value):
+        return value[1:]
+    return value
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A table as CSV in the one number format (no index)."""
-    df.to_csv(path, index=False, float_format=FLOAT_FORMAT)
+    """A table as CSV in the one number format (no index); text that a spreadsheet would
+    run as a formula is stored as text (:func:`escape_formulas`)."""
+    escape_formulas(df).to_csv(path, index=False, float_format=FLOAT_FORMAT)
 
 
 def _fill(tmp: Path, content: Content) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
+from optimizer.fileio import unescape_formula, unescape_formulas
 from optimizer.results.columns import OUTPUT_COLUMNS, TABLE_FILES
 from optimizer.results.result import Result
 
@@ -60,11 +61,15 @@ TEXT_COLUMNS = {
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """One CSV written by ``Result.write``: ids as text ("NA" is Namibia, not missing)."""
+    """One CSV written by rechain (``Result.write`` …): ids as text ("NA" is Namibia, not
+    missing), text that was stored escaped against formulas (``'=HYPERLINK(...)``,
+    :func:`optimizer.fileio.escape_formulas`) as it was before (``=HYPERLINK(...)``)."""
     head = pd.read_csv(path, nrows=0)
-    dtype = {c: str for c in head.columns if c in TEXT_COLUMNS}
+    dtype = {c: str for c in head.columns if unescape_formula(c) in TEXT_COLUMNS}
     df = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
+    unescape_formulas(df)
     for c in dtype:
+        c = unescape_formula(c)
         df[c] = df[c].fillna("")
     if (
         "period" in df.columns
