@@ -272,7 +272,40 @@ def _keep(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
-def write_folder(out: str | Path, files: Mapping[str, Content], owns: Iterable[str] = ()) -> Path:
+#: The file of an output folder that says where its parts came from
+#: (:mod:`optimizer.results.provenance`).
+PROVENANCE_FILE = "provenance.json"
+
+
+def _merge_parts(
+    old: Path, entry: Mapping[str, Any] | None, files: Iterable[str], keep: set[str]
+) -> dict[str, Any] | None:
+    """``provenance.json`` of a folder after a write: the old folder's parts that still
+    have a file in it (``keep``), and ``entry`` (listing ``files``) for the part written
+    now.  None: nothing to record.  An old file that is not provenance is dropped."""
+    parts: dict[str, Any] = {}
+    try:
+        before = json.loads((old / PROVENANCE_FILE).read_text(encoding="utf-8"))["parts"]
+        before = {k: v for k, v in before.items() if isinstance(v, dict)}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        before = {}
+    for name, p in before.items():
+        if entry is not None and name == entry["part"]:
+            continue
+        left = [f for f in p.get("files", []) if isinstance(f, str) and f in keep]
+        if left:
+            parts[name] = {**p, "files": left}
+    if entry is not None:
+        parts[entry["part"]] = {**entry, "files": sorted(files)}
+    return {"parts": parts} if parts else None
+
+
+def write_folder(
+    out: str | Path,
+    files: Mapping[str, Content],
+    owns: Iterable[str] = (),
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
     """Replace the result folder ``out`` all or nothing.
 
     The new folder is built beside ``out`` — every file of ``files`` written and synced,
@@ -296,11 +329,21 @@ def write_folder(out: str | Path, files: Mapping[str, Content], owns: Iterable[s
             _sync(p)
             os.chmod(p, mode)
         os.chmod(new, mode | (mode & 0o444) >> 2)  # a folder: rw as files, plus x
+        drop = {*files, *owns, PROVENANCE_FILE}
+        kept = [
+            p
+            for p in (out.iterdir() if out.is_dir() else ())
+            if p.name not in drop and not p.name.startswith(TEMP_PREFIX)
+        ]
+        prov = _merge_parts(out, provenance, files, {p.name for p in kept})
+        if prov is not None:
+            p = new / PROVENANCE_FILE
+            _fill(p, prov)
+            _sync(p)
+            os.chmod(p, mode)
         if out.is_dir():
-            drop = set(files) | set(owns)
-            for p in out.iterdir():
-                if p.name not in drop and not p.name.startswith(TEMP_PREFIX):
-                    _keep(p, new / p.name)
+            for p in kept:
+                _keep(p, new / p.name)
             if not _exchange(new, out):
                 aside = parent / f"{_temp_prefix()}old-{out.name}"
                 os.rename(out, aside)

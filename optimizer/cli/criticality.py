@@ -24,6 +24,7 @@ from optimizer.cli.common import (
 from optimizer.cli.solve import money, tonnes
 from optimizer.errors import RechainError
 from optimizer.fileio import write_folder
+from optimizer.results.provenance import provenance
 
 
 @app.command()
@@ -99,7 +100,11 @@ def criticality(
                 markets=markets,
             )
         if out_dir is not None:
-            write_folder(out_dir, {"criticality.csv": ranking, "criticality_detail.csv": detail})
+            write_folder(
+                out_dir,
+                {"criticality.csv": ranking, "criticality_detail.csv": detail},
+                provenance=provenance(inst, "criticality"),
+            )
         if report is not None:
             from optimizer.report import write_report
 

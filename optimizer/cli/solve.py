@@ -30,6 +30,7 @@ from optimizer.data import periods
 from optimizer.errors import InfeasibleError, RechainError
 from optimizer.results import shortfall
 from optimizer.results.area_prices import OUTSIDE, gaps
+from optimizer.results.provenance import provenance
 
 
 @app.command()
@@ -133,7 +134,8 @@ def solve(
         if out_dir is not None:
             from optimizer.lp.iis import DIAGNOSIS_FILES
 
-            res.write(out_dir, owns=DIAGNOSIS_FILES)  # an earlier diagnosis goes
+            # an earlier diagnosis goes
+            res.write(out_dir, owns=DIAGNOSIS_FILES, provenance=provenance(inst, "solve"))
         if xlsx is not None:
             res.to_excel(xlsx)
         if report is not None:
@@ -147,7 +149,13 @@ def solve(
             from optimizer.results.columns import TABLE_FILES
 
             # the diagnosis, and nothing of an earlier solve
-            write_diagnosis(out_dir, str(e), e.details, owns=(*TABLE_FILES, "summary.json"))
+            write_diagnosis(
+                out_dir,
+                str(e),
+                e.details,
+                owns=(*TABLE_FILES, "summary.json"),
+                provenance=provenance(inst, "solve"),
+            )
             e.diagnosis.append(f"written to {out_dir}/ ({', '.join(DIAGNOSIS_FILES)})")
         _fail(e)
         return

@@ -27,6 +27,7 @@ from optimizer.cli.common import (
     out,
 )
 from optimizer.errors import EXIT_INFEASIBLE, EXIT_SOLVER, RechainError
+from optimizer.results.provenance import provenance
 
 
 @app.command()
@@ -98,7 +99,10 @@ def sweep(
                 progress=progress,
             )
         if out_dir is not None:
-            res.write(out_dir)
+            from optimizer.analysis.sweep.spec import resolve_sweep_path
+
+            spec_file = resolve_sweep_path(inst.path, sweep_file)
+            res.write(out_dir, provenance=provenance(inst, "sweep", files=[spec_file]))
     except RechainError as e:
         _fail(e)
         return

@@ -61,6 +61,11 @@ class Instance:
     #: how a monthly instance with policies decides (docs/horizon.md): decisions
     #: (myopic/foresight), start (a month) and lookahead set by the caller; None: defaults
     decisions_set: dict[str, Any] | None = None
+    #: every file the instance was read from, in reading order (a base instance's
+    #: first): what :mod:`optimizer.results.provenance` hashes
+    input_files: list[Path] = field(default_factory=list)
+    #: the scenario files applied, in order
+    scenario_files: list[Path] = field(default_factory=list)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -223,7 +228,9 @@ def read(path: str | Path) -> Instance:
     assert manifest is not None
     if periods.monthly(manifest.periods):
         raw["demand"] = spread_years(raw["demand"], manifest.periods)
-    return Instance(folder, manifest, raw)
+    files = [folder / "instance.yaml", *(folder / t.file for t in TABLES.values())]
+    own = [f for f in files if f.is_file()]
+    return Instance(folder, manifest, raw, input_files=[*(base.input_files if base else []), *own])
 
 
 def spread_years(demand: pd.DataFrame, months: list) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -160,7 +160,9 @@ COMPARE_FILES = (
 )
 
 
-def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
+def write_comparisons(
+    comparisons: list[Comparison], out: Path, provenance: dict[str, Any] | None = None
+) -> None:
     """``compare_<table>.csv`` files with one block per case (column ``case``), atomically."""
     files = {}
     for name in COMPARE_FILES:
@@ -173,4 +175,4 @@ def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         cols = ["case", *[c for c in df.columns if c != "case"]]
         files[f"compare_{name}.csv"] = df[cols]
-    write_folder(out, files)
+    write_folder(out, files, provenance=provenance)
