@@ -8,7 +8,9 @@ any other file the tool writes has (``0o644`` less the umask, never the
 failure or a kill never leaves a half-written file under the target name; a
 temporary file left by a killed run starts with :data:`TEMP_PREFIX`.
 
-JSON and CSV formatting is here too, so every output has the same number format.
+JSON and CSV formatting is here too, so every output has the same number format, and
+every text cell of a CSV that a spreadsheet would run as a formula is stored as text
+(:func:`escape_formulas`, undone on reading by :func:`unescape_formula`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -84,9 +87,76 @@ def text_only(book) -> int:
     return n
 
 
+#: A text cell a spreadsheet would read as a formula (OWASP CSV injection: it starts with
+#: ``=``, ``+``, ``-``, ``@``, a tab or a carriage return), after any single quotes
+#: already in front: ``'=x`` is escaped too, so reading back is lossless.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+#: An escaped cell (what :func:`escape_formulas` wrote).
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+#: Text that is a plain number (``-5``, ``+1.5e3``): a spreadsheet reads it as that
+#: number, not a formula, so it is left as it is.
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _formula_text(s: pd.Series) -> pd.Series:
+    """Where ``s`` (object or string dtype) holds text a spreadsheet would run."""
+    text = s.map(lambda v: isinstance(v, str))
+    if not text.any():
+        return text
+    t = s.where(text, "")
+    return t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell (and column name) that a spreadsheet would read as a
+    formula prefixed with a single quote (``=HYPERLINK(...)`` is stored as
+    ``'=HYPERLINK(...)``); numbers, in numeric columns or as text (``-5``), are untouched.
+    Only text columns are looked at; ``df`` itself is not changed."""
+    out = None
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            if not isinstance(col.dtype, pd.CategoricalDtype):
+                continue
+            col = col.astype(object)
+        hit = _formula_text(col)
+        if hit.any():
+            out = df.copy() if out is None else out
+            out.isetitem(i, col.where(~hit, "'" + col.where(hit, "").astype(str)))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    bad = _formula_text(names)
+    if bad.any():
+        out = df.copy() if out is None else out
+        out.columns = ["'" + n if b else c for c, n, b in zip(df.columns, names, bad, strict=True)]
+    return df if out is None else out
+
+
+def unescape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (read from a CSV rechain wrote) with the text as it was before
+    :func:`escape_formulas` (cells and column names); changed in place and returned."""
+    df.columns = [unescape_formula(c) for c in df.columns]
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            continue
+        hit = col.map(lambda v: isinstance(v, str) and _ESCAPED.match(v) is not None)
+        if hit.any():
+            df.isetitem(i, col.where(~hit.astype(bool), col.where(hit, "").str[1:]))
+    return df
+
+
+def unescape_formula(value: Any) -> Any:
+    """A cell as :func:`escape_formulas` had it before: one leading quote removed from
+    ``'=...``, ``'+...``, ``'-...``, ``'@...`` (and ``''=...`` becomes ``'=...``)."""
+    if isinstance(value, str) and _ESCAPED.match(value):
+        return value[1:]
+    return value
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A table as CSV in the one number format (no index)."""
-    df.to_csv(path, index=False, float_format=FLOAT_FORMAT)
+    """A table as CSV in the one number format (no index); text that a spreadsheet would
+    run as a formula is stored as text (:func:`escape_formulas`)."""
+    escape_formulas(df).to_csv(path, index=False, float_format=FLOAT_FORMAT)
 
 
 def _fill(tmp: Path, content: Content) -> None:
@@ -202,7 +272,40 @@ def _keep(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
-def write_folder(out: str | Path, files: Mapping[str, Content], owns: Iterable[str] = ()) -> Path:
+#: The file of an output folder that says where its parts came from
+#: (:mod:`optimizer.results.provenance`).
+PROVENANCE_FILE = "provenance.json"
+
+
+def _merge_parts(
+    old: Path, entry: Mapping[str, Any] | None, files: Iterable[str], keep: set[str]
+) -> dict[str, Any] | None:
+    """``provenance.json`` of a folder after a write: the old folder's parts that still
+    have a file in it (``keep``), and ``entry`` (listing ``files``) for the part written
+    now.  None: nothing to record.  An old file that is not provenance is dropped."""
+    parts: dict[str, Any] = {}
+    try:
+        before = json.loads((old / PROVENANCE_FILE).read_text(encoding="utf-8"))["parts"]
+        before = {k: v for k, v in before.items() if isinstance(v, dict)}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        before = {}
+    for name, p in before.items():
+        if entry is not None and name == entry["part"]:
+            continue
+        left = [f for f in p.get("files", []) if isinstance(f, str) and f in keep]
+        if left:
+            parts[name] = {**p, "files": left}
+    if entry is not None:
+        parts[entry["part"]] = {**entry, "files": sorted(files)}
+    return {"parts": parts} if parts else None
+
+
+def write_folder(
+    out: str | Path,
+    files: Mapping[str, Content],
+    owns: Iterable[str] = (),
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
     """Replace the result folder ``out`` all or nothing.
 
     The new folder is built beside ``out`` — every file of ``files`` written and synced,
@@ -226,11 +329,21 @@ def write_folder(out: str | Path, files: Mapping[str, Content], owns: Iterable[s
             _sync(p)
             os.chmod(p, mode)
         os.chmod(new, mode | (mode & 0o444) >> 2)  # a folder: rw as files, plus x
+        drop = {*files, *owns, PROVENANCE_FILE}
+        kept = [
+            p
+            for p in (out.iterdir() if out.is_dir() else ())
+            if p.name not in drop and not p.name.startswith(TEMP_PREFIX)
+        ]
+        prov = _merge_parts(out, provenance, files, {p.name for p in kept})
+        if prov is not None:
+            p = new / PROVENANCE_FILE
+            _fill(p, prov)
+            _sync(p)
+            os.chmod(p, mode)
         if out.is_dir():
-            drop = set(files) | set(owns)
-            for p in out.iterdir():
-                if p.name not in drop and not p.name.startswith(TEMP_PREFIX):
-                    _keep(p, new / p.name)
+            for p in kept:
+                _keep(p, new / p.name)
             if not _exchange(new, out):
                 aside = parent / f"{_temp_prefix()}old-{out.name}"
                 os.rename(out, aside)

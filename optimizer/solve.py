@@ -115,19 +115,27 @@ def settle(handle: LpHandle, facts: dict, time_limit: float | None = None) -> di
     return registry.settle(handle, rerun)
 
 
-def _status(facts: dict) -> str:
+def _status(facts: dict, time_limit: float | None = None) -> str:
+    """``optimal``, or ``time_limit``/``iteration_limit`` for the best feasible solution
+    HiGHS had when it stopped (not optimal: summary.json says so); a stop without a
+    feasible solution is a :class:`SolverError` (exit 4)."""
     ms = facts["model_status"]
     if ms == MS.kOptimal:
         return "optimal"
+    limit = f": {time_limit:g} s" if ms == MS.kTimeLimit and time_limit is not None else ""
     if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
         if facts["primal_feasible"]:
             log.warning(
-                "HiGHS stopped (%s) with a feasible, possibly suboptimal solution",
+                "HiGHS stopped (%s%s) with a feasible, possibly suboptimal solution: "
+                "the result is the best found so far, not the optimum",
                 facts["status_text"],
+                limit,
             )
             return "time_limit" if ms == MS.kTimeLimit else "iteration_limit"
+        hint = "; give a longer --time-limit" if ms == MS.kTimeLimit else ""
         raise SolverError(
-            f"HiGHS stopped ({facts['status_text']}) before finding a feasible solution"
+            f"HiGHS stopped ({facts['status_text']}{limit}, {facts['method']}) before finding "
+            f"a feasible solution{hint}"
         )
     raise SolverError(f"HiGHS failed: {facts['status_text']}")
 
@@ -169,7 +177,7 @@ def solve(
         export_model(handle, export)
     facts = _run(handle, inst, method, time_limit)
     settled = settle(handle, facts, time_limit) if facts["model_status"] == MS.kOptimal else {}
-    res = collect(inst, handle, facts, _status(facts), build_seconds)
+    res = collect(inst, handle, facts, _status(facts, time_limit), build_seconds)
     for kind, info in settled.items():
         res.summary[kind] = info
     for kind, info in registry.summaries(handle, res).items():

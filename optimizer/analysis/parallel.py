@@ -124,6 +124,7 @@ def run_chunks(
             return run_chunks(fn, tasks, progress=progress, c=made)
     from dask.distributed import as_completed
     from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
 
     total = sum(len(ch) for _, ch in tasks)
     with _quiet():
@@ -138,6 +139,11 @@ def run_chunks(
                 done += len(tasks[i][1])
                 if progress:
                     progress(done, total)
+        except KilledWorker as e:  # the task killed worker after worker: give up cleanly
+            raise SolverError(
+                f"the Dask cluster lost the run: every worker that took a task died ({e}); "
+                "run without --workers to see the error"
+            ) from None
         except (FutureCancelledError, OSError) as e:
             raise SolverError(f"the Dask cluster lost the run: {e}") from None
     return results

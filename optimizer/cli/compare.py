@@ -111,9 +111,14 @@ def compare(
         comps = [res.compare(base_res, name, base_name) for name, res in results[1:]]
         adapt = _adaptations(results, horizons)
         if out_dir is not None:
-            for name, res in results:
-                res.write(out_dir / name.replace("/", "_"))
-            write_comparisons(comps, out_dir)
+            from optimizer.results.provenance import provenance
+
+            cases = {}
+            for (name, res), (_, inst) in zip(results, insts, strict=True):
+                case = provenance(inst, "solve")
+                res.write(out_dir / name.replace("/", "_"), provenance=case)
+                cases[name] = case["inputs_sha256"]
+            write_comparisons(comps, out_dir, {**provenance(base_inst, "compare"), "cases": cases})
         if report is not None:
             from optimizer.report import write_compare_report
 

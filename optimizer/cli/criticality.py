@@ -100,8 +100,13 @@ def criticality(
             )
         if out_dir is not None:
             from optimizer.fileio import write_folder
+            from optimizer.results.provenance import provenance
 
-            write_folder(out_dir, {"criticality.csv": ranking, "criticality_detail.csv": detail})
+            write_folder(
+                out_dir,
+                {"criticality.csv": ranking, "criticality_detail.csv": detail},
+                provenance=provenance(inst, "criticality"),
+            )
         if report is not None:
             from optimizer.report import write_report
 

@@ -135,8 +135,10 @@ def solve(
             res = inst.solve(method=method, time_limit=time_limit, export=export_model)
         if out_dir is not None:
             from optimizer.lp.iis import DIAGNOSIS_FILES
+            from optimizer.results.provenance import provenance
 
-            res.write(out_dir, owns=DIAGNOSIS_FILES)  # an earlier diagnosis goes
+            # an earlier diagnosis goes
+            res.write(out_dir, owns=DIAGNOSIS_FILES, provenance=provenance(inst, "solve"))
         if xlsx is not None:
             res.to_excel(xlsx, inst)
         if report is not None:
@@ -148,9 +150,16 @@ def solve(
         if out_dir is not None:  # the diagnosis, and no other (partial) output
             from optimizer.lp.iis import DIAGNOSIS_FILES, write_diagnosis
             from optimizer.results.columns import TABLE_FILES
+            from optimizer.results.provenance import provenance
 
             # the diagnosis, and nothing of an earlier solve
-            write_diagnosis(out_dir, str(e), e.details, owns=(*TABLE_FILES, "summary.json"))
+            write_diagnosis(
+                out_dir,
+                str(e),
+                e.details,
+                owns=(*TABLE_FILES, "summary.json"),
+                provenance=provenance(inst, "solve"),
+            )
             e.diagnosis.append(f"written to {out_dir}/ ({', '.join(DIAGNOSIS_FILES)})")
         _fail(e)
         return

@@ -99,7 +99,7 @@ def survive(
                 inst, disruption, _period(start), mode=mode, tol=tol, progress=progress
             )
         if out_dir is not None:
-            sv.write(out_dir)
+            sv.write(out_dir, provenance(inst, "survive", scenarios=disruption))
     except RechainError as e:
         _fail(e)
         return
@@ -243,11 +243,11 @@ def stockpile_size(
                 )
             except StockpileInfeasible as e:
                 if out_dir is not None:
-                    e.write(out_dir)
+                    e.write(out_dir, provenance(inst, "stockpile", scenarios=disruption))
                     err.print(f"diagnosis written to {out_dir}/", markup=False)
                 raise
         if out_dir is not None:
-            sz.write(out_dir)
+            sz.write(out_dir, provenance(inst, "stockpile", scenarios=disruption))
     except RechainError as e:
         _fail(e)
         return
@@ -281,3 +281,11 @@ def stockpile_size(
     show(t)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
+
+
+def provenance(*args, **kw):
+    """:func:`optimizer.results.provenance.provenance`, imported when a folder is written
+    (``import optimizer.cli`` stays light: tests/cli/test_startup.py)."""
+    from optimizer.results.provenance import provenance as made
+
+    return made(*args, **kw)

@@ -101,7 +101,10 @@ def sweep(
                 progress=progress,
             )
         if out_dir is not None:
-            res.write(out_dir)
+            from optimizer.analysis.sweep.spec import resolve_sweep_path
+
+            spec_file = resolve_sweep_path(inst.path, sweep_file)
+            res.write(out_dir, provenance=provenance(inst, "sweep", files=[spec_file]))
     except RechainError as e:
         _fail(e)
         return
@@ -249,3 +252,11 @@ def _money_unit(largest: float) -> tuple[str, float]:
         if largest >= 10 * div:
             return unit, div
     return "USD", 1.0
+
+
+def provenance(*args, **kw):
+    """:func:`optimizer.results.provenance.provenance`, imported when a folder is written
+    (``import optimizer.cli`` stays light: tests/cli/test_startup.py)."""
+    from optimizer.results.provenance import provenance as made
+
+    return made(*args, **kw)

@@ -64,6 +64,11 @@ class Instance:
     #: demand.csv as read, before a monthly instance spreads a year's rows over its
     #: months (what ``rechain export-xlsx`` writes back: exact numbers)
     demand_as_given: pd.DataFrame | None = field(default=None, repr=False)
+    #: every file the instance was read from, in reading order (a base instance's
+    #: first): what :mod:`optimizer.results.provenance` hashes
+    input_files: list[Path] = field(default_factory=list)
+    #: the scenario files applied, in order
+    scenario_files: list[Path] = field(default_factory=list)
 
     # -- convenient access -------------------------------------------------
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -227,7 +232,15 @@ def read(path: str | Path) -> Instance:
     given = raw["demand"]
     if periods.monthly(manifest.periods):
         raw["demand"] = spread_years(raw["demand"], manifest.periods)
-    return Instance(folder, manifest, raw, demand_as_given=given)
+    files = [folder / "instance.yaml", *(folder / t.file for t in TABLES.values())]
+    own = [f for f in files if f.is_file()]
+    return Instance(
+        folder,
+        manifest,
+        raw,
+        input_files=[*(base.input_files if base else []), *own],
+        demand_as_given=given,
+    )
 
 
 def spread_years(demand: pd.DataFrame, months: list) -> pd.DataFrame:

@@ -264,7 +264,11 @@ def _deletion_filter(handle: LpHandle, time_limit: float | None) -> list[int] | 
 
 
 def write_diagnosis(
-    out: str | Path, message: str, diagnosis: Diagnosis | None, owns: tuple[str, ...] = ()
+    out: str | Path,
+    message: str,
+    diagnosis: Diagnosis | None,
+    owns: tuple[str, ...] = (),
+    provenance: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write ``infeasible.txt`` and ``diagnosis.json`` into ``out``, replacing the folder all
     or nothing: the files in ``owns`` (an earlier solve's tables) go with the swap."""
@@ -275,5 +279,5 @@ def write_diagnosis(
         text += "".join(f"  {s}\n" for s in diagnosis.sentences)
         data.update(diagnosis.to_dict())
     files = dict(zip(DIAGNOSIS_FILES, (text, data), strict=True))
-    write_folder(out, files, owns=owns)
+    write_folder(out, files, owns=owns, provenance=provenance)
     return [out / f for f in files]

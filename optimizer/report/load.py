@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InputError, Problem, RechainError
+from optimizer.fileio import PROVENANCE_FILE
 from optimizer.results.compare import compare
+from optimizer.results.provenance import check_parts, describe
 from optimizer.results.result import Result
 from optimizer.results.saved import load_result, read_table
 from optimizer.scenarios.apply import load
@@ -110,10 +112,38 @@ def load_saved(folder: str | Path, instance: str | Path | None = None) -> Saved:
                 Problem(str(sub), None, None, f"tables of case {name!r} missing (summary.json)")
             )
         results.append((name, load_result(sub)))
+    _check_cases(folder, results)
     base_name, base = results[0]
     comps = [compare(res, base, name, base_name) for name, res in results[1:]]
     inst, notes = find_instance(base.summary, folder, instance)
     return Saved("compare", results, comps, inst, notes)
+
+
+def _check_cases(folder: Path, results: list[tuple[str, Result]]) -> None:
+    """Each case folder of a compare folder holds what the compare recorded for it (same
+    inputs), and all cases were made from the same instance."""
+    top = check_parts(folder).get("compare")
+    if top is None:
+        return  # a folder of an older rechain: nothing recorded
+    want = top.get("cases") or {}
+    for name, res in results:
+        part = res.extra.get("provenance", {}).get("solve")
+        if part is None:
+            continue
+        if part.get("instance_sha256") != top.get("instance_sha256") or (
+            name in want and part.get("inputs_sha256") != want[name]
+        ):
+            sub = folder / name.replace("/", "_")
+            raise InputError(
+                Problem(
+                    str(sub / PROVENANCE_FILE),
+                    None,
+                    None,
+                    f"case {name!r} was not made by this comparison: {describe(part)} in "
+                    f"{sub} but compare ({folder / PROVENANCE_FILE}: instance "
+                    f"{top.get('instance')}, case inputs {str(want.get(name, '?'))[:19]})",
+                )
+            )
 
 
 def _case_name(res: Result) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -160,7 +160,9 @@ COMPARE_FILES = (
 )
 
 
-def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
+def write_comparisons(
+    comparisons: list[Comparison], out: Path, provenance: dict[str, Any] | None = None
+) -> None:
     """``compare_<table>.csv`` files with one block per case (column ``case``), atomically."""
     files = {}
     for name in COMPARE_FILES:
@@ -177,4 +179,4 @@ def write_comparisons(comparisons: list[Comparison], out: Path) -> None:
         lead = ["case", "base"] if name == "costs" else ["case"]
         cols = [*lead, *[c for c in df.columns if c not in lead]]
         files[f"compare_{name}.csv"] = df[cols]
-    write_folder(out, files)
+    write_folder(out, files, provenance=provenance)

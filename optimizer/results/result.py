@@ -152,13 +152,17 @@ class Result:
 
         return write_file(path, write)
 
-    def write(self, out: str | Path, owns: tuple[str, ...] = ()) -> Path:
+    def write(
+        self, out: str | Path, owns: tuple[str, ...] = (), provenance: dict[str, Any] | None = None
+    ) -> Path:
         """Write ``summary.json`` and the CSV tables into folder ``out``, replacing it all or
         nothing (:func:`optimizer.fileio.write_folder`); files named in ``owns`` that this
-        result does not write (an earlier run's diagnosis) are removed with the swap."""
+        result does not write (an earlier run's diagnosis) are removed with the swap;
+        ``provenance`` (:func:`optimizer.results.provenance.provenance`) goes into
+        ``provenance.json``."""
         files: dict[str, Any] = dict(self.tables())
         files["summary.json"] = dumps_json(self.summary)
-        return write_folder(out, files, owns=(*TABLE_FILES, *owns))
+        return write_folder(out, files, owns=(*TABLE_FILES, *owns), provenance=provenance)
 
 
 #: Result columns holding site ids, and those holding commodity ids.

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
+from optimizer.fileio import unescape_formula, unescape_formulas
 from optimizer.results.columns import OUTPUT_COLUMNS, TABLE_FILES
+from optimizer.results.provenance import check_parts
 from optimizer.results.result import Result
 
 #: Columns of each table (used for tables missing from an older folder).
@@ -60,11 +62,15 @@ TEXT_COLUMNS = {
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """One CSV written by ``Result.write``: ids as text ("NA" is Namibia, not missing)."""
+    """One CSV written by rechain (``Result.write`` …): ids as text ("NA" is Namibia, not
+    missing), text that was stored escaped against formulas (``'=HYPERLINK(...)``,
+    :func:`optimizer.fileio.escape_formulas`) as it was before (``=HYPERLINK(...)``)."""
     head = pd.read_csv(path, nrows=0)
-    dtype = {c: str for c in head.columns if c in TEXT_COLUMNS}
+    dtype = {c: str for c in head.columns if unescape_formula(c) in TEXT_COLUMNS}
     df = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
+    unescape_formulas(df)
     for c in dtype:
+        c = unescape_formula(c)
         df[c] = df[c].fillna("")
     if (
         "period" in df.columns
@@ -90,6 +96,7 @@ def load_result(folder: str | Path) -> Result:
         raise InputError(Problem(str(sfile), None, None, f"cannot read: {e}")) from e
     if not isinstance(summary, dict) or "objective" not in summary:
         raise InputError(Problem(str(sfile), None, "objective", "not a rechain summary"))
+    parts = check_parts(folder)  # a criticality of another instance is not merged
     tables: dict[str, pd.DataFrame] = {}
     for fname, attr in TABLE_FILES.items():
         path = folder / fname
@@ -112,7 +119,7 @@ def load_result(folder: str | Path) -> Result:
     if "unmet_share" not in summary:
         td = float(summary["total_demand"] or 0.0)
         summary["unmet_share"] = float(summary["total_unmet"]) / td if td else 0.0
-    extra: dict[str, Any] = {"folder": str(folder)}
+    extra: dict[str, Any] = {"folder": str(folder), "provenance": parts}
     crit = folder / "criticality.csv"
     if crit.is_file():
         extra["criticality"] = read_table(crit)

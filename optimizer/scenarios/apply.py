@@ -110,6 +110,7 @@ def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> I
     out.warnings = list(inst.warnings)
     out.policies = list(inst.policies)
     out.origins = list(inst.origins)
+    out.scenario_files = list(inst.scenario_files)
     for ref in refs:
         path = resolve_path(inst.path, ref)
         sc, raw = load_scenario(path)
@@ -152,6 +153,7 @@ def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> I
             out.horizon_set = sc.horizon
         out.policies.extend(new)
         out.scenarios.append(sc.id)
+        out.scenario_files.append(path)
     return out
 
 

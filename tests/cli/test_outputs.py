@@ -72,6 +72,7 @@ def test_an_infeasible_run_leaves_no_earlier_summary(tmp_path):
         "criticality.csv",
         "diagnosis.json",
         "infeasible.txt",
+        "provenance.json",
     ]
     assert _run("solve", TINY, "--out", out).exit_code == 0  # and back: no diagnosis left
     names = {p.name for p in out.iterdir()}

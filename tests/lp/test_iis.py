@@ -45,7 +45,11 @@ def test_conflicting_policies_exit_3_and_name_both(conflict, tmp_path):
     )
     assert "HiGHS" in text and "IIS" in text
     # the diagnosis, and nothing else
-    assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "infeasible.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "diagnosis.json",
+        "infeasible.txt",
+        "provenance.json",  # the solve part: what the diagnosis is of
+    ]
     assert "cn-eco" in (out / "infeasible.txt").read_text()
     diag = json.loads((out / "diagnosis.json").read_text())
     assert diag["status"] == "infeasible"

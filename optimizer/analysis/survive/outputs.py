@@ -86,9 +86,10 @@ class Survival:
     def horizon(self) -> list[int]:
         return list(self.summary["horizon"])
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, provenance: dict[str, Any] | None = None) -> Path:
         """Write ``survival.csv``, ``survival_markets.csv``, ``survival_stocks.csv`` and
-        ``survival.json`` into folder ``out`` (each file replaced atomically)."""
+        ``survival.json`` into folder ``out`` (replaced all or nothing; ``provenance``:
+        :func:`optimizer.results.provenance.provenance`)."""
         return write_outputs(
             out,
             {
@@ -97,6 +98,7 @@ class Survival:
                 "survival_stocks.csv": self.stocks,
             },
             {"survival.json": self.summary},
+            provenance,
         )
 
 
@@ -128,12 +130,13 @@ class StockpileSize:
     def cost(self) -> float:
         return float(self.summary["cost"])
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, provenance: dict[str, Any] | None = None) -> Path:
         """Write ``stockpile.json``, ``stockpile_markets.csv`` and ``stockpile_drawdown.csv``."""
         return write_outputs(
             out,
             {"stockpile_markets.csv": self.markets, "stockpile_drawdown.csv": self.drawdown},
             {"stockpile.json": self.summary},
+            provenance,
         )
 
 
@@ -153,10 +156,10 @@ class StockpileInfeasible(InfeasibleError):
         self.needs = needs
         self.summary = summary
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, provenance: dict[str, Any] | None = None) -> Path:
         """Write ``stockpile.json`` (status ``infeasible``) and ``stockpile_needs.csv``."""
         return write_outputs(
-            out, {"stockpile_needs.csv": self.needs}, {"stockpile.json": self.summary}
+            out, {"stockpile_needs.csv": self.needs}, {"stockpile.json": self.summary}, provenance
         )
 
 
@@ -168,6 +171,11 @@ def int_or_none(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
 
-def write_outputs(out: str | Path, tables: dict[str, pd.DataFrame], docs: dict[str, dict]) -> Path:
-    """Write the tables (CSV) and documents (JSON) into folder ``out`` (atomically per file)."""
-    return write_folder(out, {**tables, **docs})
+def write_outputs(
+    out: str | Path,
+    tables: dict[str, pd.DataFrame],
+    docs: dict[str, dict],
+    provenance: dict[str, Any] | None = None,
+) -> Path:
+    """Write the tables (CSV) and documents (JSON) into folder ``out`` (all or nothing)."""
+    return write_folder(out, {**tables, **docs}, provenance=provenance)

@@ -11,9 +11,11 @@ Each case is the instance + scenarios + column values, rebuilt and solved
 from scratch (table changes alter the model, not only its bounds).  All
 draws are made up front in the calling process from ``seed``, so results do
 not depend on the number of workers: a serial run and a Dask run give
-identical tables.  On Dask, every distinct scenario stack is applied once in
-the client and sent once to every worker (``scatter(broadcast=True)``);
-workers solve chunks of cases of one stack.
+identical tables.  On Dask (:func:`optimizer.analysis.parallel.run_chunks`, the
+runner ``criticality`` uses too), every distinct scenario stack is applied once in
+the client; each task carries its stack's instance (pickled with the task, so a
+worker killed mid-run costs only that task's resubmission) and solves a chunk of
+cases of that stack.
 
 The modules, bottom up: :mod:`~optimizer.analysis.sweep.schema` (the file
 format and :class:`Spec`), :mod:`~optimizer.analysis.sweep.cases` (draws and

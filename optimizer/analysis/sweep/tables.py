@@ -83,13 +83,14 @@ class SweepResult:
     spec: Spec
     info: dict[str, Any]
 
-    def write(self, out: str | Path) -> Path:
-        """``sweep.csv``, ``sweep_markets.csv`` (+ ``sweep_quantiles.csv``), ``sweep.json``, atomically."""
+    def write(self, out: str | Path, provenance: dict[str, Any] | None = None) -> Path:
+        """``sweep.csv``, ``sweep_markets.csv`` (+ ``sweep_quantiles.csv``), ``sweep.json``, all
+        or nothing (``provenance``: :func:`optimizer.results.provenance.provenance`)."""
         files: dict[str, Any] = {"sweep.csv": self.cases, "sweep_markets.csv": self.markets}
         if self.spec.samples:
             files["sweep_quantiles.csv"] = self.quantiles
         files["sweep.json"] = self.info
-        return write_folder(out, files)
+        return write_folder(out, files, provenance=provenance)
 
 
 def _clean(x: float) -> float:
