@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from optimizer.cli import compare, criticality, solve, survive, sweep  # noqa: F401  (registers)
+from optimizer.cli import compare, criticality, plan, solve, survive, sweep  # noqa: F401  (registers)
 from optimizer.cli.common import app, err
 
 __all__ = ["app", "main"]

@@ -24,6 +24,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
@@ -145,9 +146,29 @@ def _slices(data: dict[str, list]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
-    """Compile the Pyomo model to standard form and pass it to a new HiGHS instance."""
-    t0 = time.perf_counter()
+@dataclass
+class StandardForm:
+    """The LP of a model as arrays, in the model's column and row order:
+    min ``c @ x + offset`` s.t. ``row_lower <= A @ x <= row_upper``, ``col_lower <= x <= col_upper``
+    (``A`` column-wise sparse).  What :func:`to_highs` passes to HiGHS, and what
+    :mod:`optimizer.analysis.plan` stacks into an extensive form."""
+
+    c: np.ndarray
+    offset: float
+    A: sp.csc_matrix
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    #: component name -> (first column, last column + 1)
+    col_slices: dict[str, tuple[int, int]]
+    #: component name -> (first row, last row + 1)
+    row_slices: dict[str, tuple[int, int]]
+
+
+def standard_form(cm: ChainModel) -> StandardForm:
+    """Compile the Pyomo model to :class:`StandardForm` (Pyomo's standard-form compiler,
+    mixed form: rows keep their sense; columns and rows in the model's order)."""
     col_order = [v for name in cm.var_data for v in cm.var_data[name]]
     row_order = [c for name in cm.con_data for c in cm.con_data[name]]
     with PauseGC():
@@ -163,14 +184,8 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
         )
     col_slices = _slices(cm.var_data)
     row_slices = _slices(cm.con_data)
-
     n, m = len(col_order), len(row_order)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = m
     c = repn.c.toarray().ravel() if repn.c.shape[0] else np.zeros(n)
-    lp.col_cost_ = c
-    lp.offset_ = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
     lb = np.zeros(n)
     ub = np.full(n, INF)
     for name, (a, b) in col_slices.items():
@@ -178,18 +193,47 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
             ub[a:b] = cm.var_ub[name]
         if cm.var_lb.get(name) is not None:
             lb[a:b] = cm.var_lb[name]
-    lp.col_lower_ = lb
-    lp.col_upper_ = ub
     sense = np.fromiter((s for _, s in repn.rows), dtype=np.int64, count=m)
     rhs = np.asarray(repn.rhs, dtype=float)
-    lp.row_lower_ = np.where(sense <= 0, rhs, -INF)  # -1: >=, 0: ==
-    lp.row_upper_ = np.where(sense >= 0, rhs, INF)  # +1: <=, 0: ==
-    A = repn.A.tocsc()
+    return StandardForm(
+        c=np.asarray(c, dtype=float),
+        offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
+        A=sp.csc_matrix(repn.A.tocsc(), shape=(m, n)),
+        col_lower=lb,
+        col_upper=ub,
+        row_lower=np.where(sense <= 0, rhs, -INF),  # -1: >=, 0: ==
+        row_upper=np.where(sense >= 0, rhs, INF),  # +1: <=, 0: ==
+        col_slices=col_slices,
+        row_slices=row_slices,
+    )
+
+
+def highs_lp(sf: StandardForm) -> highspy.HighsLp:
+    """A :class:`highspy.HighsLp` of a standard form (one copy of each array)."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(sf.c)
+    lp.num_row_ = len(sf.row_lower)
+    lp.col_cost_ = sf.c
+    lp.offset_ = sf.offset
+    lp.col_lower_ = sf.col_lower
+    lp.col_upper_ = sf.col_upper
+    lp.row_lower_ = sf.row_lower
+    lp.row_upper_ = sf.row_upper
+    A = sf.A.tocsc()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data.astype(float)
-    handle = LpHandle(None, cm, col_slices, row_slices, n, m, int(A.nnz), 0.0)  # type: ignore[arg-type]
+    return lp
+
+
+def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
+    """Compile the Pyomo model to standard form and pass it to a new HiGHS instance."""
+    t0 = time.perf_counter()
+    sf = standard_form(cm)
+    lp = highs_lp(sf)
+    n, m = len(sf.c), len(sf.row_lower)
+    handle = LpHandle(None, cm, sf.col_slices, sf.row_slices, n, m, int(sf.A.nnz), 0.0)  # type: ignore[arg-type]
     if names:
         lp.col_names_ = handle.column_names("export")
         lp.row_names_ = handle.row_names("export")
