@@ -32,6 +32,7 @@ own first stage).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -453,7 +454,8 @@ class PlanResult:
     #: from_period, cost, committed, expected_release
     plan: pd.DataFrame
     #: per scenario: scenario, probability, objective, first_stage_cost,
-    #: second_stage_cost, unmet_value, cvar_weight
+    #: second_stage_cost, unmet_value, cvar_weight, objective_without_plan,
+    #: unmet_value_without_plan (the first stage at its lower bounds: committed only)
     scenarios: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -546,6 +548,21 @@ def plan(
     out = _outcomes(blocks, rp, alpha)
     var, cvar, w = var_cvar(out["unmet_value"].to_numpy(), p, alpha)
     out["cvar_weight"] = w
+    # the same scenarios without the plan: every first-stage decision at its lower bound
+    # (committed projects only, no stockpile)
+    bare = _extensive(
+        blocks,
+        alpha,
+        risk_weight,
+        fixed=pd.Series(dtype=float),
+        method=method,
+        time_limit=time_limit,
+        what="the scenarios without the plan",
+    )
+    without = _outcomes(blocks, bare, alpha)
+    out["objective_without_plan"] = without["objective"].to_numpy()
+    out["unmet_value_without_plan"] = without["unmet_value"].to_numpy()
+    _, cvar0, _ = var_cvar(without["unmet_value"].to_numpy(), p, alpha)
     expected_cost = float(np.sum(p * out["objective"].to_numpy()))
     summary: dict[str, Any] = {
         "objective": rp.objective,
@@ -557,6 +574,12 @@ def plan(
         "expected_unmet_value": float(np.sum(p * out["unmet_value"].to_numpy())),
         "var": var,
         "cvar": cvar,
+        "without_plan": {
+            "objective": bare.objective,
+            "expected_unmet_value": float(np.sum(p * without["unmet_value"].to_numpy())),
+            "cvar": cvar0,
+        },
+        "value_of_plan": bare.objective - rp.objective,
         "scenarios": [b.name for b in blocks],
         "probabilities": p.tolist(),
         "stock_candidates": len(cands),
@@ -614,7 +637,12 @@ def _value_of_information(
         ev_block = _mean_block(blocks)
         ev_how = "the scenarios' LP data averaged with their probabilities"
     else:
-        ev_block = _block(NONE, 1.0, inst, cands, method, time_limit)
+        known = next((b for b in blocks if b.name == NONE), None)
+        ev_block = (
+            dataclasses.replace(known, prob=1.0)
+            if known is not None
+            else _block(NONE, 1.0, inst, cands, method, time_limit)
+        )
         ev_how = "the instance without the scenarios (they differ in structure, so no average)"
     ev = _extensive(
         [ev_block],

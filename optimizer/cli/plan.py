@@ -178,6 +178,11 @@ def _print(res) -> None:
         f"value at risk: expected {money(s['expected_unmet_value'])} USD, "
         f"VaR {s['alpha']:g} {money(s['var'])} USD, CVaR {s['alpha']:g} {money(s['cvar'])} USD",
     ]
+    w = s["without_plan"]
+    lines.append(
+        f"without the plan: objective {money(w['objective'])} USD, expected value at risk "
+        f"{money(w['expected_unmet_value'])} USD (the plan is worth {money(s['value_of_plan'])} USD)"
+    )
     if "vss" in s:
         lines.append(
             f"value of the stochastic solution {money(s['vss'])} USD; "

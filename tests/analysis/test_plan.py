@@ -78,6 +78,10 @@ def test_stockpile_bought_iff_probability_times_avoided_loss_exceeds_its_cost(
     sc = res.scenarios.set_index("scenario")
     assert sc.loc["none", "second_stage_cost"] == pytest.approx(1_100)
     assert sc.loc["cut", "first_stage_cost"] == pytest.approx(stocked * h)
+    # without the plan (nothing stocked): 20,880, the cut losing 100 t
+    assert sc.loc["cut", "objective_without_plan"] == pytest.approx(100_000)
+    assert res.summary["without_plan"]["objective"] == pytest.approx(20_880)
+    assert res.summary["value_of_plan"] == pytest.approx(20_880 - objective)
     if vss is not None:
         # expected-value problem: the mine's capacity averages to 80 t, so it stocks 20 t
         # (20 + h < 1,000); fixed at 20 t on both scenarios: 20 h + 880 + 0.2 x (400 + 80,000)
