@@ -12,6 +12,7 @@ import sys
 from optimizer.cli import (  # noqa: F401  (registers)
     compare,
     criticality,
+    plan,
     solve,
     survive,
     sweep,

@@ -7,7 +7,7 @@ builders made the Pyomo rows from (:attr:`ChainModel.row_terms
 what Pyomo's ``LinearStandardFormCompiler`` (mixed form: rows keep their
 ``<=``/``==``/``>=`` sense) makes of the model — coefficients of one variable in
 one row summed in the order of the row's terms, zeros dropped, row indices sorted
-within each column — which :func:`standard_form` computes and
+within each column — which :func:`pyomo_standard_form` computes and
 ``tests/lp/test_handoff.py`` compares on every constraint family.  It does not
 walk the expressions again, and does not import scipy (Pyomo's scipy hook imports
 ``scipy.stats``, 1–4 s).  Column and row orders are ours, so values and duals map
@@ -180,9 +180,50 @@ def _matrix(cm: ChainModel, col_slices, row_slices, n: int, m: int):
     return start, row, val, cost
 
 
-def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
-    """Assemble the LP from the model's triplets and pass it to a new HiGHS instance."""
-    t0 = time.perf_counter()
+@dataclass
+class CSC:
+    """A column-wise sparse matrix as HiGHS takes it (no scipy on the solve path)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return len(self.data)
+
+    def to_scipy(self):
+        """The same matrix as ``scipy.sparse.csc_matrix`` (imports scipy)."""
+        import scipy.sparse as sp
+
+        return sp.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+@dataclass
+class StandardForm:
+    """The LP of a model as arrays, in the model's column and row order:
+    min ``c @ x + offset`` s.t. ``row_lower <= A @ x <= row_upper``, ``col_lower <= x <=
+    col_upper`` (``A`` column-wise: :class:`CSC`, or any scipy sparse matrix).  What
+    :func:`to_highs` passes to HiGHS, and what :mod:`optimizer.analysis.plan` stacks into
+    an extensive form."""
+
+    c: np.ndarray
+    offset: float
+    A: Any
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    #: component name -> (first column, last column + 1)
+    col_slices: dict[str, tuple[int, int]]
+    #: component name -> (first row, last row + 1)
+    row_slices: dict[str, tuple[int, int]]
+
+
+def standard_form(cm: ChainModel) -> StandardForm:
+    """The model's LP from its triplets (module docstring): exactly what Pyomo's
+    standard-form compiler makes of it (:func:`pyomo_standard_form`), without scipy."""
     col_slices = _slices(cm.var_data)
     row_slices = _slices(cm.con_data)
     n = sum(len(v) for v in cm.var_data.values())
@@ -199,12 +240,6 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
             f"internal error: the LP has {int((row_nnz == 0).sum())} empty rows and "
             f"{int((~used).sum())} unused columns (of {m} / {n})"
         )
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.col_cost_ = c
-    lp.offset_ = 0.0
     lb = np.zeros(n)
     ub = np.full(n, INF)
     for name, (a, b) in col_slices.items():
@@ -212,8 +247,6 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
             ub[a:b] = cm.var_ub[name]
         if cm.var_lb.get(name) is not None:
             lb[a:b] = cm.var_lb[name]
-    lp.col_lower_ = lb
-    lp.col_upper_ = ub
     sense = np.concatenate(
         [np.asarray(k["sense"].map(_SENSE), dtype=np.int64) for k in cm.con_keys.values()]
         or [np.zeros(0, dtype=np.int64)]
@@ -221,13 +254,45 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
     rhs = np.concatenate(
         [k["rhs"].to_numpy(dtype=float) for k in cm.con_keys.values()] or [np.zeros(0)]
     )
-    lp.row_lower_ = np.where(sense <= 0, rhs, -INF)  # -1: >=, 0: ==
-    lp.row_upper_ = np.where(sense >= 0, rhs, INF)  # +1: <=, 0: ==
+    return StandardForm(
+        c=c,
+        offset=0.0,
+        A=CSC(start, index, value, (m, n)),
+        col_lower=lb,
+        col_upper=ub,
+        row_lower=np.where(sense <= 0, rhs, -INF),  # -1: >=, 0: ==
+        row_upper=np.where(sense >= 0, rhs, INF),  # +1: <=, 0: ==
+        col_slices=col_slices,
+        row_slices=row_slices,
+    )
+
+
+def highs_lp(sf: StandardForm) -> highspy.HighsLp:
+    """A :class:`highspy.HighsLp` of a standard form (one copy of each array)."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(sf.c)
+    lp.num_row_ = len(sf.row_lower)
+    lp.col_cost_ = sf.c
+    lp.offset_ = sf.offset
+    lp.col_lower_ = sf.col_lower
+    lp.col_upper_ = sf.col_upper
+    lp.row_lower_ = sf.row_lower
+    lp.row_upper_ = sf.row_upper
+    A = sf.A if isinstance(sf.A, CSC) else sf.A.tocsc()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start.astype(np.int32)
-    lp.a_matrix_.index_ = index.astype(np.int32)
-    lp.a_matrix_.value_ = value
-    handle = LpHandle(None, cm, col_slices, row_slices, n, m, len(value), 0.0)  # type: ignore[arg-type]
+    lp.a_matrix_.start_ = np.asarray(A.indptr).astype(np.int32)
+    lp.a_matrix_.index_ = np.asarray(A.indices).astype(np.int32)
+    lp.a_matrix_.value_ = np.asarray(A.data, dtype=float)
+    return lp
+
+
+def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
+    """Assemble the LP from the model's triplets and pass it to a new HiGHS instance."""
+    t0 = time.perf_counter()
+    sf = standard_form(cm)
+    lp = highs_lp(sf)
+    n, m = len(sf.c), len(sf.row_lower)
+    handle = LpHandle(None, cm, sf.col_slices, sf.row_slices, n, m, sf.A.nnz, 0.0)  # type: ignore[arg-type]
     if names:
         lp.col_names_ = handle.column_names("export")
         lp.row_names_ = handle.row_names("export")
@@ -244,7 +309,7 @@ def to_highs(cm: ChainModel, names: bool = False) -> LpHandle:
 _SENSE = {"<=": 1, "==": 0, ">=": -1}
 
 
-def standard_form(cm: ChainModel):
+def pyomo_standard_form(cm: ChainModel):
     """Pyomo's ``LinearStandardFormCompiler`` output for ``cm`` (mixed form, our column
     and row order): the reference the hand-off's matrix equals (tests; imports scipy)."""
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler

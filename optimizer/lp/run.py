@@ -72,8 +72,19 @@ def run_highs(
     handle: LpHandle, method: str = "choose", time_limit: float | None = None, presolve: bool = True
 ) -> dict[str, Any]:
     """Run HiGHS on the handle; returns status facts (does not raise on infeasibility)."""
-    h = handle.highs
-    algo = choose_method(method, handle.num_col)
+    return run_lp(handle.highs, handle.num_col, method, time_limit, presolve)
+
+
+def run_lp(
+    h: highspy.Highs,
+    num_col: int,
+    method: str = "choose",
+    time_limit: float | None = None,
+    presolve: bool = True,
+) -> dict[str, Any]:
+    """Run HiGHS instance ``h`` (an LP of ``num_col`` columns): the facts of
+    :func:`run_highs`, for an LP that is not a model's (the extensive form of a plan)."""
+    algo = choose_method(method, num_col)
     h.setOptionValue("solver", algo)
     h.setOptionValue("user_objective_scale", objective_scale(h))
     if algo == "ipm":

@@ -159,11 +159,11 @@ def _same_lp(handle, repn) -> list[str]:
 
 
 def test_matrix_equals_the_standard_form_compiler_on_every_family():
-    from optimizer.lp.handoff import standard_form, to_highs
+    from optimizer.lp.handoff import pyomo_standard_form, to_highs
 
     seen: set[str] = set()
     for name, cm in _models():
-        assert _same_lp(to_highs(cm), standard_form(cm)) == [], name
+        assert _same_lp(to_highs(cm), pyomo_standard_form(cm)) == [], name
         seen |= set(cm.con_data)
     # every constraint component the builders make was compared
     assert {
@@ -190,7 +190,7 @@ def test_repeated_terms_are_summed_in_order_and_zeros_dropped():
     import pandas as pd
     import pyomo.environ as pyo
 
-    from optimizer.lp.handoff import standard_form, to_highs
+    from optimizer.lp.handoff import pyomo_standard_form, to_highs
     from optimizer.model.core import ChainModel, linear
 
     cm = ChainModel(pyo.ConcreteModel(), sets=None)  # type: ignore[arg-type]
@@ -211,7 +211,7 @@ def test_repeated_terms_are_summed_in_order_and_zeros_dropped():
         coefs += coef.tolist()
     cm.m.obj = pyo.Objective(expr=linear(coefs, data))
     handle = to_highs(cm)
-    assert _same_lp(handle, standard_form(cm)) == []
+    assert _same_lp(handle, pyomo_standard_form(cm)) == []
     lp = handle.highs.getLp()
     # x0 in row 0: 0.1 + 0.2 (summed); y1 in row 1: 0.7 - 0.7 (dropped); x1: 0 (dropped)
     assert lp.a_matrix_.value_[0] == 0.1 + 0.2 and handle.nnz == 6

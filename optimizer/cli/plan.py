@@ -1,0 +1,192 @@
+"""``rechain plan``: the two-stage stochastic plan (registered on the main app; docs/plan.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from optimizer.cli.common import (
+    Base,
+    Horizon,
+    InstanceArg,
+    Method,
+    TimeLimitPerSolve,
+    _fail,
+    _step,
+    _warn,
+    app,
+    check_outputs,
+    out,
+)
+from optimizer.cli.solve import money
+from optimizer.errors import InputError, Problem, RechainError
+
+
+def _pairs(stock: list[str]) -> list[tuple[str, str]]:
+    """``--stock SITE:COMMODITY`` values as pairs (a value without ``:`` is an input error)."""
+    bad = [s for s in stock if s.count(":") != 1 or "" in s.split(":")]
+    if bad:
+        raise InputError(
+            [Problem("--stock", None, None, f"{s!r}: expected SITE:COMMODITY") for s in bad]
+        )
+    return [tuple(s.split(":")) for s in stock]  # type: ignore[misc]
+
+
+@app.command()
+def plan(
+    instance: InstanceArg,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="One scenario of the plan (id from INSTANCE/scenarios/ or YAML path; a+b "
+            "stacks two into one case; none: the instance as given); repeat for each.",
+        ),
+    ] = None,
+    prob: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--prob",
+            "-p",
+            help="Probability of each scenario, in the order of -s (default: equal); they "
+            "must sum to 1.",
+        ),
+    ] = None,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", help="CVaR level: the worst 1 - alpha of outcomes count."),
+    ] = 0.9,
+    risk_weight: Annotated[
+        float,
+        typer.Option(
+            "--risk-weight",
+            help="lambda: USD of expected cost worth one USD of CVaR of the value at risk "
+            "(0: expected cost only).",
+        ),
+    ] = 0.0,
+    stock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stock",
+            help="Stockpile candidate SITE:COMMODITY; repeat. Default: every Dy and Tb oxide "
+            "and metal node outside China.",
+        ),
+    ] = None,
+    no_stockpiles: Annotated[
+        bool, typer.Option("--no-stockpiles", help="Plan capacity expansions only.")
+    ] = False,
+    stock_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--stock-cost",
+            min=0,
+            help="Holding cost of a stockpiled tonne over the horizon, USD/t (default: the "
+            "carrying rate a month of the commodity's value).",
+        ),
+    ] = None,
+    release_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--release-cost",
+            min=0,
+            help="Cost of a tonne drawn from a stockpile, USD/t (default: the commodity's value).",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for plan.csv, scenarios.csv and summary.json."),
+    ] = None,
+    horizon: Horizon = None,
+    base: Base = None,
+    method: Method = "choose",
+    time_limit: TimeLimitPerSolve = None,
+) -> None:
+    """The cheapest plan of capacity expansions and stockpiles over several disruptions
+    (two-stage stochastic LP, expected cost + lambda CVaR of the value at risk)."""
+    from optimizer.analysis.plan import plan as run
+    from optimizer.api import load
+
+    check_outputs({"--out": out_dir})
+    try:
+        if not scenario:
+            raise InputError(
+                Problem("--scenario", None, None, "give the plan's scenarios with -s (repeat)")
+            )
+        inst = load(instance, base=base, horizon=horizon)
+        _warn(inst)
+        pairs = [] if no_stockpiles else (_pairs(stock) if stock else None)
+        with _step(f"planning over {len(scenario)} scenarios"):
+            res = run(
+                inst,
+                scenario,
+                prob or None,
+                alpha=alpha,
+                risk_weight=risk_weight,
+                stockpiles=pairs,
+                holding_cost=stock_cost,
+                release_cost=release_cost,
+                method=method,
+                time_limit=time_limit,
+            )
+        if out_dir is not None:
+            from optimizer.fileio import write_folder
+
+            write_folder(out_dir, res.files())
+    except RechainError as e:
+        _fail(e)
+        return
+    _print(res)
+    if out_dir is not None:
+        out.print(f"tables written to {out_dir}/", markup=False)
+
+
+def _print(res) -> None:
+    s = res.summary
+    t = Table(title="The plan: what to build or stock", show_edge=False)
+    for c in ("kind", "what", "amount", "from", "cost USD"):
+        t.add_column(c, justify="left" if c in ("kind", "what") else "right")
+    for r in res.plan.itertuples(index=False):
+        what = r.id if r.kind == "expansion" else f"{r.commodity} at {r.site}"
+        unit = "t" if r.kind == "stockpile" else ""
+        t.add_row(
+            r.kind,
+            escape(str(what)),
+            f"{r.amount:,.1f} {unit}".strip(),
+            str(r.from_period),
+            money(r.cost),
+        )
+    if len(res.plan):
+        out.print(t)
+    else:
+        out.print("The plan builds and stocks nothing beyond what is committed.", markup=False)
+    sc = Table(title="Scenarios", show_edge=False)
+    for c in ("scenario", "probability", "cost USD", "value at risk USD"):
+        sc.add_column(c, justify="left" if c == "scenario" else "right")
+    for r in res.scenarios.itertuples(index=False):
+        sc.add_row(
+            escape(r.scenario), f"{r.probability:.3g}", money(r.objective), money(r.unmet_value)
+        )
+    out.print(sc)
+    lines = [
+        f"objective {money(s['objective'])} USD: expected cost {money(s['expected_cost'])} USD"
+        + (f" + {s['risk_weight']:g} x CVaR" if s["risk_weight"] else ""),
+        f"value at risk: expected {money(s['expected_unmet_value'])} USD, "
+        f"VaR {s['alpha']:g} {money(s['var'])} USD, CVaR {s['alpha']:g} {money(s['cvar'])} USD",
+    ]
+    w = s["without_plan"]
+    lines.append(
+        f"without the plan: objective {money(w['objective'])} USD, expected value at risk "
+        f"{money(w['expected_unmet_value'])} USD (the plan is worth {money(s['value_of_plan'])} USD)"
+    )
+    if "vss" in s:
+        lines.append(
+            f"value of the stochastic solution {money(s['vss'])} USD; "
+            f"expected value of perfect information {money(s['evpi'])} USD"
+        )
+    for line in lines:
+        out.print(line, markup=False)
