@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from optimizer.data import periods
+from optimizer.data.limits import MAX_CSV_BYTES, read_limited
 from optimizer.data.schema import ID_PATTERN, Table
-from optimizer.errors import Problem
+from optimizer.errors import InputError, Problem
 
 #: Free-text columns that any table may carry; they are kept and never interpreted.
 COMMENT_COLUMNS = ("note", "notes", "comment")
@@ -37,7 +38,11 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
         if table.required:
             problems.append(Problem(label, None, None, "required file is missing"))
         return None
-    raw = path.read_bytes()
+    try:
+        raw = read_limited(path, label, MAX_CSV_BYTES, "a CSV table")
+    except InputError as e:
+        problems.extend(e.problems)
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
