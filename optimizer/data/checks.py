@@ -6,6 +6,7 @@ raises, so the user sees every problem at once.
 
 from __future__ import annotations
 
+import networkx as nx
 import pandas as pd
 import pycountry
 
@@ -34,9 +35,44 @@ def _dangling(
     return ok
 
 
+def check_containment(
+    groups: dict[str, list[str]], key: str, what: str, problems: list[Problem]
+) -> None:
+    """Groups (regions, commodity groups) that contain themselves, directly or through
+    others (``EU: [DE, EU2]``, ``EU2: [EU]``): one problem per loop, naming its groups.
+
+    The loops are the strongly connected parts of the graph group -> member group
+    (linear in its size, however the groups are nested).
+    """
+    g = nx.DiGraph()
+    g.add_edges_from((a, b) for a, members in groups.items() for b in members if b in groups)
+    for part in nx.strongly_connected_components(g):
+        first = min(part)
+        if len(part) == 1 and not g.has_edge(first, first):
+            continue
+        loop = [u for u, _ in nx.find_cycle(g.subgraph(part), first)]
+        shown = " -> ".join([*loop, loop[0]])
+        msg = (
+            f"{what} {first!r} contains itself"
+            if len(loop) == 1
+            else f"{what}s {', '.join(map(repr, sorted(part)))} contain each other ({shown})"
+        )
+        problems.append(
+            Problem(
+                "instance.yaml",
+                None,
+                f"{key}.{first}",
+                f"{msg}; a {what} is made of members and smaller {what}s, never of itself",
+            )
+        )
+
+
 def check_manifest(m: Manifest, commodities: set[str], problems: list[Problem]) -> None:
-    """Regions name real countries; commodity groups name real commodities."""
+    """Regions name real countries; commodity groups name real commodities; neither
+    contains itself."""
     codes = country_codes()
+    check_containment(m.regions, "regions", "region", problems)
+    check_containment(m.commodity_groups, "commodity_groups", "commodity group", problems)
     for region, members in m.regions.items():
         if region in codes:
             problems.append(

@@ -151,3 +151,63 @@ def test_read_limited_raises_input_error(tmp_path):
     assert read_limited(p, "f", 5) == b"12345"
     with pytest.raises(InputError, match="f: file is larger than"):
         read_limited(p, "f", 4)
+
+
+# -- regions and groups that contain themselves ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("regions", "expected"),
+    [
+        (
+            "  EU: [DE, EU2]\n  EU2: [EU]\n",
+            "instance.yaml:regions.EU: regions 'EU', 'EU2' contain each other (EU -> EU2 -> EU)",
+        ),
+        ("  EU: [DE, EU]\n", "instance.yaml:regions.EU: region 'EU' contains itself"),
+        (
+            "  A1: [DE, B1]\n  B1: [FR, C1]\n  C1: [IT, A1]\n  D1: [A1]\n",
+            "regions 'A1', 'B1', 'C1' contain each other (A1 -> B1 -> C1 -> A1)",
+        ),
+    ],
+    ids=["two", "self", "three"],
+)
+def test_region_that_contains_itself(tiny_copy, tmp_path, regions, expected):
+    """A loop of regions is refused before any policy expands it: exit 2 naming the
+    regions and instance.yaml (once per loop: D1, which only points into it, is fine)."""
+    replace = tiny_copy / "instance.yaml"
+    replace.write_text(replace.read_text().replace("  EU: [DE, FR, IT, NL]\n", regions))
+    sc = tmp_path / "eu.yaml"
+    sc.write_text(
+        "id: eu\ntitle: eu\npolicies:\n  - {type: export_control, exporter: CN, quota: 0}\n"
+    )
+    text = refused(["solve", str(tiny_copy), "-s", str(sc)], expected)
+    assert "1 problem in the input" in text
+
+
+def test_commodity_group_that_contains_itself(tiny_copy):
+    p = tiny_copy / "instance.yaml"
+    p.write_text(
+        p.read_text()
+        .replace("magnet_oxides: [NdPr_oxide, Dy_oxide]", "magnet_oxides: [NdPr_oxide, oxides]")
+        .replace(
+            "oxides: [NdPr_oxide, Dy_oxide, LaCe_oxide]", "oxides: [magnet_oxides, LaCe_oxide]"
+        )
+    )
+    refused(
+        ["validate", str(tiny_copy)],
+        "instance.yaml:commodity_groups.magnet_oxides: commodity groups 'magnet_oxides', "
+        "'oxides' contain each other",
+    )
+
+
+def test_nested_regions_without_a_loop_still_expand(tiny_copy):
+    from optimizer import load
+
+    p = tiny_copy / "instance.yaml"
+    p.write_text(
+        p.read_text().replace(
+            "  EU: [DE, FR, IT, NL]\n",
+            "  EU: [DE, WEST, EAST]\n  WEST: [FR, NL]\n  EAST: [PL, WEST]\n",
+        )
+    )
+    assert load(tiny_copy).region_members("EU") == {"DE", "FR", "NL", "PL"}
