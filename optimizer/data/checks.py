@@ -7,8 +7,10 @@ raises, so the user sees every problem at once.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pycountry
+from scipy import optimize, sparse
 
 from optimizer.data import periods as P
 from optimizer.data.manifest import Manifest
@@ -280,6 +282,8 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         _dangling(st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems)
         _dangling(st, "commodity", com, "stocks.csv", "commodity id (commodities.csv)", problems)
 
+    check_gain_loops(rec, problems)
+
     if "emissions" in t:
         check_emissions(t["emissions"], rec, pro, problems)
 
@@ -295,6 +299,110 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                         f"{r[col]!r} is not a country code or a region of instance.yaml",
                     )
                 )
+
+
+#: Net surplus per tonne of input run through a set of recipes above which the set is
+#: reported as making material from nothing (rounding in the amounts stays below it).
+GAIN_TOLERANCE = 1e-6
+#: Most gain loops reported (each found by one small LP).
+MAX_GAIN_LOOPS = 10
+
+
+def gain_loops(rec: pd.DataFrame) -> list[dict]:
+    """Sets of recipes that together make material from nothing.
+
+    The rule (docs/reliability-inputs.md): with ``N`` the recipes' net output matrix
+    (commodity x recipe: ``+amount`` of each output, ``-amount`` of each input) and
+    ``x >= 0`` how often each recipe with at least one input runs, material appears
+    from nothing when some ``x`` has ``N x >= 0`` for every commodity and ``> 0`` for
+    one: the recipes, run in those proportions, use no input they do not make
+    themselves and leave something over.  For one-input one-output recipes that is
+    a loop whose yields (output / input per step) multiply to more than 1
+    (``A -> 2 B``, ``B -> A``); with several inputs or outputs it counts every
+    input a recipe needs, so a loop that gains one commodity while consuming another
+    that nothing in it makes is not reported.  Recycling loops lose mass and pass.
+
+    One LP finds such an ``x`` (maximise the net surplus per tonne of input run,
+    ``1'N x`` with ``1'In x <= 1``); the recipes on a cycle of the recipe graph
+    among those it runs are the loop.  They are set aside and the LP runs again, at
+    most :data:`MAX_GAIN_LOOPS` times.  Each loop: ``recipes`` (ids), ``runs``
+    (recipe -> relative activity), ``surplus`` (commodity -> net tonnes per tonne
+    of input run), ``path`` (commodities and recipes around one cycle).
+    """
+    rec = rec.loc[rec["recipe"].isin(set(rec.loc[rec["direction"] == "input", "recipe"]))]
+    loops: list[dict] = []
+    if rec.empty:
+        return loops
+    active = set(rec["recipe"])
+    while active and len(loops) < MAX_GAIN_LOOPS:
+        r = rec.loc[rec["recipe"].isin(active)]
+        rid, ri = np.unique(r["recipe"].to_numpy(dtype=str), return_inverse=True)
+        cid, ci = np.unique(r["commodity"].to_numpy(dtype=str), return_inverse=True)
+        amount = r["amount"].to_numpy(dtype=float)
+        out = r["direction"].to_numpy() == "output"
+        net = sparse.csr_matrix(
+            (np.where(out, amount, -amount), (ci, ri)), shape=(len(cid), len(rid))
+        )
+        used = np.bincount(ri, weights=np.where(out, 0.0, amount), minlength=len(rid))
+        res = optimize.linprog(
+            -np.asarray(net.sum(axis=0)).ravel(),
+            A_ub=sparse.vstack([-net, sparse.csr_matrix(used)]),
+            b_ub=np.r_[np.zeros(len(cid)), 1.0],
+            bounds=(0, None),
+            method="highs",
+        )
+        if res.status != 0 or -res.fun <= GAIN_TOLERANCE:
+            break
+        x = res.x
+        ran = {rid[j] for j in np.flatnonzero(x > 1e-9)}
+        g = nx.DiGraph()
+        for rr in r.loc[r["recipe"].isin(ran)].itertuples(index=False):
+            c, q = ("c", rr.commodity), ("r", rr.recipe)
+            g.add_edge(*((q, c) if rr.direction == "output" else (c, q)))
+        on_loop = [p for p in nx.strongly_connected_components(g) if len(p) > 1]
+        members = sorted({n[1] for p in on_loop for n in p if n[0] == "r"})
+        if not members:  # cannot happen: a free lunch needs a cycle
+            break
+        start = min(n for n in on_loop[0] if n[0] == "r")
+        path = [n[1] for n, _ in nx.find_cycle(g.subgraph(on_loop[0]), start)]
+        surplus = net @ x
+        loops.append(
+            {
+                "recipes": members,
+                "runs": {rid[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)},
+                "surplus": {
+                    cid[i]: float(surplus[i]) for i in np.flatnonzero(surplus > GAIN_TOLERANCE)
+                },
+                "path": path,
+            }
+        )
+        active -= set(members)
+    return loops
+
+
+def check_gain_loops(
+    rec: pd.DataFrame, problems: list[Problem], where: tuple[str, int | None] | None = None
+) -> None:
+    """Report every set of recipes that makes material from nothing (:func:`gain_loops`),
+    at the first row of its first recipe in recipes.csv (or at ``where``: the file and
+    line of a scenario change that made it)."""
+    first = rec.groupby("recipe", sort=False)[LINE].first()
+    for loop in gain_loops(rec):
+        names = ", ".join(map(repr, loop["recipes"]))
+        made = ", ".join(f"{q:.4g} t {c}" for c, q in sorted(loop["surplus"].items()))
+        steps = " -> ".join(loop["path"] + loop["path"][:1])
+        file, line = where or ("recipes.csv", int(first[loop["recipes"][0]]))
+        problems.append(
+            Problem(
+                file,
+                line,
+                "amount" if where is None else "recipes",
+                f"recipes {names} make material from nothing: run together they use no "
+                f"input they do not make and leave {made} over per tonne of input "
+                f"({steps}); a chain of recipes must lose mass around a loop, check the "
+                "amounts",
+            )
+        )
 
 
 def check_emissions(

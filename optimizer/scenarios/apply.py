@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from optimizer.data import periods as P
+from optimizer.data.checks import check_gain_loops
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
@@ -102,6 +103,11 @@ def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> I
         _check_sources(out, sc, raw, str(path), problems)
         for i, ch in enumerate(sc.changes):
             apply_change(out, ch, raw, ("changes", i), str(path), problems)
+        edits = [i for i, ch in enumerate(sc.changes) if ch.table == "recipes"]
+        if edits and not problems:  # amounts changed: no loop may gain mass now
+            check_gain_loops(
+                out.tables["recipes"], problems, (str(path), line_of(raw, ("changes", edits[0])))
+            )
         new = []
         for i, pol in enumerate(sc.policies):
             parsed = _parse_policy(out, pol, raw, ("policies", i), str(path), problems)

@@ -5,7 +5,10 @@ without a traceback (docs/reliability-inputs.md)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -14,7 +17,7 @@ from optimizer.cli import app
 from optimizer.data.limits import MAX_CSV_BYTES, MAX_YAML_BYTES, MAX_YAML_NODES
 from optimizer.data.yamlio import _LineLoader, check_expansion, load_yaml
 from optimizer.errors import InputError
-from tests.conftest import TINY
+from tests.conftest import ROOT, TINY
 
 runner = CliRunner()
 
@@ -211,3 +214,143 @@ def test_nested_regions_without_a_loop_still_expand(tiny_copy):
         )
     )
     assert load(tiny_copy).region_members("EU") == {"DE", "FR", "NL", "PL"}
+
+
+# -- material from nothing -------------------------------------------------------------
+
+
+def recipes(*rows: tuple[str, str, str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(r, c, d, a, i + 2) for i, (r, c, d, a) in enumerate(rows)],
+        columns=["recipe", "commodity", "direction", "amount", "_line"],
+    )
+
+
+def loop_instance(folder: Path) -> None:
+    """tiny plus A -> 2 B and B -> A at the separation plant, demand for 100 t of B, and
+    no mine of A or B: every tonne of B would come from nothing."""
+    with open(folder / "commodities.csv", "a") as f:
+        f.write("A,Thing A,separation,t,,,,\nB,Thing B,separation,t,,,,\n")
+    with open(folder / "recipes.csv", "a") as f:  # lines 17-20
+        f.write(
+            "make_b,A,input,1,illustrative\nmake_b,B,output,2,illustrative\n"
+            "make_a,B,input,1,illustrative\nmake_a,A,output,1,illustrative\n"
+        )
+    with open(folder / "processes.csv", "a") as f:
+        f.write("pb,sep,make_b,,10,illustrative\npa,sep,make_a,,10,illustrative\n")
+    with open(folder / "demand.csv", "a") as f:
+        f.write("market_eu,B,2024,100,,illustrative\n")
+    with open(folder / "links.csv", "a") as f:
+        f.write("sep_b,sep,market_eu,B,,10,illustrative\n")
+
+
+@pytest.mark.parametrize("command", ["validate", "solve"])
+def test_gain_loop_is_refused_before_solving(tiny_copy, tmp_path, command):
+    loop_instance(tiny_copy)
+    out = tmp_path / "out"
+    args = [command, str(tiny_copy)] + (["--out", str(out)] if command == "solve" else [])
+    refused(
+        args,
+        "recipes.csv:19:amount: recipes 'make_a', 'make_b' make material from nothing",
+        "0.5 t B over per tonne of input",  # 1 t A -> 2 t B -> ... : 1 B net of 2 t run
+        "make_a -> A -> make_b -> B -> make_a",
+    )
+    assert not out.exists()
+
+
+def test_lossy_and_lossless_loops_pass():
+    from optimizer.data.checks import gain_loops
+
+    lossy = recipes(("ab", "A", "input", 1), ("ab", "B", "output", 0.9), ("ba", "B", "input", 1))
+    lossy = pd.concat([lossy, recipes(("ba", "A", "output", 1))], ignore_index=True)
+    assert gain_loops(lossy) == []
+    lossless = lossy.assign(amount=1.0)
+    assert gain_loops(lossless) == []
+    gaining = lossy.assign(amount=[1.0, 1.1, 1.0, 1.0])
+    [loop] = gain_loops(gaining)
+    assert loop["recipes"] == ["ab", "ba"]
+    assert loop["surplus"] == pytest.approx({"B": 0.1 / 2})  # 0.1 t B per 2 t of input run
+
+
+def test_gain_counts_every_input_of_a_recipe():
+    """1 A + 1 C -> 2 B and B -> A: the yields around A -> B -> A multiply to 2, but each
+    round also eats a tonne of C that nothing makes, so no material appears from nothing.
+    Make C from B too (B -> C) and the loop gains: 2 B -> A + C -> 2 B is lossless, at
+    2.2 B it gains."""
+    from optimizer.data.checks import gain_loops
+
+    base = [
+        ("r1", "A", "input", 1),
+        ("r1", "C", "input", 1),
+        ("r1", "B", "output", 2),
+        ("r2", "B", "input", 1),
+        ("r2", "A", "output", 1),
+    ]
+    assert gain_loops(recipes(*base)) == []
+    closed = [*base, ("r3", "B", "input", 1), ("r3", "C", "output", 1)]
+    assert gain_loops(recipes(*closed)) == []
+    closed[2] = ("r1", "B", "output", 2.2)
+    [loop] = gain_loops(recipes(*closed))
+    assert loop["recipes"] == ["r1", "r2", "r3"]
+
+
+def test_co_products_that_together_gain():
+    """A -> 0.6 B + 0.6 C, B -> A, C -> A: neither branch alone closes, both together
+    return 1.2 t A per tonne."""
+    from optimizer.data.checks import gain_loops
+
+    rows = recipes(
+        ("split", "A", "input", 1),
+        ("split", "B", "output", 0.6),
+        ("split", "C", "output", 0.6),
+        ("b2a", "B", "input", 1),
+        ("b2a", "A", "output", 1),
+        ("c2a", "C", "input", 1),
+        ("c2a", "A", "output", 1),
+    )
+    [loop] = gain_loops(rows)
+    assert loop["recipes"] == ["b2a", "c2a", "split"]
+    assert gain_loops(rows.assign(amount=[1, 0.5, 0.5, 1, 1, 1, 1])) == []
+
+
+def test_every_gain_loop_is_reported():
+    from optimizer.data.checks import gain_loops
+
+    rows = recipes(
+        ("p", "A", "input", 1),
+        ("p", "B", "output", 2),
+        ("q", "B", "input", 1),
+        ("q", "A", "output", 1),
+        ("u", "X", "input", 1),
+        ("u", "Y", "output", 3),
+        ("v", "Y", "input", 1),
+        ("v", "X", "output", 1),
+    )
+    assert sorted(loop["recipes"] for loop in gain_loops(rows)) == [["p", "q"], ["u", "v"]]
+
+
+@pytest.mark.parametrize("world", ["world-2024", "world-2024-2035", "world-2025-monthly"])
+def test_worlds_have_no_gain_loop_but_six_fold_recycling_would(world):
+    """The world's recycling loops lose mass; recovering 6 x the swarf's REE would not."""
+    from optimizer.data.checks import gain_loops
+    from optimizer.data.instance import read
+
+    rec = read(ROOT / "instances" / world).tables["recipes"]
+    assert gain_loops(rec) == []
+    out = rec["recipe"].str.startswith("recycle") & (rec["direction"] == "output")
+    assert gain_loops(rec.assign(amount=np.where(out, rec["amount"] * 3, rec["amount"]))) == []
+    assert gain_loops(rec.assign(amount=np.where(out, rec["amount"] * 6, rec["amount"])))
+
+
+def test_scenario_that_makes_a_gain_loop(tmp_path):
+    sc = tmp_path / "recycle6.yaml"
+    sc.write_text(
+        "id: recycle6\ntitle: Swarf recovery at 600 %\nchanges:\n"
+        "  - table: recipes\n    where: {recipe: recycle_swarf_std, direction: output}\n"
+        "    scale: {amount: 6}\n"
+    )
+    refused(
+        ["validate", str(ROOT / "instances" / "world-2024"), "-s", str(sc)],
+        f"{sc}:4:recipes: recipes 'metal_dy', 'metal_ndpr', 'ndfeb_std', 'recycle_swarf_std' "
+        "make material from nothing",
+    )
