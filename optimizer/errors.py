@@ -10,12 +10,18 @@ Exit codes are part of the user contract (docs/design.md §4):
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
+
+#: Problems listed per file; the rest are counted ("... and 1,234 more").  A junk file
+#: with a million bad cells is reported in a screenful, and collected in bounded memory.
+MAX_PROBLEMS_PER_FILE = 20
 
 
 @dataclass(frozen=True, order=True)
@@ -47,21 +53,91 @@ class RechainError(Exception):
     exit_code = EXIT_INPUT
 
 
+class Problems(list):
+    """Problems being collected: keeps the first ``limit`` of each file, counts the rest.
+
+    A plain list of :class:`Problem` to every check that appends to it; checks that
+    find problems by the thousand ask :meth:`room` first and :meth:`omit` what does
+    not fit, so they never format messages nobody will read.
+    """
+
+    def __init__(self, items: Iterable[Problem] = (), limit: int = MAX_PROBLEMS_PER_FILE):
+        super().__init__()
+        self.limit = limit
+        self.kept: Counter[str] = Counter()
+        #: file -> problems found beyond ``limit`` (counted, not kept)
+        self.omitted: Counter[str] = Counter()
+        self.extend(items)
+
+    def append(self, p: Problem) -> None:
+        if self.kept[p.file] < self.limit:
+            super().append(p)
+            self.kept[p.file] += 1
+        else:
+            self.omitted[p.file] += 1
+
+    def extend(self, items: Iterable[Problem]) -> None:
+        for p in items:
+            self.append(p)
+        for file, n in getattr(items, "omitted", {}).items():
+            self.omitted[file] += n
+
+    def room(self, file: str) -> int:
+        """How many more problems of ``file`` will be kept."""
+        return max(0, self.limit - self.kept[file])
+
+    def omit(self, file: str, n: int) -> None:
+        """Count ``n`` problems of ``file`` without keeping them."""
+        if n > 0:
+            self.omitted[file] += n
+
+    @property
+    def total(self) -> int:
+        return len(self) + sum(self.omitted.values())
+
+
+def kept_part(problems: list[Problem], file: str, items):
+    """The first of ``items`` (each to become a problem of ``file``; a list, or a
+    DataFrame of bad rows) that ``problems`` will keep; the others are only counted
+    there.  With a plain list, all of them."""
+    if not isinstance(problems, Problems):
+        return items
+    room = problems.room(file)
+    problems.omit(file, len(items) - room)
+    return items[:room]
+
+
 class InputError(RechainError):
     """The instance, a scenario or a command-line argument is invalid.
 
-    Carries *all* problems found, not only the first.
+    Carries *all* problems found, not only the first: at most
+    :data:`MAX_PROBLEMS_PER_FILE` of each file in ``problems`` (sorted), the number of
+    the others per file in ``omitted``, and ``total``.
     """
 
     exit_code = EXIT_INPUT
 
-    def __init__(self, problems: list[Problem] | Problem | str):
+    def __init__(self, problems: Iterable[Problem] | Problem | str):
         if isinstance(problems, str):
             problems = [Problem("<input>", None, None, problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
-        self.problems = sorted(set(problems), key=_problem_sort_key)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        found = Problems(sorted(set(problems), key=_problem_sort_key))
+        found.omitted.update(getattr(problems, "omitted", {}))
+        self.problems = found
+        self.omitted: dict[str, int] = dict(found.omitted)
+        self.total = found.total
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Each problem kept, with "file: ... and N more problems" after a file's last."""
+        out = []
+        for i, p in enumerate(self.problems):
+            out.append(str(p))
+            last = i + 1 == len(self.problems) or self.problems[i + 1].file != p.file
+            if last and self.omitted.get(p.file):
+                out.append(f"{p.file}: ... and {self.omitted[p.file]:,} more problems")
+        return out
 
 
 def _problem_sort_key(p: Problem) -> tuple:

@@ -129,12 +129,12 @@ def _step(message: str) -> Iterator[None]:
 
 def _fail(e: RechainError) -> None:
     if isinstance(e, InputError):
+        n = e.total
         err.print(
-            f"[bold red]error:[/] {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the input",
-            markup=True,
+            f"[bold red]error:[/] {n:,} problem{'s' if n != 1 else ''} in the input", markup=True
         )
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
+        for line in e.lines():
+            err.print(f"  {line}", markup=False)
     elif isinstance(e, InfeasibleError):
         err.print(f"[bold red]infeasible:[/] {escape(str(e))}", markup=True)
         for line in e.diagnosis:

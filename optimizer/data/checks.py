@@ -16,7 +16,7 @@ from optimizer.data import periods as P
 from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
 from optimizer.data.tables import LINE
-from optimizer.errors import Problem
+from optimizer.errors import Problem, kept_part
 
 #: Codes accepted besides ISO 3166-1 alpha-2 (user-assigned codes in common use).
 EXTRA_COUNTRY_CODES = {"XK"}  # Kosovo
@@ -32,7 +32,7 @@ def _dangling(
 ) -> pd.Series:
     """Report values of ``df[col]`` not in ``valid``; returns the mask of good rows."""
     ok = df[col].isin(valid) | (df[col] == "")
-    for _, r in df.loc[~ok].iterrows():
+    for _, r in kept_part(problems, file, df.loc[~ok]).iterrows():
         problems.append(Problem(file, int(r[LINE]), col, f"{r[col]!r} is not a known {what}"))
     return ok
 
@@ -157,7 +157,9 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     site_stage = dict(zip(sites["id"], sites["stage"], strict=True))
     codes = country_codes()
 
-    for _, r in sites.loc[~sites["country"].isin(codes)].iterrows():
+    for _, r in kept_part(
+        problems, "sites.csv", sites.loc[~sites["country"].isin(codes)]
+    ).iterrows():
         problems.append(
             Problem(
                 "sites.csv",
@@ -221,7 +223,9 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     links = t["links"]
     _dangling(links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems)
     _dangling(links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems)
-    for _, r in links.loc[links["from_site"] == links["to_site"]].iterrows():
+    for _, r in kept_part(
+        problems, "links.csv", links.loc[links["from_site"] == links["to_site"]]
+    ).iterrows():
         problems.append(
             Problem("links.csv", int(r[LINE]), "to_site", "a link must join two different sites")
         )
@@ -230,16 +234,16 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
 
     dem = t["demand"]
     ok = _dangling(dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems)
-    for _, r in dem.loc[ok].iterrows():
-        if site_stage.get(r["market"]) != "market":
-            problems.append(
-                Problem(
-                    "demand.csv",
-                    int(r[LINE]),
-                    "market",
-                    f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
-                )
+    not_market = ok & (dem["market"].map(site_stage) != "market")
+    for _, r in kept_part(problems, "demand.csv", dem.loc[not_market]).iterrows():
+        problems.append(
+            Problem(
+                "demand.csv",
+                int(r[LINE]),
+                "market",
+                f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
             )
+        )
     _dangling(dem, "commodity", com, "demand.csv", "commodity id (commodities.csv)", problems)
     known = set(m.periods)
     if P.monthly(m.periods):  # a year spreads over its months
@@ -249,7 +253,7 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         if len(m.periods) <= 12
         else f"{m.periods[0]} .. {m.periods[-1]}"
     )
-    for _, r in dem.loc[~dem["period"].isin(known)].iterrows():
+    for _, r in kept_part(problems, "demand.csv", dem.loc[~dem["period"].isin(known)]).iterrows():
         problems.append(
             Problem(
                 "demand.csv",
@@ -265,9 +269,8 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
             ex, "process", set(pro["id"]), "expansions.csv", "process id (processes.csv)", problems
         )
         finite = set(pro.loc[pro["capacity"].notna(), "id"])
-        for _, r in ex.loc[
-            ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))
-        ].iterrows():
+        unlimited = ex.loc[ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))]
+        for _, r in kept_part(problems, "expansions.csv", unlimited).iterrows():
             problems.append(
                 Problem(
                     "expansions.csv",
@@ -290,7 +293,8 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     if "transit" in t:
         known = codes | set(m.regions)
         for col in ("from", "to"):
-            for _, r in t["transit"].loc[~t["transit"][col].isin(known)].iterrows():
+            bad = t["transit"].loc[~t["transit"][col].isin(known)]
+            for _, r in kept_part(problems, "transit.csv", bad).iterrows():
                 problems.append(
                     Problem(
                         "transit.csv",
@@ -414,16 +418,19 @@ def check_emissions(
     ok &= _dangling(em, "process", set(pro["id"]), f, "process id (processes.csv)", problems)
     runs = set(zip(pro["id"], pro["recipe"], strict=True))
     named = em.loc[ok & (em["process"] != "")]
-    for _, r in named.iterrows():
-        if (r["process"], r["recipe"]) not in runs:
-            problems.append(
-                Problem(
-                    f,
-                    int(r[LINE]),
-                    "process",
-                    f"process {r['process']!r} does not run recipe {r['recipe']!r}",
-                )
+    stray = np.array(
+        [(a, b) not in runs for a, b in zip(named["process"], named["recipe"], strict=True)],
+        dtype=bool,
+    )
+    for _, r in kept_part(problems, f, named.loc[stray]).iterrows():
+        problems.append(
+            Problem(
+                f,
+                int(r[LINE]),
+                "process",
+                f"process {r['process']!r} does not run recipe {r['recipe']!r}",
             )
+        )
     units = em.loc[em["unit"] != ""].groupby("pollutant")["unit"].unique()
     for pollutant, us in units.items():
         if len(us) > 1:
@@ -451,7 +458,8 @@ def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
         ]
         if numeric:
             has_number = df[numeric].notna().any(axis=1)
-            for _, r in df.loc[has_number & (df["source"] == "")].iterrows():
+            missing = df.loc[has_number & (df["source"] == "")]
+            for _, r in kept_part(problems, table.file, missing).iterrows():
                 problems.append(
                     Problem(table.file, int(r[LINE]), "source", "row has numbers but no source id")
                 )

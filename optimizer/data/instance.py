@@ -20,7 +20,7 @@ from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
 from optimizer.data.tables import coerce_table, read_table
 from optimizer.data.yamlio import load_yaml, validate_yaml_model
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, Problem, Problems
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def read(path: str | Path) -> Instance:
                 "not a folder (an instance is a folder with instance.yaml and CSV tables)",
             )
         )
-    problems: list[Problem] = []
+    problems = Problems()  # the first problems of each file, the others counted
     manifest: Manifest | None = None
     base, prefix, extending = None, "", False  # ``extends:`` a base instance (optimizer/extends.py)
     try:

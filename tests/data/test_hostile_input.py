@@ -354,3 +354,85 @@ def test_scenario_that_makes_a_gain_loop(tmp_path):
         f"{sc}:4:recipes: recipes 'metal_dy', 'metal_ndpr', 'ndfeb_std', 'recycle_swarf_std' "
         "make material from nothing",
     )
+
+
+# -- junk: a screenful of problems, found in one pass ----------------------------------
+
+
+def junk_links(folder: Path, rows: int) -> None:
+    """links.csv with ``rows`` junk rows: every 7th ragged, every other one with a bad
+    id, a non-number, a blank cost, a duplicate id or a dangling site."""
+    lines = ["id,from_site,to_site,commodity,capacity,cost,source"]
+    for i in range(rows):
+        k = i % 7
+        lines.append(
+            [
+                f"l{i},a b,sep,ore_light,,1,illustrative",  # from_site not an id
+                f"l{i},mine_north,sep,ore_light,lots,1,illustrative",  # not a number
+                f"l{i},mine_north,sep,ore_light,,,illustrative",  # cost blank
+                "dup,mine_north,sep,ore_light,,1,illustrative",  # duplicate id (after 1st)
+                f"l{i},nowhere{i},sep,ore_light,,1,illustrative",  # dangling site
+                f"l{i},mine_north,sep,ore_light,,-{i},nosuch",  # negative, dangling source
+                f"l{i},junk,junk",  # ragged
+            ][k]
+        )
+    (folder / "links.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_junk_table_prints_a_screenful(tiny_copy):
+    """70,000 junk rows (2.5 MB, 69,999 problems): the first MAX_PROBLEMS_PER_FILE are
+    listed, the rest counted exactly, in a few kB of output."""
+    from optimizer.errors import MAX_PROBLEMS_PER_FILE
+
+    junk_links(tiny_copy, 70_000)
+    assert (tiny_copy / "links.csv").stat().st_size > 2 * 2**20
+    # one problem per row but the first "dup" (rows with a bad cell are dropped before
+    # the cross-table checks, so the negative cost's dangling source is not counted)
+    total = 70_000 - 1
+    r = runner.invoke(app, ["validate", str(tiny_copy)])
+    assert r.exit_code == 2
+    assert f"error: {total:,} problems in the input" in r.stderr
+    listed = [x for x in r.stderr.splitlines() if x.startswith("  links.csv:")]
+    assert len(listed) == MAX_PROBLEMS_PER_FILE + 1
+    more = total - MAX_PROBLEMS_PER_FILE
+    assert listed[-1] == f"  links.csv: ... and {more:,} more problems"
+    assert len(r.stderr) < 5000
+    assert "Traceback" not in r.stderr
+
+
+def test_capped_count_equals_the_full_list(tiny_copy):
+    """What the capped collection counts is what an uncapped one finds, problem for
+    problem; the problems it keeps are among them."""
+    from optimizer.data.schema import TABLES
+    from optimizer.data.tables import coerce_table, read_table
+    from optimizer.errors import Problems
+
+    junk_links(tiny_copy, 700)
+    full: list = []
+    df = read_table(tiny_copy, TABLES["links"], full)
+    coerce_table(df, TABLES["links"], full)
+    capped = Problems()
+    df = read_table(tiny_copy, TABLES["links"], capped)
+    coerce_table(df, TABLES["links"], capped)
+    # per 100 rows of each kind: bad id, not a number, blank, negative, ragged; 99 duplicates
+    assert capped.total == len(full) == 5 * 100 + 99
+    assert set(capped) <= set(full)
+    assert len(capped) == 20
+    assert [p.row for p in capped] == sorted(p.row for p in capped)  # each check in line order
+
+
+def test_dangling_references_by_the_thousand_are_counted(tiny_copy):
+    """Valid rows that name 30,000 unknown sites: counted in the cross-table checks, 20
+    listed, without a message built for each."""
+    from optimizer import load
+
+    rows = "".join(f"x{i},nowhere{i},sep,ore_light,,1,illustrative\n" for i in range(30_000))
+    with open(tiny_copy / "links.csv", "a") as f:
+        f.write(rows)
+    with pytest.raises(InputError) as e:
+        load(tiny_copy)
+    assert e.value.total == 30_000
+    assert len(e.value.problems) == 20
+    assert e.value.omitted == {"links.csv": 29_980}
+    assert str(e.value).splitlines()[-1] == "links.csv: ... and 29,980 more problems"
+    assert e.value.problems[0].row == 8  # the first appended row, line 8
