@@ -10,6 +10,7 @@ Exit codes are part of the user contract (docs/design.md §4):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,25 @@ EXIT_SOLVER = 4
 #: Problems listed per file; the rest are counted ("... and 1,234 more").  A junk file
 #: with a million bad cells is reported in a screenful, and collected in bounded memory.
 MAX_PROBLEMS_PER_FILE = 20
+
+
+#: Characters that would act on a terminal instead of being shown: C0 controls but tab
+#: and newline, DEL, C1 controls, and the bidirectional overrides ("Trojan source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that would act on a terminal (ESC of an ANSI
+    sequence, BEL, a carriage return, a bidi override) shown as its escape (``\\x1b``).
+
+    The one sanitiser of text that reaches a terminal: the CLI's consoles pass every
+    segment they print through it, and its log records (:mod:`optimizer.cli`).
+    """
+    return _CONTROL.sub(lambda m: _escape(m.group()), text)
+
+
+def _escape(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
 
 
 @dataclass(frozen=True, order=True)

@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderHook
 from rich.markup import escape
+from rich.segment import Segment
 
-from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, Problem, RechainError
+from optimizer.errors import (
+    EXIT_INPUT,
+    InfeasibleError,
+    InputError,
+    Problem,
+    RechainError,
+    printable,
+)
 
 __all__ = ["EXIT_INPUT", "app", "err", "out"]
 
@@ -28,11 +36,37 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class _Printable:
+    """A renderable printed with :func:`~optimizer.errors.printable` applied to its text
+    (styles and the console's own control segments, spinners and cursor moves, pass)."""
+
+    def __init__(self, renderable) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options):
+        for seg in console.render(self.renderable, options):
+            yield seg if seg.control else Segment(printable(seg.text), seg.style)
+
+
+class _PrintableHook(RenderHook):
+    """Every renderable a console prints goes through :class:`_Printable`: a scenario id
+    or site name with ``\\x1b[2J`` in it is shown, never obeyed."""
+
+    def process_renderables(self, renderables: list) -> list:
+        return [_Printable(r) for r in renderables]
+
+
+def _console(**options) -> Console:
+    c = Console(highlight=False, soft_wrap=True, **options)
+    c.push_render_hook(_PrintableHook())
+    return c
+
+
 # When piped, do not fold tables at 80 columns: logs and greps want whole lines.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(
-    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
-)
+out = _console(width=None if sys.stdout.isatty() else 160)
+err = _console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 Scenario = Annotated[
     list[str] | None,

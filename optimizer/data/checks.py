@@ -27,12 +27,34 @@ def country_codes() -> set[str]:
     return {c.alpha_2 for c in pycountry.countries} | EXTRA_COUNTRY_CODES
 
 
+#: The id column of each table other tables refer to.
+REFERENCED = {
+    "sites": "id",
+    "commodities": "id",
+    "recipes": "recipe",
+    "processes": "id",
+    "sources": "id",
+}
+
+
 def _dangling(
-    df: pd.DataFrame, col: str, valid: set, file: str, what: str, problems: list[Problem]
+    df: pd.DataFrame,
+    col: str,
+    valid: set,
+    file: str,
+    what: str,
+    problems: list[Problem],
+    dropped: set | frozenset = frozenset(),
 ) -> pd.Series:
-    """Report values of ``df[col]`` not in ``valid``; returns the mask of good rows."""
+    """Report values of ``df[col]`` not in ``valid``; returns the mask of good rows.
+
+    Values in ``dropped`` (ids of rows refused for a bad cell, reported there) are not
+    good rows but are not reported again: one bad latitude is one problem, not one
+    more on every row that names its site.
+    """
     ok = df[col].isin(valid) | (df[col] == "")
-    for _, r in kept_part(problems, file, df.loc[~ok]).iterrows():
+    unknown = ~ok & ~df[col].isin(dropped)
+    for _, r in kept_part(problems, file, df.loc[unknown]).iterrows():
         problems.append(Problem(file, int(r[LINE]), col, f"{r[col]!r} is not a known {what}"))
     return ok
 
@@ -149,8 +171,22 @@ def expand_group(m: Manifest, name: str, commodities: set[str] | list[str]) -> l
     return [name]
 
 
-def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
-    """Every id a table refers to exists, and the rows make sense together."""
+def check_references(
+    m: Manifest,
+    t: dict[str, pd.DataFrame],
+    problems: list[Problem],
+    dropped: dict[str, set] | None = None,
+) -> None:
+    """Every id a table refers to exists, and the rows make sense together.
+
+    ``dropped``: table -> ids (:data:`REFERENCED`) of its rows refused for a bad cell;
+    references to them are not reported again.
+    """
+    gone = (
+        {k: dropped.get(k, set()) for k in REFERENCED}
+        if dropped
+        else dict.fromkeys(REFERENCED, set())
+    )
     com = set(t["commodities"]["id"])
     sites = t["sites"]
     site_ids = set(sites["id"])
@@ -170,7 +206,15 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         )
 
     rec = t["recipes"]
-    _dangling(rec, "commodity", com, "recipes.csv", "commodity id (commodities.csv)", problems)
+    _dangling(
+        rec,
+        "commodity",
+        com,
+        "recipes.csv",
+        "commodity id (commodities.csv)",
+        problems,
+        gone["commodities"],
+    )
     first_line = rec.groupby("recipe", sort=False)[LINE].first()
     outs = set(rec.loc[rec["direction"] == "output", "recipe"])
     for name in first_line.index.difference(pd.Index(list(outs))):
@@ -193,8 +237,18 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         )
 
     pro = t["processes"]
-    _dangling(pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems)
-    _dangling(pro, "recipe", set(rec["recipe"]), "processes.csv", "recipe (recipes.csv)", problems)
+    _dangling(
+        pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    _dangling(
+        pro,
+        "recipe",
+        set(rec["recipe"]),
+        "processes.csv",
+        "recipe (recipes.csv)",
+        problems,
+        gone["recipes"],
+    )
     grp = pro.groupby("id", sort=False)
     nsite = grp["site"].nunique()
     ncap = grp["capacity"].nunique()
@@ -221,8 +275,12 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         )
 
     links = t["links"]
-    _dangling(links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems)
-    _dangling(links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems)
+    _dangling(
+        links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    _dangling(
+        links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
     for _, r in kept_part(
         problems, "links.csv", links.loc[links["from_site"] == links["to_site"]]
     ).iterrows():
@@ -230,10 +288,20 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
             Problem("links.csv", int(r[LINE]), "to_site", "a link must join two different sites")
         )
     valid_names = com | set(m.commodity_groups) | {"*"}
-    _dangling(links, "commodity", valid_names, "links.csv", "commodity id, group or '*'", problems)
+    _dangling(
+        links,
+        "commodity",
+        valid_names,
+        "links.csv",
+        "commodity id, group or '*'",
+        problems,
+        gone["commodities"],
+    )
 
     dem = t["demand"]
-    ok = _dangling(dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems)
+    ok = _dangling(
+        dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
     not_market = ok & (dem["market"].map(site_stage) != "market")
     for _, r in kept_part(problems, "demand.csv", dem.loc[not_market]).iterrows():
         problems.append(
@@ -244,7 +312,15 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                 f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
             )
         )
-    _dangling(dem, "commodity", com, "demand.csv", "commodity id (commodities.csv)", problems)
+    _dangling(
+        dem,
+        "commodity",
+        com,
+        "demand.csv",
+        "commodity id (commodities.csv)",
+        problems,
+        gone["commodities"],
+    )
     known = set(m.periods)
     if P.monthly(m.periods):  # a year spreads over its months
         known |= {P.year_of(p) for p in m.periods}
@@ -266,7 +342,13 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     if "expansions" in t:
         ex = t["expansions"]
         ok = _dangling(
-            ex, "process", set(pro["id"]), "expansions.csv", "process id (processes.csv)", problems
+            ex,
+            "process",
+            set(pro["id"]),
+            "expansions.csv",
+            "process id (processes.csv)",
+            problems,
+            gone["processes"],
         )
         finite = set(pro.loc[pro["capacity"].notna(), "id"])
         unlimited = ex.loc[ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))]
@@ -279,16 +361,27 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                     f"process {r['process']!r} has no capacity limit to add to (give it a capacity, 0 if it does not run yet)",
                 )
             )
+        check_service(ex.loc[ok], m, problems)
 
     if "stocks" in t:
         st = t["stocks"]
-        _dangling(st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems)
-        _dangling(st, "commodity", com, "stocks.csv", "commodity id (commodities.csv)", problems)
+        _dangling(
+            st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems, gone["sites"]
+        )
+        _dangling(
+            st,
+            "commodity",
+            com,
+            "stocks.csv",
+            "commodity id (commodities.csv)",
+            problems,
+            gone["commodities"],
+        )
 
     check_gain_loops(rec, problems)
 
     if "emissions" in t:
-        check_emissions(t["emissions"], rec, pro, problems)
+        check_emissions(t["emissions"], rec, pro, problems, gone)
 
     if "transit" in t:
         known = codes | set(m.regions)
@@ -409,13 +502,60 @@ def check_gain_loops(
         )
 
 
+def check_service(ex: pd.DataFrame, m: Manifest, problems: list[Problem]) -> None:
+    """A committed project must enter service in one of the periods: ``earliest`` plus
+    ``lead_time`` no later than the start of the last period (the model would drop it,
+    and the build-out it stands for, without a word)."""
+    if ex.empty or "committed" not in ex.columns:
+        return
+    last = m.periods[-1]
+    ready = ex["earliest"].map(P.start).to_numpy(dtype=float) + ex["lead_time"].fillna(0).to_numpy(
+        dtype=float
+    )
+    never = (ex["committed"] == "yes").to_numpy() & (ready > P.start(last) + 1e-9)
+    for _, r in kept_part(problems, "expansions.csv", ex.loc[never]).iterrows():
+        lead = r["lead_time"] if pd.notna(r["lead_time"]) else 0
+        problems.append(
+            Problem(
+                "expansions.csv",
+                int(r[LINE]),
+                "lead_time" if lead else "earliest",
+                f"committed project {r['id']!r} is ready in {P.start(r['earliest']) + lead:g} "
+                f"(earliest {r['earliest']} + {lead:g} years' lead time), after the last "
+                f"period ({last}): it can never enter service; drop it or make it a "
+                "candidate (committed: no)",
+            )
+        )
+
+
 def check_emissions(
-    em: pd.DataFrame, rec: pd.DataFrame, pro: pd.DataFrame, problems: list[Problem]
+    em: pd.DataFrame,
+    rec: pd.DataFrame,
+    pro: pd.DataFrame,
+    problems: list[Problem],
+    gone: dict[str, set] | None = None,
 ) -> None:
     """Emission factors name real recipes and processes that run them; one unit per pollutant."""
     f = "emissions.csv"
-    ok = _dangling(em, "recipe", set(rec["recipe"]), f, "recipe (recipes.csv)", problems)
-    ok &= _dangling(em, "process", set(pro["id"]), f, "process id (processes.csv)", problems)
+    gone = gone or {}
+    ok = _dangling(
+        em,
+        "recipe",
+        set(rec["recipe"]),
+        f,
+        "recipe (recipes.csv)",
+        problems,
+        gone.get("recipes", set()),
+    )
+    ok &= _dangling(
+        em,
+        "process",
+        set(pro["id"]),
+        f,
+        "process id (processes.csv)",
+        problems,
+        gone.get("processes", set()),
+    )
     runs = set(zip(pro["id"], pro["recipe"], strict=True))
     named = em.loc[ok & (em["process"] != "")]
     stray = np.array(
@@ -446,9 +586,12 @@ def check_emissions(
             )
 
 
-def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
+def check_sources(
+    t: dict[str, pd.DataFrame], problems: list[Problem], dropped: dict[str, set] | None = None
+) -> None:
     """Every ``source`` names a row of sources.csv, and every numeric row has one."""
     ids = set(t["sources"]["id"])
+    gone = (dropped or {}).get("sources", set())
     for name, df in t.items():
         table = TABLES[name]
         if not table.numeric_needs_source or "source" not in df.columns:
@@ -463,4 +606,4 @@ def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
                 problems.append(
                     Problem(table.file, int(r[LINE]), "source", "row has numbers but no source id")
                 )
-        _dangling(df, "source", ids, table.file, "source id (sources.csv)", problems)
+        _dangling(df, "source", ids, table.file, "source id (sources.csv)", problems, gone)

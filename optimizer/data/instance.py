@@ -157,12 +157,17 @@ class Instance:
 
 
 def _cross_checks(
-    manifest: Manifest, raw: dict[str, pd.DataFrame], problems: list[Problem]
+    manifest: Manifest,
+    raw: dict[str, pd.DataFrame],
+    problems: list[Problem],
+    dropped: dict[str, set] | None = None,
 ) -> None:
-    """Cross-table checks (references, sources) of a loaded manifest and its tables."""
-    checks.check_manifest(manifest, set(raw["commodities"]["id"]), problems)
-    checks.check_references(manifest, raw, problems)
-    checks.check_sources(raw, problems)
+    """Cross-table checks (references, sources) of a loaded manifest and its tables;
+    ``dropped``: ids of rows refused for a bad cell (not reported again where named)."""
+    gone = (dropped or {}).get("commodities", set())
+    checks.check_manifest(manifest, set(raw["commodities"]["id"]) | gone, problems)
+    checks.check_references(manifest, raw, problems, dropped)
+    checks.check_sources(raw, problems, dropped)
 
 
 def read(path: str | Path) -> Instance:
@@ -204,10 +209,14 @@ def read(path: str | Path) -> Instance:
         problems.extend(e.problems)
 
     raw: dict[str, pd.DataFrame] = {}
+    dropped: dict[str, set] = {}  # ids of rows refused for a bad cell, per table
     for name, table in TABLES.items():
         df = read_table(folder, extends.optional(table) if extending else table, problems)
         if df is not None:
             raw[name] = coerce_table(df, table, problems)
+            if name in checks.REFERENCED:
+                col = checks.REFERENCED[name]
+                dropped[name] = set(df[col]) - set(raw[name][col])
     if base is not None:
         raw = extends.merge_tables(
             base, prefix, raw, manifest.redate if manifest is not None else None
@@ -215,9 +224,11 @@ def read(path: str | Path) -> Instance:
     required_missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if manifest is not None and not required_missing:
         if base is not None:
-            extends.located_checks(lambda t, pr: _cross_checks(manifest, t, pr), raw, problems)
+            extends.located_checks(
+                lambda t, pr: _cross_checks(manifest, t, pr, dropped), raw, problems
+            )
         else:
-            _cross_checks(manifest, raw, problems)
+            _cross_checks(manifest, raw, problems, dropped)
     if problems:
         raise InputError(problems)
     assert manifest is not None

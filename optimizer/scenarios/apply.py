@@ -208,6 +208,7 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
         return
     cols = {c.name: c for c in table.columns}
     mask = np.ones(len(df), dtype=bool)
+    before = len(problems)
     for col, value in ch.where.items():
         if col not in cols:
             problems.append(
@@ -220,11 +221,12 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
             )
             continue
         values = value if isinstance(value, list) else [value]
-        if col == "country":
-            expanded: set[str] = set()
-            for v in values:
-                expanded |= inst.region_members(str(v))
-            values = sorted(expanded)
+        have = set(df[col].astype(str))
+        missing = sorted({str(v) for v in values} - have)
+        if col == "country":  # a region is missing when none of its countries has a row
+            members = {str(v): inst.region_members(str(v)) for v in values}
+            missing = sorted(v for v, ms in members.items() if not ms & have)
+            values = sorted(set().union(*members.values()))
         if cols[col].dtype in ("float", "int"):
             try:
                 values = [float(v) for v in values]
@@ -241,7 +243,6 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
             sel = df[col].isin(values).to_numpy()
         else:
             sel = df[col].astype(str).isin([str(v) for v in values]).to_numpy()
-            missing = sorted({str(v) for v in values} - set(df[col].astype(str)))
             if missing:
                 problems.append(
                     Problem(
@@ -252,6 +253,18 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
                     )
                 )
         mask &= sel
+    if ch.where and not mask.any() and len(problems) == before:
+        shown = " and ".join(f"{k} = {v!r}" for k, v in ch.where.items())
+        problems.append(
+            Problem(
+                label,
+                line_of(raw, (*loc, "where")),
+                "where",
+                f"no row of {table.file} has {shown}"
+                + (" together" if len(ch.where) > 1 else "")
+                + ": the change would do nothing",
+            )
+        )
     if not (ch.set or ch.scale):
         problems.append(Problem(label, line, None, "a change needs `set` or `scale`"))
     for kind, edits in (("set", ch.set), ("scale", ch.scale)):

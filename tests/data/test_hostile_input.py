@@ -436,3 +436,193 @@ def test_dangling_references_by_the_thousand_are_counted(tiny_copy):
     assert e.value.omitted == {"links.csv": 29_980}
     assert str(e.value).splitlines()[-1] == "links.csv: ... and 29,980 more problems"
     assert e.value.problems[0].row == 8  # the first appended row, line 8
+
+
+# -- smaller items ---------------------------------------------------------------------
+
+
+def test_one_bad_latitude_is_one_problem(tiny_copy):
+    """The row of a site with a bad lat is refused, but the links, processes and demand
+    that name the site are not reported again as naming an unknown site."""
+    from tests.mutations import set_cell
+
+    set_cell("sites.csv", 2, "lat", "north")(tiny_copy)  # mine_north: 2 links, 1 process
+    set_cell("sites.csv", 6, "lon", "1e400")(tiny_copy)  # market_eu: links, demand
+    set_cell("commodities.csv", 4, "disposal_cost", "-1")(tiny_copy)  # NdPr_oxide: recipes
+    text = refused(
+        ["validate", str(tiny_copy)],
+        "sites.csv:2:lat: 'north' is not a number",
+        "sites.csv:6:lon: '1e400' is not a finite number",
+        "commodities.csv:4:disposal_cost: must be ≥ 0, got -1",
+    )
+    assert "3 problems in the input" in text
+    assert "not a known" not in text
+
+
+def test_a_dangling_reference_is_still_reported_beside_a_dropped_row(tiny_copy):
+    from tests.mutations import set_cell
+
+    set_cell("sites.csv", 2, "lat", "north")(tiny_copy)
+    set_cell("links.csv", 3, "from_site", "nowhere")(tiny_copy)
+    text = refused(
+        ["validate", str(tiny_copy)], "links.csv:3:from_site: 'nowhere' is not a known site id"
+    )
+    assert "2 problems in the input" in text
+
+
+#: What must never reach the terminal: ESC, BEL, CR, a right-to-left override.
+ESCAPES = ("\x1b", "\x07", "\r", "\u202e")
+
+
+@pytest.mark.parametrize("command", ["validate", "solve"])
+def test_terminal_escapes_in_a_scenario_are_shown_not_obeyed(tmp_path, command):
+    sc = tmp_path / "esc.yaml"
+    sc.write_text(
+        'id: "evil\\x1b[2Jid"\ntitle: "T\\x1b]0;pwned\\x07\\r\\u202e"\nchanges:\n'
+        "  - table: processes\n    where: {id: mine_north}\n    scale: {capacity: 0.5}\n"
+    )
+    r = runner.invoke(app, [command, str(TINY), "-s", str(sc)])
+    assert r.exit_code == 0, r.output
+    text = r.stdout + r.stderr
+    assert "evil\\x1b[2Jid" in text  # shown as its escape
+    assert not any(c in text for c in ESCAPES)
+
+
+def test_terminal_escapes_in_a_problem_are_shown_not_obeyed(tmp_path):
+    sc = tmp_path / "e\x1b[2J.yaml"
+    sc.write_text('id: x\ntitle: x\n"col\\x1b[2Jour\\a": blue\n')
+    r = runner.invoke(app, ["validate", str(TINY), "-s", str(sc)])
+    assert r.exit_code == 2
+    assert "e\\x1b[2J.yaml:3:col\\x1b[2Jour" in r.stderr  # (rich drops the BEL itself)
+    assert not any(c in r.stderr for c in ESCAPES)
+
+
+def test_styles_survive_the_sanitiser():
+    """On a terminal rich's own styles still work; only the text is neutralised."""
+    import io
+
+    from optimizer.cli.common import _console
+
+    buf = io.StringIO()
+    c = _console(file=buf, force_terminal=True, color_system="standard", width=80)
+    c.print("[bold]ok[/] site\x1b[2J", markup=True)
+    got = buf.getvalue()
+    assert "\x1b[1m" in got and "site\\x1b[2J" in got and "\x1b[2J" not in got
+
+
+def test_log_records_are_sanitised():
+    import logging
+
+    from optimizer.cli import _PrintableFormatter
+
+    rec = logging.LogRecord("x", logging.WARNING, "f", 1, "bad %s", ("id\x1b[2J",), None)
+    assert _PrintableFormatter("%(message)s").format(rec) == "bad id\\x1b[2J"
+
+
+def expansions(folder: Path, *rows: str) -> None:
+    (folder / "expansions.csv").write_text(
+        "id,process,capacity,capex,earliest,lead_time,committed,source\n"
+        + "".join(r + "\n" for r in rows)
+    )
+
+
+def test_committed_project_that_can_never_enter_service(tiny_copy):
+    expansions(
+        tiny_copy,
+        "late,mine_north,50,10,2024,1,yes,illustrative",  # ready 2025, periods [2024]
+        "later,mine_north,50,10,2031,,yes,illustrative",  # earliest after the horizon
+        "maybe,mine_north,50,10,2024,3,no,illustrative",  # a candidate: may just not fit
+        "now,mine_north,50,10,2024,0,yes,illustrative",
+    )
+    text = refused(
+        ["validate", str(tiny_copy)],
+        "expansions.csv:2:lead_time: committed project 'late' is ready in 2025 (earliest 2024 "
+        "+ 1 years' lead time), after the last period (2024): it can never enter service",
+        "expansions.csv:3:earliest: committed project 'later' is ready in 2031",
+    )
+    assert "2 problems in the input" in text
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new", "expected"),
+    [
+        (
+            "instance.yaml",
+            "periods: [2024]",
+            "periods: [100000000000000000000000000000]",
+            "instance.yaml:10:periods: Value error, 100000000000000000000000000000 is not a "
+            "period (a year has four digits",
+        ),
+        ("instance.yaml", "periods: [2024]", "periods: [1e30]", "instance.yaml:10:periods:"),
+        (
+            "demand.csv",
+            "2024,200",
+            "100000000000000000000000000000,200",
+            "demand.csv:2:period: '100000000000000000000000000000' is not a period",
+        ),
+    ],
+    ids=["yaml-int", "yaml-float", "csv"],
+)
+def test_thirty_digit_years(tiny_copy, where, old, new, expected):
+    p = tiny_copy / where
+    assert old in p.read_text()
+    p.write_text(p.read_text().replace(old, new, 1))
+    refused(["validate", str(tiny_copy)], expected)
+
+
+def test_thirty_digit_year_in_a_policy_and_in_redate(tmp_path):
+    sc = tmp_path / "p.yaml"
+    sc.write_text(
+        "id: p\ntitle: p\npolicies:\n  - type: export_control\n    exporter: CN\n"
+        "    quota: 0\n    periods: [100000000000000000000000000000]\n"
+    )
+    refused(["validate", str(TINY), "-s", str(sc)], f"{sc}:", "a year has four digits")
+    ext = tmp_path / "ext"
+    ext.mkdir()
+    (ext / "instance.yaml").write_text(
+        f"schema_version: 1\nextends: {TINY}\nname: x\ntitle: x\n"
+        "redate: {2024: 100000000000000000000000000000}\n"
+    )
+    refused(["validate", str(ext)], "instance.yaml:5:redate: Value error, 1000000", "four digits")
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (
+            "{capacity: 123}",
+            "no row of processes.csv has capacity = 123: the change would do nothing",
+        ),
+        (
+            "{site: sep, id: magnet_line}",
+            "no row of processes.csv has site = 'sep' and id = 'magnet_line' together",
+        ),
+        ("{site: [sep, nowhere]}", "where.site: no row of processes.csv has site = 'nowhere'"),
+    ],
+)
+def test_where_that_matches_no_row(tmp_path, where, expected):
+    sc = tmp_path / "w.yaml"
+    sc.write_text(
+        f"id: w\ntitle: w\nchanges:\n  - table: processes\n    where: {where}\n"
+        "    scale: {capacity: 2}\n"
+    )
+    text = refused(["validate", str(TINY), "-s", str(sc)], f"{sc}:5:", expected)
+    assert "1 problem in the input" in text
+
+
+def test_where_on_a_region_with_some_countries_without_sites(tmp_path):
+    """EU is DE, FR, IT, NL; only DE has a site in tiny: the change applies there."""
+    from optimizer import load
+
+    sc = tmp_path / "eu.yaml"
+    sc.write_text(
+        "id: eu\ntitle: eu\nchanges:\n  - table: sites\n    where: {country: EU}\n"
+        "    set: {lat: 1}\n"
+    )
+    s = load(TINY, [str(sc)]).tables["sites"].set_index("id")["lat"]
+    assert s["market_eu"] == 1 and s["mine_north"] == pytest.approx(41.8)
+    sc.write_text(sc.read_text().replace("country: EU", "country: [EU, FR]"))
+    refused(
+        ["validate", str(TINY), "-s", str(sc)],
+        "where.country: no row of sites.csv has country = 'FR'",
+    )
