@@ -626,3 +626,18 @@ def test_where_on_a_region_with_some_countries_without_sites(tmp_path):
         ["validate", str(TINY), "-s", str(sc)],
         "where.country: no row of sites.csv has country = 'FR'",
     )
+
+
+def test_two_stockpiles_of_one_place_add_up(tmp_path):
+    """Found by the fuzz (tests/data/test_fuzz_inputs.py): a second stockpile of the same
+    region and commodity added its site again, and the model could not be built."""
+    from optimizer import load
+
+    sc = tmp_path / "two.yaml"
+    pol = "  - {type: stockpile, region: JP, commodity: NdPr_oxide, initial: %s}\n"
+    sc.write_text("id: two\ntitle: two\nsources: [illustrative]\npolicies:\n" + pol % 10 + pol % 5)
+    inst = load(TINY, [str(sc)])
+    site = "stockpile.JP.NdPr_oxide"
+    assert list(inst.tables["sites"]["id"]).count(site) == 1
+    assert inst.tables["stocks"].set_index("site").loc[site, "quantity"] == 15
+    assert (inst.tables["links"]["from_site"] == site).sum() == 1  # to the magnet plant
