@@ -115,6 +115,15 @@ class Problems(list):
     def total(self) -> int:
         return len(self) + sum(self.omitted.values())
 
+    def __reduce__(self):  # pickled whole (a Dask worker's InputError), counts included
+        return (_problems, (list(self), self.limit, dict(self.omitted)))
+
+
+def _problems(items: list[Problem], limit: int, omitted: dict[str, int]) -> Problems:
+    out = Problems(items, limit)
+    out.omitted.update(omitted)
+    return out
+
 
 def kept_part(problems: list[Problem], file: str, items):
     """The first of ``items`` (each to become a problem of ``file``; a list, or a

@@ -641,3 +641,15 @@ def test_two_stockpiles_of_one_place_add_up(tmp_path):
     assert list(inst.tables["sites"]["id"]).count(site) == 1
     assert inst.tables["stocks"].set_index("site").loc[site, "quantity"] == 15
     assert (inst.tables["links"]["from_site"] == site).sum() == 1  # to the magnet plant
+
+
+def test_capped_problems_survive_pickling():
+    """An InputError raised in a Dask worker comes back whole: the 20 kept and the count."""
+    import pickle
+
+    from optimizer.errors import Problem
+
+    e = InputError([Problem("a.csv", i, "x", "bad") for i in range(2, 32)])
+    back = pickle.loads(pickle.dumps(e))
+    assert (len(back.problems), back.total, back.omitted) == (20, 30, {"a.csv": 10})
+    assert back.lines() == e.lines()
