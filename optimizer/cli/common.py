@@ -15,11 +15,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderHook
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 
-from optimizer.errors import EXIT_INPUT, InfeasibleError, InputError, Problem, RechainError
+from optimizer.errors import (
+    EXIT_INPUT,
+    InfeasibleError,
+    InputError,
+    Problem,
+    RechainError,
+    printable,
+)
 
 __all__ = ["EXIT_INPUT", "app", "err", "out"]
 
@@ -32,14 +40,40 @@ app = typer.Typer(
 )
 
 
+class _Printable:
+    """A renderable printed with :func:`~optimizer.errors.printable` applied to its text
+    (styles and the console's own control segments, spinners and cursor moves, pass)."""
+
+    def __init__(self, renderable) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options):
+        for seg in console.render(self.renderable, options):
+            yield seg if seg.control else Segment(printable(seg.text), seg.style)
+
+
+class _PrintableHook(RenderHook):
+    """Every renderable a console prints goes through :class:`_Printable`: a scenario id
+    or site name with ``\\x1b[2J`` in it is shown, never obeyed."""
+
+    def process_renderables(self, renderables: list) -> list:
+        return [_Printable(r) for r in renderables]
+
+
+def _console(**options) -> Console:
+    c = Console(highlight=False, soft_wrap=True, **options)
+    c.push_render_hook(_PrintableHook())
+    return c
+
+
 # When piped, do not fold tables at 80 columns: logs and greps want whole lines.  In a
 # terminal, its width (or COLUMNS) is the width.
 def _width(stream) -> int | None:
     return None if stream.isatty() else 160
 
 
-out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+out = _console(width=_width(sys.stdout))
+err = _console(stderr=True, width=_width(sys.stderr))
 
 
 def say(text: str) -> None:
@@ -165,12 +199,12 @@ def show(t: Table) -> None:
 
 def _fail(e: RechainError) -> None:
     if isinstance(e, InputError):
+        n = e.total
         err.print(
-            f"[bold red]error:[/] {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the input",
-            markup=True,
+            f"[bold red]error:[/] {n:,} problem{'s' if n != 1 else ''} in the input", markup=True
         )
-        for p in e.problems:
-            err.print(f"  {p}", markup=False)
+        for line in e.lines():
+            err.print(f"  {line}", markup=False)
     elif isinstance(e, InfeasibleError):
         err.print(f"[bold red]infeasible:[/] {escape(str(e))}", markup=True)
         for line in e.diagnosis:

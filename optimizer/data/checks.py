@@ -6,14 +6,16 @@ raises, so the user sees every problem at once.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pycountry
 
 from optimizer.data import periods as P
 from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
+from optimizer.data.suggest import country_hint, did_you_mean
 from optimizer.data.tables import LINE
-from optimizer.errors import Problem
+from optimizer.errors import Problem, kept_part
 
 #: Codes accepted besides ISO 3166-1 alpha-2 (user-assigned codes in common use).
 EXTRA_COUNTRY_CODES = {"XK"}  # Kosovo
@@ -24,19 +26,85 @@ def country_codes() -> set[str]:
     return {c.alpha_2 for c in pycountry.countries} | EXTRA_COUNTRY_CODES
 
 
+#: The id column of each table other tables refer to.
+REFERENCED = {
+    "sites": "id",
+    "commodities": "id",
+    "recipes": "recipe",
+    "processes": "id",
+    "sources": "id",
+}
+
+
 def _dangling(
-    df: pd.DataFrame, col: str, valid: set, file: str, what: str, problems: list[Problem]
+    df: pd.DataFrame,
+    col: str,
+    valid: set,
+    file: str,
+    what: str,
+    problems: list[Problem],
+    dropped: set | frozenset = frozenset(),
 ) -> pd.Series:
-    """Report values of ``df[col]`` not in ``valid``; returns the mask of good rows."""
+    """Report values of ``df[col]`` not in ``valid``; returns the mask of good rows.
+
+    Values in ``dropped`` (ids of rows refused for a bad cell, reported there) are not
+    good rows but are not reported again: one bad latitude is one problem, not one
+    more on every row that names its site.
+    """
     ok = df[col].isin(valid) | (df[col] == "")
-    for _, r in df.loc[~ok].iterrows():
-        problems.append(Problem(file, int(r[LINE]), col, f"{r[col]!r} is not a known {what}"))
+    unknown = ~ok & ~df[col].isin(dropped)
+    for _, r in kept_part(problems, file, df.loc[unknown]).iterrows():
+        problems.append(
+            Problem(
+                file,
+                int(r[LINE]),
+                col,
+                f"{r[col]!r} is not a known {what}" + did_you_mean(str(r[col]), valid),
+            )
+        )
     return ok
 
 
+def check_containment(
+    groups: dict[str, list[str]], key: str, what: str, problems: list[Problem]
+) -> None:
+    """Groups (regions, commodity groups) that contain themselves, directly or through
+    others (``EU: [DE, EU2]``, ``EU2: [EU]``): one problem per loop, naming its groups.
+
+    The loops are the strongly connected parts of the graph group -> member group
+    (linear in its size, however the groups are nested).
+    """
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_edges_from((a, b) for a, members in groups.items() for b in members if b in groups)
+    for part in nx.strongly_connected_components(g):
+        first = min(part)
+        if len(part) == 1 and not g.has_edge(first, first):
+            continue
+        loop = [u for u, _ in nx.find_cycle(g.subgraph(part), first)]
+        shown = " -> ".join([*loop, loop[0]])
+        msg = (
+            f"{what} {first!r} contains itself"
+            if len(loop) == 1
+            else f"{what}s {', '.join(map(repr, sorted(part)))} contain each other ({shown})"
+        )
+        problems.append(
+            Problem(
+                "instance.yaml",
+                None,
+                f"{key}.{first}",
+                f"{msg}; a {what} is made of members and smaller {what}s, never of itself",
+            )
+        )
+
+
 def check_manifest(m: Manifest, commodities: set[str], problems: list[Problem]) -> None:
-    """Regions name real countries; commodity groups name real commodities."""
+    """Regions name real countries; commodity groups name real commodities; neither
+    contains itself."""
     codes = country_codes()
+    check_containment(m.regions, "regions", "region", problems)
+    check_containment(m.commodity_groups, "commodity_groups", "commodity group", problems)
     for region, members in m.regions.items():
         if region in codes:
             problems.append(
@@ -111,26 +179,51 @@ def expand_group(m: Manifest, name: str, commodities: set[str] | list[str]) -> l
     return [name]
 
 
-def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
-    """Every id a table refers to exists, and the rows make sense together."""
+def check_references(
+    m: Manifest,
+    t: dict[str, pd.DataFrame],
+    problems: list[Problem],
+    dropped: dict[str, set] | None = None,
+) -> None:
+    """Every id a table refers to exists, and the rows make sense together.
+
+    ``dropped``: table -> ids (:data:`REFERENCED`) of its rows refused for a bad cell;
+    references to them are not reported again.
+    """
+    gone = (
+        {k: dropped.get(k, set()) for k in REFERENCED}
+        if dropped
+        else dict.fromkeys(REFERENCED, set())
+    )
     com = set(t["commodities"]["id"])
     sites = t["sites"]
     site_ids = set(sites["id"])
     site_stage = dict(zip(sites["id"], sites["stage"], strict=True))
     codes = country_codes()
 
-    for _, r in sites.loc[~sites["country"].isin(codes)].iterrows():
+    for _, r in kept_part(
+        problems, "sites.csv", sites.loc[~sites["country"].isin(codes)]
+    ).iterrows():
         problems.append(
             Problem(
                 "sites.csv",
                 int(r[LINE]),
                 "country",
-                f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code",
+                f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code"
+                + country_hint(str(r["country"])),
             )
         )
 
     rec = t["recipes"]
-    _dangling(rec, "commodity", com, "recipes.csv", "commodity id (commodities.csv)", problems)
+    _dangling(
+        rec,
+        "commodity",
+        com,
+        "recipes.csv",
+        "commodity id (commodities.csv)",
+        problems,
+        gone["commodities"],
+    )
     first_line = rec.groupby("recipe", sort=False)[LINE].first()
     outs = set(rec.loc[rec["direction"] == "output", "recipe"])
     for name in first_line.index.difference(pd.Index(list(outs))):
@@ -153,8 +246,18 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         )
 
     pro = t["processes"]
-    _dangling(pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems)
-    _dangling(pro, "recipe", set(rec["recipe"]), "processes.csv", "recipe (recipes.csv)", problems)
+    _dangling(
+        pro, "site", site_ids, "processes.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    _dangling(
+        pro,
+        "recipe",
+        set(rec["recipe"]),
+        "processes.csv",
+        "recipe (recipes.csv)",
+        problems,
+        gone["recipes"],
+    )
     grp = pro.groupby("id", sort=False)
     nsite = grp["site"].nunique()
     ncap = grp["capacity"].nunique()
@@ -181,28 +284,52 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         )
 
     links = t["links"]
-    _dangling(links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems)
-    _dangling(links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems)
-    for _, r in links.loc[links["from_site"] == links["to_site"]].iterrows():
+    _dangling(
+        links, "from_site", site_ids, "links.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    _dangling(
+        links, "to_site", site_ids, "links.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    for _, r in kept_part(
+        problems, "links.csv", links.loc[links["from_site"] == links["to_site"]]
+    ).iterrows():
         problems.append(
             Problem("links.csv", int(r[LINE]), "to_site", "a link must join two different sites")
         )
     valid_names = com | set(m.commodity_groups) | {"*"}
-    _dangling(links, "commodity", valid_names, "links.csv", "commodity id, group or '*'", problems)
+    _dangling(
+        links,
+        "commodity",
+        valid_names,
+        "links.csv",
+        "commodity id, group or '*'",
+        problems,
+        gone["commodities"],
+    )
 
     dem = t["demand"]
-    ok = _dangling(dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems)
-    for _, r in dem.loc[ok].iterrows():
-        if site_stage.get(r["market"]) != "market":
-            problems.append(
-                Problem(
-                    "demand.csv",
-                    int(r[LINE]),
-                    "market",
-                    f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
-                )
+    ok = _dangling(
+        dem, "market", site_ids, "demand.csv", "site id (sites.csv)", problems, gone["sites"]
+    )
+    not_market = ok & (dem["market"].map(site_stage) != "market")
+    for _, r in kept_part(problems, "demand.csv", dem.loc[not_market]).iterrows():
+        problems.append(
+            Problem(
+                "demand.csv",
+                int(r[LINE]),
+                "market",
+                f"site {r['market']!r} has stage {site_stage.get(r['market'])!r}, demand needs a site of stage 'market'",
             )
-    _dangling(dem, "commodity", com, "demand.csv", "commodity id (commodities.csv)", problems)
+        )
+    _dangling(
+        dem,
+        "commodity",
+        com,
+        "demand.csv",
+        "commodity id (commodities.csv)",
+        problems,
+        gone["commodities"],
+    )
     known = set(m.periods)
     if P.monthly(m.periods):  # a year spreads over its months
         known |= {P.year_of(p) for p in m.periods}
@@ -211,7 +338,7 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
         if len(m.periods) <= 12
         else f"{m.periods[0]} .. {m.periods[-1]}"
     )
-    for _, r in dem.loc[~dem["period"].isin(known)].iterrows():
+    for _, r in kept_part(problems, "demand.csv", dem.loc[~dem["period"].isin(known)]).iterrows():
         problems.append(
             Problem(
                 "demand.csv",
@@ -224,12 +351,17 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
     if "expansions" in t:
         ex = t["expansions"]
         ok = _dangling(
-            ex, "process", set(pro["id"]), "expansions.csv", "process id (processes.csv)", problems
+            ex,
+            "process",
+            set(pro["id"]),
+            "expansions.csv",
+            "process id (processes.csv)",
+            problems,
+            gone["processes"],
         )
         finite = set(pro.loc[pro["capacity"].notna(), "id"])
-        for _, r in ex.loc[
-            ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))
-        ].iterrows():
+        unlimited = ex.loc[ok & ~ex["process"].isin(finite) & ex["process"].isin(set(pro["id"]))]
+        for _, r in kept_part(problems, "expansions.csv", unlimited).iterrows():
             problems.append(
                 Problem(
                     "expansions.csv",
@@ -238,19 +370,33 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                     f"process {r['process']!r} has no capacity limit to add to (give it a capacity, 0 if it does not run yet)",
                 )
             )
+        check_service(ex.loc[ok], m, problems)
 
     if "stocks" in t:
         st = t["stocks"]
-        _dangling(st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems)
-        _dangling(st, "commodity", com, "stocks.csv", "commodity id (commodities.csv)", problems)
+        _dangling(
+            st, "site", site_ids, "stocks.csv", "site id (sites.csv)", problems, gone["sites"]
+        )
+        _dangling(
+            st,
+            "commodity",
+            com,
+            "stocks.csv",
+            "commodity id (commodities.csv)",
+            problems,
+            gone["commodities"],
+        )
+
+    check_gain_loops(rec, problems)
 
     if "emissions" in t:
-        check_emissions(t["emissions"], rec, pro, problems)
+        check_emissions(t["emissions"], rec, pro, problems, gone)
 
     if "transit" in t:
         known = codes | set(m.regions)
         for col in ("from", "to"):
-            for _, r in t["transit"].loc[~t["transit"][col].isin(known)].iterrows():
+            bad = t["transit"].loc[~t["transit"][col].isin(known)]
+            for _, r in kept_part(problems, "transit.csv", bad).iterrows():
                 problems.append(
                     Problem(
                         "transit.csv",
@@ -261,25 +407,182 @@ def check_references(m: Manifest, t: dict[str, pd.DataFrame], problems: list[Pro
                 )
 
 
+#: Net surplus per tonne of input run through a set of recipes above which the set is
+#: reported as making material from nothing (rounding in the amounts stays below it).
+GAIN_TOLERANCE = 1e-6
+#: Most gain loops reported (each found by one small LP).
+MAX_GAIN_LOOPS = 10
+
+
+def gain_loops(rec: pd.DataFrame) -> list[dict]:
+    """Sets of recipes that together make material from nothing.
+
+    The rule (docs/reliability-inputs.md): with ``N`` the recipes' net output matrix
+    (commodity x recipe: ``+amount`` of each output, ``-amount`` of each input) and
+    ``x >= 0`` how often each recipe with at least one input runs, material appears
+    from nothing when some ``x`` has ``N x >= 0`` for every commodity and ``> 0`` for
+    one: the recipes, run in those proportions, use no input they do not make
+    themselves and leave something over.  For one-input one-output recipes that is
+    a loop whose yields (output / input per step) multiply to more than 1
+    (``A -> 2 B``, ``B -> A``); with several inputs or outputs it counts every
+    input a recipe needs, so a loop that gains one commodity while consuming another
+    that nothing in it makes is not reported.  Recycling loops lose mass and pass.
+
+    One LP finds such an ``x`` (maximise the net surplus per tonne of input run,
+    ``1'N x`` with ``1'In x <= 1``); the recipes on a cycle of the recipe graph
+    among those it runs are the loop.  They are set aside and the LP runs again, at
+    most :data:`MAX_GAIN_LOOPS` times.  Each loop: ``recipes`` (ids), ``runs``
+    (recipe -> relative activity), ``surplus`` (commodity -> net tonnes per tonne
+    of input run), ``path`` (commodities and recipes around one cycle).
+    """
+    import networkx as nx
+    from scipy import optimize, sparse
+
+    rec = rec.loc[rec["recipe"].isin(set(rec.loc[rec["direction"] == "input", "recipe"]))]
+    loops: list[dict] = []
+    if rec.empty:
+        return loops
+    active = set(rec["recipe"])
+    while active and len(loops) < MAX_GAIN_LOOPS:
+        r = rec.loc[rec["recipe"].isin(active)]
+        rid, ri = np.unique(r["recipe"].to_numpy(dtype=str), return_inverse=True)
+        cid, ci = np.unique(r["commodity"].to_numpy(dtype=str), return_inverse=True)
+        amount = r["amount"].to_numpy(dtype=float)
+        out = r["direction"].to_numpy() == "output"
+        net = sparse.csr_matrix(
+            (np.where(out, amount, -amount), (ci, ri)), shape=(len(cid), len(rid))
+        )
+        used = np.bincount(ri, weights=np.where(out, 0.0, amount), minlength=len(rid))
+        res = optimize.linprog(
+            -np.asarray(net.sum(axis=0)).ravel(),
+            A_ub=sparse.vstack([-net, sparse.csr_matrix(used)]),
+            b_ub=np.r_[np.zeros(len(cid)), 1.0],
+            bounds=(0, None),
+            method="highs",
+        )
+        if res.status != 0 or -res.fun <= GAIN_TOLERANCE:
+            break
+        x = res.x
+        ran = {rid[j] for j in np.flatnonzero(x > 1e-9)}
+        g = nx.DiGraph()
+        for rr in r.loc[r["recipe"].isin(ran)].itertuples(index=False):
+            c, q = ("c", rr.commodity), ("r", rr.recipe)
+            g.add_edge(*((q, c) if rr.direction == "output" else (c, q)))
+        on_loop = [p for p in nx.strongly_connected_components(g) if len(p) > 1]
+        members = sorted({n[1] for p in on_loop for n in p if n[0] == "r"})
+        if not members:  # cannot happen: a free lunch needs a cycle
+            break
+        start = min(n for n in on_loop[0] if n[0] == "r")
+        path = [n[1] for n, _ in nx.find_cycle(g.subgraph(on_loop[0]), start)]
+        surplus = net @ x
+        loops.append(
+            {
+                "recipes": members,
+                "runs": {rid[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)},
+                "surplus": {
+                    cid[i]: float(surplus[i]) for i in np.flatnonzero(surplus > GAIN_TOLERANCE)
+                },
+                "path": path,
+            }
+        )
+        active -= set(members)
+    return loops
+
+
+def check_gain_loops(
+    rec: pd.DataFrame, problems: list[Problem], where: tuple[str, int | None] | None = None
+) -> None:
+    """Report every set of recipes that makes material from nothing (:func:`gain_loops`),
+    at the first row of its first recipe in recipes.csv (or at ``where``: the file and
+    line of a scenario change that made it)."""
+    first = rec.groupby("recipe", sort=False)[LINE].first()
+    for loop in gain_loops(rec):
+        names = ", ".join(map(repr, loop["recipes"]))
+        made = ", ".join(f"{q:.4g} t {c}" for c, q in sorted(loop["surplus"].items()))
+        steps = " -> ".join(loop["path"] + loop["path"][:1])
+        file, line = where or ("recipes.csv", int(first[loop["recipes"][0]]))
+        problems.append(
+            Problem(
+                file,
+                line,
+                "amount" if where is None else "recipes",
+                f"recipes {names} make material from nothing: run together they use no "
+                f"input they do not make and leave {made} over per tonne of input "
+                f"({steps}); a chain of recipes must lose mass around a loop, check the "
+                "amounts",
+            )
+        )
+
+
+def check_service(ex: pd.DataFrame, m: Manifest, problems: list[Problem]) -> None:
+    """A committed project must enter service in one of the periods: ``earliest`` plus
+    ``lead_time`` no later than the start of the last period (the model would drop it,
+    and the build-out it stands for, without a word)."""
+    if ex.empty or "committed" not in ex.columns:
+        return
+    last = m.periods[-1]
+    ready = ex["earliest"].map(P.start).to_numpy(dtype=float) + ex["lead_time"].fillna(0).to_numpy(
+        dtype=float
+    )
+    never = (ex["committed"] == "yes").to_numpy() & (ready > P.start(last) + 1e-9)
+    for _, r in kept_part(problems, "expansions.csv", ex.loc[never]).iterrows():
+        lead = r["lead_time"] if pd.notna(r["lead_time"]) else 0
+        problems.append(
+            Problem(
+                "expansions.csv",
+                int(r[LINE]),
+                "lead_time" if lead else "earliest",
+                f"committed project {r['id']!r} is ready in {P.start(r['earliest']) + lead:g} "
+                f"(earliest {r['earliest']} + {lead:g} years' lead time), after the last "
+                f"period ({last}): it can never enter service; drop it or make it a "
+                "candidate (committed: no)",
+            )
+        )
+
+
 def check_emissions(
-    em: pd.DataFrame, rec: pd.DataFrame, pro: pd.DataFrame, problems: list[Problem]
+    em: pd.DataFrame,
+    rec: pd.DataFrame,
+    pro: pd.DataFrame,
+    problems: list[Problem],
+    gone: dict[str, set] | None = None,
 ) -> None:
     """Emission factors name real recipes and processes that run them; one unit per pollutant."""
     f = "emissions.csv"
-    ok = _dangling(em, "recipe", set(rec["recipe"]), f, "recipe (recipes.csv)", problems)
-    ok &= _dangling(em, "process", set(pro["id"]), f, "process id (processes.csv)", problems)
+    gone = gone or {}
+    ok = _dangling(
+        em,
+        "recipe",
+        set(rec["recipe"]),
+        f,
+        "recipe (recipes.csv)",
+        problems,
+        gone.get("recipes", set()),
+    )
+    ok &= _dangling(
+        em,
+        "process",
+        set(pro["id"]),
+        f,
+        "process id (processes.csv)",
+        problems,
+        gone.get("processes", set()),
+    )
     runs = set(zip(pro["id"], pro["recipe"], strict=True))
     named = em.loc[ok & (em["process"] != "")]
-    for _, r in named.iterrows():
-        if (r["process"], r["recipe"]) not in runs:
-            problems.append(
-                Problem(
-                    f,
-                    int(r[LINE]),
-                    "process",
-                    f"process {r['process']!r} does not run recipe {r['recipe']!r}",
-                )
+    stray = np.array(
+        [(a, b) not in runs for a, b in zip(named["process"], named["recipe"], strict=True)],
+        dtype=bool,
+    )
+    for _, r in kept_part(problems, f, named.loc[stray]).iterrows():
+        problems.append(
+            Problem(
+                f,
+                int(r[LINE]),
+                "process",
+                f"process {r['process']!r} does not run recipe {r['recipe']!r}",
             )
+        )
     units = em.loc[em["unit"] != ""].groupby("pollutant")["unit"].unique()
     for pollutant, us in units.items():
         if len(us) > 1:
@@ -295,9 +598,12 @@ def check_emissions(
             )
 
 
-def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
+def check_sources(
+    t: dict[str, pd.DataFrame], problems: list[Problem], dropped: dict[str, set] | None = None
+) -> None:
     """Every ``source`` names a row of sources.csv, and every numeric row has one."""
     ids = set(t["sources"]["id"])
+    gone = (dropped or {}).get("sources", set())
     for name, df in t.items():
         table = TABLES[name]
         if not table.numeric_needs_source or "source" not in df.columns:
@@ -307,8 +613,9 @@ def check_sources(t: dict[str, pd.DataFrame], problems: list[Problem]) -> None:
         ]
         if numeric:
             has_number = df[numeric].notna().any(axis=1)
-            for _, r in df.loc[has_number & (df["source"] == "")].iterrows():
+            missing = df.loc[has_number & (df["source"] == "")]
+            for _, r in kept_part(problems, table.file, missing).iterrows():
                 problems.append(
                     Problem(table.file, int(r[LINE]), "source", "row has numbers but no source id")
                 )
-        _dangling(df, "source", ids, table.file, "source id (sources.csv)", problems)
+        _dangling(df, "source", ids, table.file, "source id (sources.csv)", problems, gone)

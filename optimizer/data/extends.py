@@ -37,7 +37,7 @@ from optimizer.data import periods
 from optimizer.data.schema import TABLES, Table
 from optimizer.data.tables import LINE
 from optimizer.data.yamlio import _LinedDict, line_of, load_yaml
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, Problem, Problems
 
 #: Name of the column holding, for each row of an extending instance, the file
 #: it comes from (relative to the extending instance's folder).
@@ -103,9 +103,12 @@ def read_base(folder: Path, data: dict, read: Callable[[Path], Any]) -> tuple[An
     try:
         inst = read(base)
     except InputError as e:
-        raise InputError(
-            [Problem(_label(prefix, p.file), p.row, p.column, p.message) for p in e.problems]
-        ) from None
+        moved = Problems(
+            Problem(_label(prefix, p.file), p.row, p.column, p.message) for p in e.problems
+        )
+        for file, n in e.omitted.items():
+            moved.omit(_label(prefix, file), n)
+        raise InputError(moved) from None
     finally:
         _loading.reset(token)
     return inst, prefix
@@ -197,7 +200,7 @@ def located_checks(
         c = df.copy()
         c[LINE] = range(1, len(c) + 1)
         tokens[name] = c
-    found: list[Problem] = []
+    found = Problems()
     run(tokens, found)
     by_file = {TABLES[n].file: n for n in tables}
     for p in found:
@@ -207,6 +210,9 @@ def located_checks(
             continue
         row = tables[name].iloc[p.row - 1]
         problems.append(Problem(str(row[FILE]), int(row[LINE]), p.column, p.message))
+    for file, n in found.omitted.items():  # counted where the table's own rows are
+        if isinstance(problems, Problems):
+            problems.omit(file, n)
 
 
 def scenario_folders(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from optimizer.data.manifest import Manifest
 from optimizer.data.schema import TABLES
 from optimizer.data.tables import coerce_table, read_table
 from optimizer.data.yamlio import load_yaml, validate_yaml_model
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, Problem, Problems
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +165,17 @@ class Instance:
 
 
 def _cross_checks(
-    manifest: Manifest, raw: dict[str, pd.DataFrame], problems: list[Problem]
+    manifest: Manifest,
+    raw: dict[str, pd.DataFrame],
+    problems: list[Problem],
+    dropped: dict[str, set] | None = None,
 ) -> None:
-    """Cross-table checks (references, sources) of a loaded manifest and its tables."""
-    checks.check_manifest(manifest, set(raw["commodities"]["id"]), problems)
-    checks.check_references(manifest, raw, problems)
-    checks.check_sources(raw, problems)
+    """Cross-table checks (references, sources) of a loaded manifest and its tables;
+    ``dropped``: ids of rows refused for a bad cell (not reported again where named)."""
+    gone = (dropped or {}).get("commodities", set())
+    checks.check_manifest(manifest, set(raw["commodities"]["id"]) | gone, problems)
+    checks.check_references(manifest, raw, problems, dropped)
+    checks.check_sources(raw, problems, dropped)
 
 
 def read(path: str | Path) -> Instance:
@@ -192,7 +197,7 @@ def read(path: str | Path) -> Instance:
                 "not a folder (an instance is a folder with instance.yaml and CSV tables)",
             )
         )
-    problems: list[Problem] = []
+    problems = Problems()  # the first problems of each file, the others counted
     manifest: Manifest | None = None
     base, prefix, extending = None, "", False  # ``extends:`` a base instance (optimizer/extends.py)
     try:
@@ -212,10 +217,14 @@ def read(path: str | Path) -> Instance:
         problems.extend(e.problems)
 
     raw: dict[str, pd.DataFrame] = {}
+    dropped: dict[str, set] = {}  # ids of rows refused for a bad cell, per table
     for name, table in TABLES.items():
         df = read_table(folder, extends.optional(table) if extending else table, problems)
         if df is not None:
             raw[name] = coerce_table(df, table, problems)
+            if name in checks.REFERENCED:
+                col = checks.REFERENCED[name]
+                dropped[name] = set(df[col]) - set(raw[name][col])
     if base is not None:
         raw = extends.merge_tables(
             base, prefix, raw, manifest.redate if manifest is not None else None
@@ -223,9 +232,11 @@ def read(path: str | Path) -> Instance:
     required_missing = [n for n, t in TABLES.items() if t.required and n not in raw]
     if manifest is not None and not required_missing:
         if base is not None:
-            extends.located_checks(lambda t, pr: _cross_checks(manifest, t, pr), raw, problems)
+            extends.located_checks(
+                lambda t, pr: _cross_checks(manifest, t, pr, dropped), raw, problems
+            )
         else:
-            _cross_checks(manifest, raw, problems)
+            _cross_checks(manifest, raw, problems, dropped)
     if problems:
         raise InputError(problems)
     assert manifest is not None

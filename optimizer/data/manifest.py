@@ -117,6 +117,15 @@ class Manifest(_Strict):
                         )
         return v
 
+    @field_validator("redate")
+    @classmethod
+    def _years(cls, v: dict[int, int]) -> dict[int, int]:
+        for a, b in v.items():
+            for y in (a, b):
+                if y not in P.YEARS:
+                    raise ValueError(f"{y} is not a year (four digits, such as 2024)")
+        return v
+
     @field_validator("periods", mode="before")
     @classmethod
     def _periods(cls, v: Any) -> list[int | str]:

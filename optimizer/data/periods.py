@@ -27,6 +27,9 @@ import pandas as pd
 #: A period id: a year or a month.
 Period = int | str
 
+#: Years a period may be (four digits, as in every date format).
+YEARS = range(1000, 10000)
+
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 RANGE = re.compile(r"^\s*(\d{4}-\d{2})\s*\.\.\s*(\d{4}-\d{2})\s*$")
 
@@ -47,10 +50,10 @@ def plain(p: Any) -> Period:
 def parse(value: Any) -> Period:
     """One period id from text or a number: ``2024`` / ``"2024"`` → 2024, ``"2025-04"``
     stays; anything else raises ``ValueError``."""
-    if is_year(value):
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if is_year(value) or (isinstance(value, float) and value.is_integer()):
+        if int(value) in YEARS:
+            return int(value)
+        raise ValueError(f"{value!r} is not a period (a year has four digits, such as 2024)")
     if isinstance(value, str):
         v = value.strip()
         if re.fullmatch(r"\d{4}(\.0*)?", v):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from optimizer.data import periods
+from optimizer.data.limits import MAX_CSV_BYTES, read_limited
 from optimizer.data.schema import ID_PATTERN, Table
-from optimizer.errors import Problem
+from optimizer.errors import InputError, Problem, kept_part
 
 #: Free-text columns that any table may carry; they are kept and never interpreted.
 COMMENT_COLUMNS = ("note", "notes", "comment")
@@ -37,7 +39,11 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
         if table.required:
             problems.append(Problem(label, None, None, "required file is missing"))
         return None
-    raw = path.read_bytes()
+    try:
+        raw = read_limited(path, label, MAX_CSV_BYTES, "a CSV table")
+    except InputError as e:
+        problems.extend(e.problems)
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -58,7 +64,7 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
     lines: list[int] = []
     try:
         for rec in reader:
-            if not rec or all(not c.strip() for c in rec):
+            if not rec or not "".join(rec).strip():
                 continue
             if header is None:
                 header = [c.strip() for c in rec]
@@ -93,17 +99,11 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
             bad = True
         seen.add(name)
     known = {c.name for c in table.columns}
-    for name in header:
-        if name and name not in known and name not in COMMENT_COLUMNS:
-            problems.append(
-                Problem(
-                    label,
-                    header_line,
-                    name,
-                    f"unknown column (expected: {', '.join(sorted(known))})",
-                )
-            )
-            bad = True
+    unknown = [n for n in header if n and n not in known and n not in COMMENT_COLUMNS]
+    expected = ", ".join(sorted(known))
+    for name in kept_part(problems, label, unknown):
+        problems.append(Problem(label, header_line, name, f"unknown column (expected: {expected})"))
+    bad = bad or bool(unknown)
     for c in table.columns:
         if c.required and c.name not in header:
             problems.append(Problem(label, header_line, c.name, "required column is missing"))
@@ -122,6 +122,24 @@ def read_table(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFr
     if df.empty and table.required:
         problems.append(Problem(label, None, None, "table has no rows"))
     return df
+
+
+def _report_found(
+    found: list[tuple[np.ndarray, str, Callable[[int], str]]],
+    label: str,
+    line: np.ndarray,
+    problems: list[Problem],
+) -> None:
+    """Append the problems of ``found`` in line order; only as many as ``problems`` keeps
+    of ``label`` get a message, the others are counted."""
+    if not found:
+        return
+    rows = np.concatenate([idx for idx, _, _ in found])
+    which = np.concatenate([np.full(len(idx), k) for k, (idx, _, _) in enumerate(found)])
+    order = np.lexsort((which, line[rows]))
+    for j in kept_part(problems, label, order):
+        i, (_, col, msg_for) = int(rows[j]), found[which[j]]
+        problems.append(Problem(label, int(line[i]), col, msg_for(i)))
 
 
 _NONFINITE = {
@@ -145,46 +163,50 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
     """Convert cells to their schema types and check blanks, ranges, choices and keys.
 
     Bad cells are reported and the rows that hold them are dropped, so later
-    cross-table checks do not pile follow-on errors on top.
+    cross-table checks do not pile follow-on errors on top.  Messages are written
+    only for the problems ``problems`` keeps (:class:`~optimizer.errors.Problems`:
+    the first by line), the others are counted: a junk file costs one vectorised
+    pass, not a message per cell.
     """
     label = table.file
     line = df[LINE].to_numpy()
     out = pd.DataFrame(index=df.index)
     bad_rows = np.zeros(len(df), dtype=bool)
+    #: (rows, column, message for row i) of every check that failed somewhere
+    found: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
 
-    def report(mask: np.ndarray, col: str, msg_for) -> None:
+    def report(mask: np.ndarray, col: str, msg_for: Callable[[int], str]) -> None:
         idx = np.flatnonzero(mask)
-        for i in idx:
-            problems.append(Problem(label, int(line[i]), col, msg_for(i)))
-        bad_rows[idx] = True
+        if len(idx):
+            found.append((idx, col, msg_for))
+            bad_rows[idx] = True
 
     for c in table.columns:
         text = df[c.name].astype(str)
+        tv = text.to_numpy(dtype=object)
         blank = (text == "").to_numpy()
         if not c.nullable:
             report(blank, c.name, lambda i: "is blank, a value is required")
         if c.dtype in ("float", "int"):
             lowered = text.str.lower()
             nonfinite = lowered.isin(_NONFINITE).to_numpy()
-            report(
-                nonfinite & ~blank, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a finite number"
-            )
+            report(nonfinite & ~blank, c.name, lambda i, t=tv: f"{t[i]!r} is not a finite number")
             nums = pd.to_numeric(text.where(~nonfinite, ""), errors="coerce").to_numpy(
                 dtype=float, copy=True
             )
             unparsable = np.isnan(nums) & ~blank & ~nonfinite
-            report(unparsable, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a number")
+            report(unparsable, c.name, lambda i, t=tv: f"{t[i]!r} is not a number")
             overflow = np.isinf(nums)  # 1e400 parses to inf
             report(
                 overflow,
                 c.name,
-                lambda i, t=text: f"{t.iat[i]!r} is not a finite number (too large for a float)",
+                lambda i, t=tv: f"{t[i]!r} is not a finite number (too large for a float)",
             )
             nums[overflow] = np.nan
             valid = ~np.isnan(nums)
             if c.dtype == "int":
                 frac = valid & (nums != np.round(nums))
-                report(frac, c.name, lambda i, t=text: f"{t.iat[i]!r} is not a whole number")
+                report(frac, c.name, lambda i, t=tv: f"{t[i]!r} is not a whole number")
             if c.ge is not None:
                 report(
                     valid & (nums < c.ge),
@@ -206,19 +228,20 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
             out[c.name] = nums
         elif c.dtype == "period":
             vals: list = [None] * len(text)
-            for i, t in enumerate(text):
+            unparsed = np.zeros(len(text), dtype=bool)
+            for i, t in enumerate(tv):
                 if not blank[i]:
                     try:
                         vals[i] = periods.parse(t)
                     except ValueError:
-                        report(
-                            np.arange(len(text)) == i,
-                            c.name,
-                            lambda i, t=text: (
-                                f"{t.iat[i]!r} is not a period (a year such as 2024 or a month "
-                                "such as 2025-04)"
-                            ),
-                        )
+                        unparsed[i] = True
+            report(
+                unparsed,
+                c.name,
+                lambda i, t=tv: (
+                    f"{t[i]!r} is not a period (a year such as 2024 or a month such as 2025-04)"
+                ),
+            )
             out[c.name] = pd.Series(vals, index=df.index, dtype=object)
         else:
             if c.dtype == "id":
@@ -226,8 +249,8 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                 report(
                     badid,
                     c.name,
-                    lambda i, t=text: (
-                        f"{t.iat[i]!r} is not a valid id (letters, digits, _ . - only; no spaces)"
+                    lambda i, t=tv: (
+                        f"{t[i]!r} is not a valid id (letters, digits, _ . - only; no spaces)"
                     ),
                 )
             if c.choices:
@@ -235,28 +258,24 @@ def coerce_table(df: pd.DataFrame, table: Table, problems: list[Problem]) -> pd.
                 report(
                     badc,
                     c.name,
-                    lambda i, t=text, ch=c.choices: f"{t.iat[i]!r} is not one of {', '.join(ch)}",
+                    lambda i, t=tv, ch=c.choices: f"{t[i]!r} is not one of {', '.join(ch)}",
                 )
-            out[c.name] = text.to_numpy(dtype=object)
+            out[c.name] = tv
     if table.key:
-        dup = df.duplicated(list(table.key), keep=False).to_numpy()
-        if dup.any():
+        key = list(table.key)
+        later = df.duplicated(key, keep="first").to_numpy()
+        if later.any():
             keycols = ", ".join(table.key)
-            first: dict[tuple, int] = {}
-            for i in np.flatnonzero(dup):
-                k = tuple(df[list(table.key)].iloc[i])
-                if k in first:
-                    problems.append(
-                        Problem(
-                            label,
-                            int(line[i]),
-                            table.key[0],
-                            f"duplicate ({keycols}) {'/'.join(k)}: also on line {first[k]}",
-                        )
-                    )
-                    bad_rows[i] = True
-                else:
-                    first[k] = int(line[i])
+            firsts = df.groupby(key, sort=False)[LINE].transform("first").to_numpy()
+            keys = df[key].to_numpy(dtype=object)
+            report(
+                later,
+                table.key[0],
+                lambda i: (
+                    f"duplicate ({keycols}) {'/'.join(keys[i])}: also on line {int(firsts[i])}"
+                ),
+            )
+    _report_found(found, label, line, problems)
     for extra in COMMENT_COLUMNS:
         if extra in df.columns:
             out[extra] = df[extra].to_numpy(dtype=object)

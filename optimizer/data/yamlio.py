@@ -1,4 +1,10 @@
-"""Safe YAML loading that remembers line numbers, and pydantic errors located in the file."""
+"""Safe YAML loading that remembers line numbers, and pydantic errors located in the file.
+
+Loading is bounded (:mod:`optimizer.data.limits`): at most ``MAX_YAML_BYTES`` are
+read, and a document whose aliases expand to more than ``MAX_YAML_NODES`` nodes (a
+"billion laughs" bomb) or refer to themselves is refused before anything is built
+from it, located at the first node that crosses the limit.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,77 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from optimizer.data.limits import MAX_YAML_BYTES, MAX_YAML_NODES, read_limited
 from optimizer.errors import InputError, Problem
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records the line of every mapping key and sequence item."""
+    """SafeLoader that records the line of every mapping key and sequence item, and
+    refuses documents whose aliases expand beyond :data:`MAX_YAML_NODES` nodes."""
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            check_expansion(node, MAX_YAML_NODES)
+        return node
+
+
+class _ExpansionError(yaml.MarkedYAMLError):
+    pass
+
+
+def check_expansion(root: yaml.Node, limit: int) -> int:
+    """Nodes in the document under ``root`` with every alias expanded (each use of an
+    anchor counts the anchored node again); raises when it exceeds ``limit`` or an
+    alias refers to a node that contains it.
+
+    Aliases make the composed document a graph that shares nodes, so sizes are
+    summed once per node (memoised, iteratively: no recursion limit) and the total
+    is known without expanding anything.
+    """
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+
+    def children(n: yaml.Node) -> list[yaml.Node]:
+        if isinstance(n, yaml.MappingNode):
+            return [x for kv in n.value for x in kv]
+        if isinstance(n, yaml.SequenceNode):
+            return list(n.value)
+        return []
+
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            total = 1 + sum(size[id(c)] for c in children(node))
+            if total > limit:
+                raise _ExpansionError(
+                    None,
+                    None,
+                    f"aliases expand this document to more than {limit:,} nodes "
+                    "(an alias bomb?); write the values out or use fewer aliases",
+                    node.start_mark,
+                )
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise _ExpansionError(
+                None, None, "an alias refers to a node that contains it", node.start_mark
+            )
+        open_.add(key)
+        stack.append((node, True))
+        for c in children(node):
+            if id(c) in open_:
+                raise _ExpansionError(
+                    None, None, "an alias refers to a node that contains it", c.start_mark
+                )
+            if id(c) not in size:
+                stack.append((c, False))
+    return size[id(root)]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False):
@@ -54,16 +126,10 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 
 def load_yaml(path: Path, label: str | None = None) -> Any:
-    """Safe-load a YAML file; syntax errors become :class:`InputError` with the line."""
+    """Safe-load a YAML file (bounded: :mod:`optimizer.data.limits`); syntax errors and
+    alias bombs become :class:`InputError` with the line."""
     label = label or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(Problem(label, None, None, "file not found")) from None
-    except IsADirectoryError:
-        raise InputError(
-            Problem(label, None, None, "is a directory, expected a YAML file")
-        ) from None
+    raw = read_limited(path, label, MAX_YAML_BYTES, "a YAML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -79,6 +145,8 @@ def load_yaml(path: Path, label: str | None = None) -> Any:
         raise InputError(Problem(label, line, None, f"invalid YAML: {e.problem or e}")) from None
     except yaml.YAMLError as e:
         raise InputError(Problem(label, None, None, f"invalid YAML: {e}")) from None
+    except RecursionError:
+        raise InputError(Problem(label, None, None, "invalid YAML: nested too deeply")) from None
     return data
 
 

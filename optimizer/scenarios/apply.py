@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from optimizer.data import periods as P
 from optimizer.data import workbook
+from optimizer.data.checks import check_gain_loops
 from optimizer.data.extends import scenario_folders
 from optimizer.data.instance import Instance, read
 from optimizer.data.schema import TABLES
@@ -118,6 +119,11 @@ def apply_scenarios(inst: Instance, refs: list[str], *, base: bool = False) -> I
         _check_sources(out, sc, raw, str(path), problems)
         for i, ch in enumerate(sc.changes):
             apply_change(out, ch, raw, ("changes", i), str(path), problems)
+        edits = [i for i, ch in enumerate(sc.changes) if ch.table == "recipes"]
+        if edits and not problems:  # amounts changed: no loop may gain mass now
+            check_gain_loops(
+                out.tables["recipes"], problems, (str(path), line_of(raw, ("changes", edits[0])))
+            )
         new = []
         for i, pol in enumerate(sc.policies):
             parsed = _parse_policy(out, pol, raw, ("policies", i), str(path), problems)
@@ -219,6 +225,7 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
         return
     cols = {c.name: c for c in table.columns}
     mask = np.ones(len(df), dtype=bool)
+    before = len(problems)
     for col, value in ch.where.items():
         if col not in cols:
             problems.append(
@@ -231,11 +238,12 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
             )
             continue
         values = value if isinstance(value, list) else [value]
-        if col == "country":
-            expanded: set[str] = set()
-            for v in values:
-                expanded |= inst.region_members(str(v))
-            values = sorted(expanded)
+        have = set(df[col].astype(str))
+        missing = sorted({str(v) for v in values} - have)
+        if col == "country":  # a region is missing when none of its countries has a row
+            members = {str(v): inst.region_members(str(v)) for v in values}
+            missing = sorted(v for v, ms in members.items() if not ms & have)
+            values = sorted(set().union(*members.values()))
         if cols[col].dtype in ("float", "int"):
             try:
                 values = [float(v) for v in values]
@@ -252,7 +260,6 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
             sel = df[col].isin(values).to_numpy()
         else:
             sel = df[col].astype(str).isin([str(v) for v in values]).to_numpy()
-            missing = sorted({str(v) for v in values} - set(df[col].astype(str)))
             if missing:
                 problems.append(
                     Problem(
@@ -263,6 +270,18 @@ def apply_change(inst, ch: Change, raw, loc: tuple, label: str, problems: list[P
                     )
                 )
         mask &= sel
+    if ch.where and not mask.any() and len(problems) == before:
+        shown = " and ".join(f"{k} = {v!r}" for k, v in ch.where.items())
+        problems.append(
+            Problem(
+                label,
+                line_of(raw, (*loc, "where")),
+                "where",
+                f"no row of {table.file} has {shown}"
+                + (" together" if len(ch.where) > 1 else "")
+                + ": the change would do nothing",
+            )
+        )
     if not (ch.set or ch.scale):
         problems.append(Problem(label, line, None, "a change needs `set` or `scale`"))
     for kind, edits in (("set", ch.set), ("scale", ch.scale)):

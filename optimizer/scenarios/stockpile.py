@@ -28,13 +28,16 @@ def _append(df: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
 
 
 def compile_stockpile(inst: Instance, pid: str, p: Stockpile, source: str) -> None:
-    """Add the stockpile's site, stock and links to ``inst.tables`` (in place)."""
+    """Add the stockpile's site, stock and links to ``inst.tables`` (in place); a
+    stockpile whose site is already there (another policy, another scenario) adds to
+    its stock."""
     t = inst.tables
     members = inst.region_members(p.region)
     if p.site is not None:
         site = p.site
+    elif (site := f"stockpile.{p.region}.{p.commodity}") in set(t["sites"]["id"]):
+        pass  # a second stockpile of the same place and commodity adds to its stock
     else:
-        site = f"stockpile.{p.region}.{p.commodity}"
         country = p.region if p.region not in inst.manifest.regions else sorted(members)[0]
         stage = inst.commodities.set_index("id").loc[p.commodity, "stage"]
         t["sites"] = _append(
