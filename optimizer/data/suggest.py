@@ -21,11 +21,11 @@ def close(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.75) -
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'mine_north'?)`` when a known id is close to ``word``, else ``""``."""
+    """``; did you mean 'mine_north'?`` when a known id is close to ``word``, else ``""``."""
     hits = close(word, choices)
     if not hits:
         return ""
-    return " (did you mean " + " or ".join(repr(h) for h in hits) + "?)"
+    return "; did you mean " + " or ".join(repr(h) for h in hits) + "?"
 
 
 def country_hint(word: str) -> str:
