@@ -82,8 +82,17 @@ def check_quickstart(nb, text):
     assert "China: Separation" in text and "Defense & aerospace" in text
 
 
+def check_resilience(nb, text):
+    assert _n_figures(nb) >= 3  # capex by country, value at risk by year, Sankey
+    assert "mp_10x" in text and "MP Materials" in text and "t/yr" in text
+    assert text.count(": optimal, value at risk outside China $") == 4
+    assert re.search(r"optimal: [\d.,]+ t of Sintered NdFeB, high-temperature", text)
+    assert "with the build-out, under the controls: 0 t" in text
+
+
 CHECKS = {
     "quickstart.ipynb": check_quickstart,
+    "resilience.ipynb": check_resilience,
 }
 
 
