@@ -10,6 +10,7 @@ and through the widgets, and must move the value at risk the way it must.
 
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
@@ -25,7 +26,29 @@ PLOTLY = "application/vnd.plotly.v1+json"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 RAW_FLOAT = re.compile(r"\d\.\d+e[+-]\d\d")  # 1.031663e+11: a number nobody formatted
 
-EXTRA: dict[str, str] = {}
+#: run in the what-if notebook's kernel after it has run: the callback with other choices
+CALLBACK = """
+import json
+_lo, _hi = update(share_eu=0.0), update(share_eu=1.0)
+_long = update(horizon="long")
+_none = update(scenario="myanmar-2024-drop")
+controls["share_eu"].value = 1.0
+# what pressing Solve does (interactive.update, minus its Output-widget capture, which
+# needs a front end): the callback called with the widgets' values
+_widget = ui.f(**{w._kwarg: w.get_interact_value() for w in ui.kwargs_widgets})
+print("CALLBACK " + json.dumps({
+    "eu_lo": float(_lo["at_risk"].get("mkt_eu", 0.0)),
+    "eu_hi": float(_hi["at_risk"].get("mkt_eu", 0.0)),
+    "out_lo": _lo["outside_china"], "out_hi": _hi["outside_china"],
+    "out_april": april["outside_china"], "out_long": _long["outside_china"],
+    "figures": [type(_hi["shortage_figure"]).__name__, _hi["sankey"].data[0].type],
+    "none_headline": _none["headline"],
+    "widget_eu": float(_widget["at_risk"].get("mkt_eu", 0.0)),
+    "widget_is_show": ui.f is show and ui.manual_button.description == "Solve",
+    "widget_kids": sorted(type(w).__name__ for w in ui.children),
+}))
+"""
+EXTRA = {"controls-2025.ipynb": CALLBACK}
 
 
 def usd(x: float) -> str:
@@ -82,6 +105,27 @@ def check_quickstart(nb, text):
     assert "China: Separation" in text and "Defense & aerospace" in text
 
 
+def check_controls(nb, text):
+    assert _n_figures(nb) >= 6  # April bars and Sankey, exports, unmet, stocks, gaming unmet
+    assert any(WIDGET in o.get("data", {}) for o in _outputs(nb))
+    short = load(INSTANCES / "world-2024", ["cn-export-controls-2025-04"], horizon="short")
+    assert f"value at risk outside China {usd(outside_china(short.solve()))}" in text
+    # the monthly timeline: China's magnet exports (tests/instances/test_world_2025_monthly.py)
+    assert "2025-01 4,488 t" in text and "2025-05 0 t" in text and "2025-07 4,268 t" in text
+    line = next(x for x in text.splitlines() if x.startswith("CALLBACK "))
+    cb = json.loads(line.removeprefix("CALLBACK "))
+    # the EU licensed in full: less at risk in the EU than none licensed, and outside China
+    assert cb["eu_hi"] < cb["eu_lo"] and cb["eu_lo"] > 0
+    assert cb["out_hi"] < cb["out_april"] < cb["out_lo"]
+    assert cb["out_long"] < cb["out_april"]  # the long run reroutes
+    assert cb["figures"] == ["Figure", "sankey"]
+    assert "no Chinese export control" in cb["none_headline"]
+    # the widgets call the callback with the slider's value
+    assert cb["widget_eu"] == pytest.approx(cb["eu_hi"]) and cb["widget_is_show"]
+    assert cb["widget_kids"].count("FloatSlider") == 5
+    assert {"ToggleButtons", "Dropdown", "Button"} <= set(cb["widget_kids"])
+
+
 def check_resilience(nb, text):
     assert _n_figures(nb) >= 3  # capex by country, value at risk by year, Sankey
     assert "mp_10x" in text and "MP Materials" in text and "t/yr" in text
@@ -92,6 +136,7 @@ def check_resilience(nb, text):
 
 CHECKS = {
     "quickstart.ipynb": check_quickstart,
+    "controls-2025.ipynb": check_controls,
     "resilience.ipynb": check_resilience,
 }
 
