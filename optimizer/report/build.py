@@ -676,6 +676,8 @@ def _timeline(
     if not months:
         return None
     ev = TL.events(instance, months)
+    areas = list(instance.manifest.price_areas) if instance is not None else []
+    exporter = areas[0] if areas else None
     fs = first_shortages(res)
     fs = fs.loc[fs["first_short"].notna()]
     d = res.summary.get("decisions") or {}
@@ -701,7 +703,15 @@ def _timeline(
             "stocks": figs.add(
                 f"{key}-tl-stocks", TL.timeline_stock_figure(res, instance, names, ev)
             ),
+            # the first price area's (CN in world-2025-monthly) magnet exports by destination
+            "exports": figs.add(
+                f"{key}-tl-exports",
+                TL.timeline_exports_figure(res, instance, names, ev, exporter)
+                if exporter
+                else None,
+            ),
         },
+        "exporter": names.country_name(exporter) if exporter else "",
     }
 
 

@@ -183,3 +183,31 @@ def test_a_norway_in_a_region_gets_a_hint(tmp_path, tiny_copy):
     assert run.returncode == 2
     assert 'quote the code ("NO")' in run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_timeline_draws_chinas_magnet_exports_by_month_and_destination(controls):
+    from optimizer.report.figures import timeline as TL
+    from optimizer.report.names import Names
+
+    inst = load(MONTHLY, ["cn-controls-2025"])
+    ex = TL.exports_by_month(controls, inst, "CN", "magnets")
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    by_month = ex.groupby("period")["quantity"].sum()
+    assert list(by_month.index) == months
+    for m in months:  # the same tonnes as the flows of the three magnet commodities
+        assert by_month[m] == pytest.approx(_cn_exports(controls, MAGNETS, m), abs=1e-6)
+    assert by_month["2025-01"] == pytest.approx(4488, abs=1)
+    assert by_month["2025-05"] == pytest.approx(0, abs=1e-6)
+    ev = TL.events(inst, months)
+    fig = TL.timeline_exports_figure(controls, inst, Names(inst, [controls]), ev)
+    assert fig is not None
+    # one stacked bar per destination country, named, summing to the month's exports
+    assert {"Japan", "United States", "South Korea"} <= {tr.name for tr in fig.data}
+    total = np.sum([np.asarray(tr.y, dtype=float) for tr in fig.data], axis=0)
+    assert total == pytest.approx(by_month.to_numpy(), abs=1e-6)
+    assert len(fig.layout.shapes) == len(ev) >= 3  # the policy dates, dashed
+    # the report's Month by month section draws it too
+    from optimizer.report import render_report
+
+    html = render_report(controls, inst)
+    assert "Magnet exports from China by month" in html and "r-tl-exports" in html

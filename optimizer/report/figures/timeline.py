@@ -4,7 +4,9 @@
 commodities; without values, the worst commodity's share of demand unmet), and
 ``timeline_stock_figure`` each holder's safety stocks as a share of their level, valued
 at their keep cost (USD adds up; tonnes of different commodities are never summed).
-Both mark the policy events (:func:`events`) with a dashed line.
+``timeline_exports_figure`` an exporter's shipments of one product family (China's magnets)
+per month, stacked by destination country.  All mark the policy events (:func:`events`)
+with a dashed line.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from optimizer.data import periods as P
-from optimizer.report.figures.common import MUTED, SERIES, base_layout, money, pct
-from optimizer.report.names import Names, esc, short
+from optimizer.report.figures.common import MUTED, SERIES, base_layout, money, pct, t
+from optimizer.report.names import Names, country_colour, esc, short
 
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
@@ -153,6 +155,69 @@ def timeline_stock_figure(
         **base_layout(
             height=380,
             yaxis={"title": "safety stock held (share of level, by value)", "tickformat": ".0%"},
+            xaxis={"type": "date"},
+        )
+    )
+    return fig
+
+
+def exports_by_month(
+    res: Result, instance: Instance | None, exporter: str = "CN", commodities: str = "magnets"
+) -> pd.DataFrame:
+    """Tonnes shipped from ``exporter`` (a country or region) to outside it, per month and
+    destination country, of ``commodities`` (an id or group of one product family: tonnes
+    of magnets add up, tonnes of different products would not): ``period, country,
+    quantity`` (every month, zeros included)."""
+    months = months_of(res)
+    if instance is None or not months:
+        return pd.DataFrame(columns=["period", "country", "quantity"])
+    home = instance.region_members(exporter)
+    coms = set(instance.commodities_of(commodities))
+    f = res.flows
+    f = f.loc[
+        f["source_country"].isin(home) & ~f["target_country"].isin(home) & f["commodity"].isin(coms)
+    ]
+    g = f.groupby(["target_country", "period"])["quantity"].sum().unstack("period")
+    g = g.reindex(columns=months).fillna(0.0)
+    out = g.stack().rename("quantity").reset_index()
+    return out.rename(columns={"target_country": "country"})[["period", "country", "quantity"]]
+
+
+def timeline_exports_figure(
+    res: Result,
+    instance: Instance | None,
+    names: Names,
+    ev: list[tuple[str, str]],
+    exporter: str = "CN",
+    commodities: str = "magnets",
+) -> go.Figure | None:
+    """``exporter``'s exports of ``commodities`` per month, stacked by destination country
+    (the largest destinations first; tonnes of one product family)."""
+    months = months_of(res)
+    ex = exports_by_month(res, instance, exporter, commodities)
+    if ex.empty or not (ex["quantity"] > 1e-6).any():
+        return None
+    wide = ex.pivot(index="country", columns="period", values="quantity").reindex(columns=months)
+    wide = wide.loc[wide.sum(axis=1).sort_values(ascending=False).index]
+    fig = go.Figure()
+    for code, row in wide.iterrows():
+        label = esc(names.country_name(str(code)))
+        fig.add_trace(
+            go.Bar(
+                x=_x(months),
+                y=row.to_numpy(),
+                name=label,
+                marker={"color": country_colour(str(code))},
+                hovertext=[f"{label}<br>{p}: {t(v)} t" for p, v in row.items()],
+                hoverinfo="text",
+            )
+        )
+    _mark(fig, ev)
+    fig.update_layout(
+        **base_layout(
+            height=380,
+            barmode="stack",
+            yaxis={"title": f"{esc(commodities)} exported from {esc(exporter)}, t per month"},
             xaxis={"type": "date"},
         )
     )
