@@ -417,7 +417,7 @@ MAX_GAIN_LOOPS = 10
 def gain_loops(rec: pd.DataFrame) -> list[dict]:
     """Sets of recipes that together make material from nothing.
 
-    The rule (docs/reliability-inputs.md): with ``N`` the recipes' net output matrix
+    The rule (docs/reliability.md, "Inputs"): with ``N`` the recipes' net output matrix
     (commodity x recipe: ``+amount`` of each output, ``-amount`` of each input) and
     ``x >= 0`` how often each recipe with at least one input runs, material appears
     from nothing when some ``x`` has ``N x >= 0`` for every commodity and ``> 0`` for

@@ -1,6 +1,6 @@
 """Fuzzing the input contract: generated instances and scenarios, valid and broken,
 either load or are refused with :class:`~optimizer.errors.InputError` and located
-problems — never another exception (docs/reliability-inputs.md).
+problems — never another exception (docs/reliability.md, "Inputs").
 
 Instances start from ``instances/tiny`` and get one to three edits drawn from the schema
 (:data:`optimizer.data.schema.TABLES`): a number set to another in its range; a cell set
@@ -36,7 +36,7 @@ from optimizer.errors import InputError
 from tests.conftest import TINY
 
 #: Generated instances (each read from its folder, about 0.2 s) and scenarios (each
-#: applied to tiny read once): the cases docs/reliability-inputs.md cites.
+#: applied to tiny read once): the cases docs/reliability.md, "Inputs" cites.
 INSTANCE_EXAMPLES = 100
 SCENARIO_EXAMPLES = 200
 FUZZ_EXAMPLES = INSTANCE_EXAMPLES + SCENARIO_EXAMPLES

@@ -1,6 +1,6 @@
 """Hostile input: files that would make rechain read, expand or loop without limit, or
 print without end.  Each is refused (exit 2) with a message naming the file, fast,
-without a traceback (docs/reliability-inputs.md)."""
+without a traceback (docs/reliability.md, "Inputs")."""
 
 from __future__ import annotations
 
