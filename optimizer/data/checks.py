@@ -65,6 +65,28 @@ def _dangling(
     return ok
 
 
+def _has_cycle(groups: dict[str, list[str]]) -> bool:
+    """Whether a group contains itself through its member groups (iterative DFS)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in groups:
+        if state.get(root):
+            continue
+        stack = [(root, iter(groups[root]))]
+        state[root] = 1
+        while stack:
+            node, members = stack[-1]
+            nxt = next((m for m in members if m in groups), None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return True
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(groups[nxt])))
+    return False
+
+
 def check_containment(
     groups: dict[str, list[str]], key: str, what: str, problems: list[Problem]
 ) -> None:
@@ -74,6 +96,8 @@ def check_containment(
     The loops are the strongly connected parts of the graph group -> member group
     (linear in its size, however the groups are nested).
     """
+    if not _has_cycle(groups):
+        return
     import networkx as nx
 
     g = nx.DiGraph()
@@ -435,34 +459,24 @@ def gain_loops(rec: pd.DataFrame) -> list[dict]:
     (recipe -> relative activity), ``surplus`` (commodity -> net tonnes per tonne
     of input run), ``path`` (commodities and recipes around one cycle).
     """
-    import networkx as nx
-    from scipy import optimize, sparse
-
     rec = rec.loc[rec["recipe"].isin(set(rec.loc[rec["direction"] == "input", "recipe"]))]
     loops: list[dict] = []
-    if rec.empty:
-        return loops
-    active = set(rec["recipe"])
+    active = _self_supplied(rec)
     while active and len(loops) < MAX_GAIN_LOOPS:
+        import networkx as nx
+
         r = rec.loc[rec["recipe"].isin(active)]
         rid, ri = np.unique(r["recipe"].to_numpy(dtype=str), return_inverse=True)
         cid, ci = np.unique(r["commodity"].to_numpy(dtype=str), return_inverse=True)
         amount = r["amount"].to_numpy(dtype=float)
         out = r["direction"].to_numpy() == "output"
-        net = sparse.csr_matrix(
-            (np.where(out, amount, -amount), (ci, ri)), shape=(len(cid), len(rid))
+        x = _free_lunch(
+            ci, ri, np.where(out, amount, -amount), np.where(out, 0.0, amount), len(cid), len(rid)
         )
-        used = np.bincount(ri, weights=np.where(out, 0.0, amount), minlength=len(rid))
-        res = optimize.linprog(
-            -np.asarray(net.sum(axis=0)).ravel(),
-            A_ub=sparse.vstack([-net, sparse.csr_matrix(used)]),
-            b_ub=np.r_[np.zeros(len(cid)), 1.0],
-            bounds=(0, None),
-            method="highs",
-        )
-        if res.status != 0 or -res.fun <= GAIN_TOLERANCE:
+        if x is None:
             break
-        x = res.x
+        surplus = np.zeros(len(cid))
+        np.add.at(surplus, ci, np.where(out, amount, -amount) * x[ri])
         ran = {rid[j] for j in np.flatnonzero(x > 1e-9)}
         g = nx.DiGraph()
         for rr in r.loc[r["recipe"].isin(ran)].itertuples(index=False):
@@ -474,7 +488,6 @@ def gain_loops(rec: pd.DataFrame) -> list[dict]:
             break
         start = min(n for n in on_loop[0] if n[0] == "r")
         path = [n[1] for n, _ in nx.find_cycle(g.subgraph(on_loop[0]), start)]
-        surplus = net @ x
         loops.append(
             {
                 "recipes": members,
@@ -487,6 +500,59 @@ def gain_loops(rec: pd.DataFrame) -> list[dict]:
         )
         active -= set(members)
     return loops
+
+
+def _self_supplied(rec: pd.DataFrame) -> set[str]:
+    """The recipes that can run on what the others make: recipes with an input no
+    remaining recipe makes are set aside until none is left (a set that makes material
+    from nothing runs only on its own outputs, so it is among what remains; a chain fed
+    by mines leaves nothing, and no LP is needed)."""
+    active = set(rec["recipe"])
+    ins = rec.loc[rec["direction"] == "input", ["recipe", "commodity"]]
+    outs = rec.loc[rec["direction"] == "output", ["recipe", "commodity"]]
+    while active:
+        made = set(outs.loc[outs["recipe"].isin(active), "commodity"])
+        short = set(ins.loc[ins["recipe"].isin(active) & ~ins["commodity"].isin(made), "recipe"])
+        if not short:
+            break
+        active -= short
+    return active
+
+
+def _free_lunch(ci, ri, coef, used_coef, m: int, n: int) -> np.ndarray | None:
+    """Activities ``x >= 0`` of recipes with ``N x >= 0`` and the largest net surplus per
+    tonne of input (``1'N x`` with ``used'x <= 1``), or None when it is not above
+    :data:`GAIN_TOLERANCE` (one HiGHS LP; no scipy, whose import Pyomo hooks)."""
+    import highspy
+
+    from optimizer.lp.run import new_highs
+
+    used = np.bincount(ri, weights=used_coef, minlength=n)
+    # rows: -N x <= 0 (m commodity rows), used'x <= 1; columns in CSC order
+    order = np.lexsort((ci, ri))
+    rows = np.r_[ci[order], np.full(n, m)]
+    cols = np.r_[ri[order], np.arange(n)]
+    vals = np.r_[-coef[order], used]
+    o = np.lexsort((rows, cols))
+    rows, cols, vals = rows[o], cols[o], vals[o]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, m + 1
+    lp.col_cost_ = -np.bincount(ri, weights=coef, minlength=n)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.full(n, highspy.kHighsInf)
+    lp.row_lower_ = np.full(m + 1, -highspy.kHighsInf)
+    lp.row_upper_ = np.r_[np.zeros(m), 1.0]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.searchsorted(cols, np.arange(n + 1)).astype(np.int32)
+    lp.a_matrix_.index_ = rows.astype(np.int32)
+    lp.a_matrix_.value_ = vals.astype(float)
+    h = new_highs()
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    if -h.getInfo().objective_function_value <= GAIN_TOLERANCE:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)
 
 
 def check_gain_loops(
