@@ -525,7 +525,7 @@ def _free_lunch(ci, ri, coef, used_coef, m: int, n: int) -> np.ndarray | None:
     :data:`GAIN_TOLERANCE` (one HiGHS LP; no scipy, whose import Pyomo hooks)."""
     import highspy
 
-    from optimizer.lp.run import new_highs
+    from optimizer.highs import new_highs
 
     used = np.bincount(ri, weights=used_coef, minlength=n)
     # rows: -N x <= 0 (m commodity rows), used'x <= 1; columns in CSC order

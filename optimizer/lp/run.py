@@ -1,9 +1,8 @@
-"""Running HiGHS: a silent instance, the method choice, and the status of a run."""
+"""Running HiGHS: the method choice and the status of a run (the silent instance,
+:func:`new_highs`, is :mod:`optimizer.highs`'s)."""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ import highspy
 import numpy as np
 
 from optimizer.errors import InputError
+from optimizer.highs import new_highs as new_highs  # (re-exported: the solve path imports it here)
 
 if TYPE_CHECKING:
     from optimizer.lp.handoff import LpHandle
@@ -29,34 +29,6 @@ METHODS = ("choose", "simplex", "ipm", "pdlp")
 #: transport costs of 10 USD/t make the dual simplex's ratio test fail otherwise.
 #: HiGHS unscales the solution, so values, duals and the objective are unchanged.
 COST_SCALE_ABOVE = 1e6
-
-_BANNER_SHOWN = False
-
-
-def new_highs() -> highspy.Highs:
-    """A silent HiGHS instance.
-
-    HiGHS prints a banner on stdout when the first instance of a process is
-    created, before any option can be set; we swallow it at the file-descriptor
-    level so that CLI output and piped CSV stay clean.
-    """
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        h = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _BANNER_SHOWN = True
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 def choose_method(method: str, num_col: int) -> str:
