@@ -28,16 +28,32 @@ RETRIES = 3
 CHUNKS_PER_SLOT = 4
 
 
+class _OneLine(logging.Filter):
+    """A record of distributed's without its traceback: a lost worker is one warning
+    line (the run retries its cases and says so), never a Python traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] in ("distributed", "tornado", "bokeh"):
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """distributed logs every start and stop at INFO on stderr and warns when the port of
-    its HTTP server is taken: keep the CLI quiet while it runs."""
+    """distributed logs every start and stop at INFO on stderr, warns when the port of
+    its HTTP server is taken, and logs a killed worker's lost connections with their
+    tracebacks: keep the CLI quiet while it runs (warnings as one line each)."""
     import distributed  # noqa: F401  (configures its loggers on import: do it first)
 
     loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "bokeh")]
     levels = [lg.level for lg in loggers]
+    one = _OneLine()
+    handlers = {h for lg in [*loggers, logging.getLogger()] for h in lg.handlers}
     for lg in loggers:
         lg.setLevel(logging.WARNING)
+        lg.addFilter(one)
+    for h in handlers:
+        h.addFilter(one)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Port .* is already in use")
@@ -45,6 +61,9 @@ def _quiet() -> Iterator[None]:
     finally:
         for lg, lv in zip(loggers, levels, strict=True):
             lg.setLevel(lv)
+            lg.removeFilter(one)
+        for h in handlers:
+            h.removeFilter(one)
 
 
 def _reachable(scheduler: str) -> None:

@@ -131,3 +131,30 @@ def test_a_task_that_kills_every_worker_fails_cleanly():
     with pytest.raises(SolverError, match="the Dask cluster lost the run") as e:
         parallel.run_chunks(_die, [(None, [1])], workers=1)
     assert e.value.exit_code == EXIT_SOLVER
+
+
+def test_distributed_logs_a_lost_connection_in_one_line(capsys):
+    """A killed worker makes distributed log lost connections with their tracebacks;
+    while rechain runs a cluster they are one line each, never a traceback."""
+    import logging
+
+    from optimizer.analysis.parallel import _quiet
+
+    handler = logging.StreamHandler()  # stderr, like the CLI's basicConfig
+    logging.getLogger().addHandler(handler)
+    try:
+        with _quiet():
+            try:
+                raise ConnectionResetError("worker gone")
+            except ConnectionResetError:
+                logging.getLogger("distributed.core").exception("lost the worker")
+        err = capsys.readouterr().err
+        assert "lost the worker" in err and "Traceback" not in err
+        # outside the run, other loggers keep their tracebacks
+        try:
+            raise ValueError("x")
+        except ValueError:
+            logging.getLogger("optimizer.test").exception("kept")
+        assert "Traceback" in capsys.readouterr().err
+    finally:
+        logging.getLogger().removeHandler(handler)
