@@ -82,6 +82,15 @@ def test_criticality_survives_a_killed_worker_with_the_serial_answer():
         pd.testing.assert_frame_equal(a, b)
 
 
+def _busy_worker(w) -> bool:
+    """A Dask worker process that has done real work (children come and go: a process
+    that ends or is a zombie while we look is not one)."""
+    try:
+        return "spawn_main" in " ".join(w.cmdline()) and w.cpu_times().user > 1.5
+    except psutil.Error:
+        return False
+
+
 def test_the_sweep_command_survives_a_killed_worker(tmp_path):
     """``rechain sweep --workers 2`` in its own process: one of its worker processes is
     killed while cases run; the command exits 0 with the serial tables."""
@@ -101,9 +110,7 @@ def test_the_sweep_command_survives_a_killed_worker(tmp_path):
     deadline = time.monotonic() + 60
     while victim is None and p.poll() is None and time.monotonic() < deadline:
         workers = [
-            w
-            for w in me.children(recursive=True)
-            if "spawn_main" in " ".join(w.cmdline()) and w.cpu_times().user > 1.5
+            w for w in me.children(recursive=True) if _busy_worker(w)
         ]  # a worker that imported optimizer and solves
         if workers:
             victim = workers[0]
