@@ -102,6 +102,9 @@ def client(workers: int | None = None, scheduler: str | None = None) -> Iterator
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the worker processes log to the same stderr: a peer's lost connection
+                # with its traceback is not the user's business (failures end as exit 4)
+                silence_logs=logging.CRITICAL,
             )
             c = Client(cluster)
             c.wait_for_workers(workers or 1)
