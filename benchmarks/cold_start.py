@@ -94,17 +94,11 @@ def best(cmd: list[str], code: Path, repeat: int) -> dict:
 
 
 def snapshot(ref: str) -> Path:
-    sha = subprocess.run(
-        ["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    dest = WORK / f"code-{sha[:10]}"
-    if not (dest / "optimizer").is_dir():
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", "archive", sha, "optimizer"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
+    """The optimizer code of git ``ref``, unpacked once (bench_build_solve's snapshot)."""
+    sys.path.insert(0, str(HERE))
+    from bench_build_solve import code_state
+
+    return Path(code_state(ref)["code"])
 
 
 def main(argv: list[str] | None = None) -> int:
