@@ -33,6 +33,7 @@ import yaml
 
 from optimizer.data.extends import scenario_folders
 from optimizer.data.schema import TABLES
+from optimizer.data.tables import COMMENT_COLUMNS
 from optimizer.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ MAX_BYTES = 64 * 1024 * 1024
 
 def _columns(table, df: pd.DataFrame) -> list[str]:
     cols = [c.name for c in table.columns]
-    return cols + [c for c in ("note", "notes", "comment") if c in df.columns and c not in cols]
+    return cols + [c for c in COMMENT_COLUMNS if c in df.columns and c not in cols]
 
 
 def _cell(v: Any) -> Any:
@@ -87,7 +88,7 @@ def _scenario_files(inst: Instance) -> list[tuple[str, str]]:
 def write_workbook(inst: Instance, path: Path) -> None:
     """The tables, manifest and scenarios of ``inst`` as one workbook at ``path``."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -124,10 +125,6 @@ def write_workbook(inst: Instance, path: Path) -> None:
             ws.append([_cell(v[i]) if v is not None else None for v in values])
         ws.freeze_panes = ws.cell(FIRST_ROW, 1)
         sheets[name] = (ws, cols, len(df))
-        for j, c in enumerate(cols, start=1):
-            if c in ("note", "notes", "comment") or c == "description":
-                for row in ws.iter_rows(min_row=FIRST_ROW, min_col=j, max_col=j):
-                    row[0].alignment = Alignment(wrap_text=False)
     # lists of valid ids and choices (Excel warns on anything else typed in)
     for name, (ws, cols, n) in sheets.items():
         table = TABLES[name]
