@@ -48,15 +48,41 @@ BASELINE_NOTE = (
 
 
 def baseline_solve(
-    inst: Instance, method: str = "choose", time_limit: float | None = None
+    inst: Instance,
+    method: str = "choose",
+    time_limit: float | None = None,
+    reference_plan: Result | None = None,
 ) -> Result | None:
     """The reference solve policies defined relative to "normal" refer to: the same
-    instance and scenario changes, without policies (``None`` when no policy needs it)."""
+    instance and scenario changes, without policies (``None`` when no policy needs it).
+    ``reference_plan``: the undisrupted plan already solved (:func:`reference_solve`), for
+    the idle lines of its long run."""
     if not registry.needs_baseline(inst):
         return None
     free = copy.copy(inst)
     free.policies = []
-    return solve(free.with_horizon("long"), method=method, time_limit=time_limit)
+    return solve(
+        free.with_horizon("long"),
+        method=method,
+        time_limit=time_limit,
+        reference_plan=reference_plan,
+    )
+
+
+def has_idle_lines(inst: Instance) -> bool:
+    """Whether some stage of ``inst`` states its capacities as output at a utilisation
+    (``short_run.utilisation``, docs/horizon.md): its idle lines are priced from the
+    reference plan in the long run too."""
+    sr = inst.tables.get("short_run")
+    return sr is not None and "utilisation" in sr and bool(sr["utilisation"].notna().any())
+
+
+def needs_reference(inst: Instance) -> bool:
+    """Whether a solve of ``inst`` refers to a reference plan: every short run, and the
+    long run of a disrupted instance (``inst.reference`` set) with idle lines."""
+    if inst.horizon == "short":
+        return True
+    return inst.reference is not None and has_idle_lines(inst)
 
 
 def reference_solve(
@@ -64,11 +90,13 @@ def reference_solve(
 ) -> Result | None:
     """The reference plan the short run stays near (docs/horizon.md): the undisrupted
     instance — ``inst.reference``, or ``inst`` itself — solved with the long horizon
-    (``None`` when ``inst``'s horizon is long)."""
-    if inst.horizon != "short":
+    (``None`` when no solve of ``inst`` refers to one, :func:`needs_reference`)."""
+    if not needs_reference(inst):
         return None
     ref = inst.reference if inst.reference is not None else inst
-    return solve(ref.with_horizon("long"), method=method, time_limit=time_limit)
+    ref = copy.copy(ref.with_horizon("long"))
+    ref.reference = None  # the reference's own long run holds its capacities as stated
+    return solve(ref, method=method, time_limit=time_limit)
 
 
 def build(inst: Instance, baseline: Baseline | None = None, reference: Baseline | None = None):
@@ -159,13 +187,13 @@ def solve(
     choose_method(method, 0)  # validate early
     ref = (
         reference_plan
-        if reference_plan is not None and inst.horizon == "short"
+        if reference_plan is not None and needs_reference(inst)
         else reference_solve(inst, method, time_limit)
     )
     base = (
         baseline_plan
         if baseline_plan is not None and registry.needs_baseline(inst)
-        else baseline_solve(inst, method, time_limit)
+        else baseline_solve(inst, method, time_limit, reference_plan=ref)
     )
     cm, build_seconds = build(
         inst,

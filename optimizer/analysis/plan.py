@@ -247,7 +247,7 @@ def _block(
             Problem(name, None, "policies", f"{why}: not supported in a plan yet (docs/plan.md)")
         )
     ref = reference_solve(inst, method, tl)
-    base = baseline_solve(inst, method, tl)
+    base = baseline_solve(inst, method, tl, reference_plan=ref)
     sets = build_sets(inst, ref.as_baseline() if ref is not None else None)
     plugins = registry.plugins(inst, base.as_baseline() if base is not None else None)
     cm = build_model(sets, [*plugins, stockpile_plugin(cands)])

@@ -144,7 +144,11 @@ def rolling_solve(
     tick()
     base = None
     if any(p.needs_baseline() for _, p in inst.policies):
-        base = ref if not _has_changes(inst) else baseline_solve(inst, method, time_limit)
+        base = (
+            ref
+            if not _has_changes(inst)
+            else baseline_solve(inst, method, time_limit, reference_plan=ref)
+        )
     tick()
 
     lags = transit_lags(inst)

@@ -23,7 +23,7 @@ from optimizer.errors import SolverError
 from optimizer.lp.handoff import to_highs
 from optimizer.lp.run import run_highs
 from optimizer.results.collect import collect
-from optimizer.solve import CHECK_ENV, baseline_solve, build, settle, verify
+from optimizer.solve import CHECK_ENV, baseline_solve, build, reference_solve, settle, verify
 
 if TYPE_CHECKING:
     from optimizer.data.instance import Instance
@@ -60,8 +60,13 @@ class WhatIf:
     def from_instance(cls, inst: Instance) -> WhatIf:
         """Build, hand off and solve the base case once."""
         t0 = time.perf_counter()
-        base = baseline_solve(inst)
-        cm, _ = build(inst, base.as_baseline() if base is not None else None)
+        ref = reference_solve(inst)  # the short run's limits (and a long run's idle lines)
+        base = baseline_solve(inst, reference_plan=ref)
+        cm, _ = build(
+            inst,
+            base.as_baseline() if base is not None else None,
+            ref.as_baseline() if ref is not None else None,
+        )
         handle = to_highs(cm)
         facts = run_highs(handle, "simplex")
         if facts["model_status"] != highspy.HighsModelStatus.kOptimal:

@@ -299,18 +299,33 @@ def _show_first_shortages(res, top: int) -> None:
         title=f"When lines stop (first month with ≥{shortfall.SHORT_SHARE:.0%} of demand unmet)",
         show_edge=False,
     )
-    for c in ("market", "commodity", "first", "months", "worst %", "at risk USD"):
-        t.add_column(c, justify="left" if c in ("market", "commodity", "first") else "right")
+    cover = fs["stock_left"].notna().any()
+    heads = ["market", "commodity", "first", "months", "worst %"]
+    heads += ["left %", "spent"] if cover else []
+    for c in [*heads, "at risk USD"]:
+        t.add_column(
+            c, justify="left" if c in ("market", "commodity", "first", "spent") else "right"
+        )
     for r in fs.head(top).itertuples(index=False):
-        t.add_row(
+        row = [
             escape(str(r.market)),
             escape(str(r.commodity)),
             str(r.first_short),
             str(r.months_short),
             f"{100 * r.worst_share:.0f}",
-            money(r.unmet_value) if r.unmet_value == r.unmet_value else "",
-        )
+        ]
+        if cover:
+            left = "" if r.stock_left != r.stock_left else f"{100 * r.stock_left:.0f}"
+            row += [left, str(r.first_spent) if isinstance(r.first_spent, str) else "-"]
+        t.add_row(*row, money(r.unmet_value) if r.unmet_value == r.unmet_value else "")
     show(t)
+    if cover:
+        say(
+            "left %: share of the stocks that serve the market (by value) still held at "
+            f"the end of its first short month; spent: first month short with under "
+            f"{shortfall.SPENT_SHARE:.0%} of them left. Short with stock left is rationing "
+            "(the least valuable demand given up first), not a stopped line."
+        )
 
 
 def horizon_words(summary: dict) -> str:

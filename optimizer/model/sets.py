@@ -122,12 +122,13 @@ def _carried(
 def build_sets(inst: Instance, reference: Baseline | None = None) -> IndexSets:
     """Compute every sparse index set of the LP for ``inst``.
 
-    With ``inst.horizon == "short"`` and a ``reference`` plan, the short-run limits
-    against it too (:mod:`optimizer.model.shortrun`).
+    With a ``reference`` plan, the short-run limits against it too
+    (:mod:`optimizer.model.shortrun`): all of them with ``inst.horizon == "short"``, the
+    idle lines alone in the long run.
     """
     sets = _build_sets(inst)
-    if inst.horizon == "short" and reference is not None:
-        sets.short_run = short_run_sets(inst.tables, sets, reference)
+    if reference is not None:
+        sets.short_run = short_run_sets(inst.tables, sets, reference, long=inst.horizon != "short")
     return sets
 
 

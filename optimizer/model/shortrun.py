@@ -58,7 +58,9 @@ of the chain from ``short_run.csv``:
     tonne fetches now (:math:`p^R` is a subgradient of the reference plan's cost).
 
 Each is a family like the others and adds nothing when the horizon is long, the
-table has no row for the stage, or the instance has no reference plan.
+table has no row for the stage, or the instance has no reference plan — except the idle
+lines (``headroom``, ``short_run.utilisation``): a disrupted instance's long run may use
+them too, at the same price, so the long run is never tighter than the short run.
 """
 
 from __future__ import annotations
@@ -101,9 +103,14 @@ class ShortRun:
     )
 
 
-def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun:
+def short_run_sets(
+    tables: dict[str, pd.DataFrame], sets, reference, *, long: bool = False
+) -> ShortRun:
     """The limits of :class:`ShortRun` from the instance's tables, its (untraced) index
-    sets and the reference :class:`~optimizer.model.reference.Baseline`."""
+    sets and the reference :class:`~optimizer.model.reference.Baseline`.  With ``long``
+    (the long run of an instance with a reference plan) only the idle lines
+    (``headroom``): the long run may use them as the short run does, at the same price,
+    without the ramp, lane, contract and resale limits."""
     sr = tables.get("short_run")
     empty = ShortRun(
         pd.DataFrame(columns=["id", "period", "limit"]),
@@ -114,12 +121,15 @@ def short_run_sets(tables: dict[str, pd.DataFrame], sets, reference) -> ShortRun
         return empty
     stage_of_site = tables["sites"].set_index("id")["stage"]
     stage_of_com = tables["commodities"].set_index("id")["stage"]
+    pro = tables["processes"]
+    if long:
+        empty.headroom = _headroom(sr, pro, stage_of_site, sets, reference)
+        return empty
     ramp = sr.set_index("stage")["ramp"].astype(float)
     lane_ramp = sr.set_index("stage")["lane_ramp"].astype(float) if "lane_ramp" in sr else None
     kappa = sr.set_index("stage")["contract"].astype(float) if "contract" in sr else None
 
     # plants: every limited recipe of a process at a site of a stage with a ramp
-    pro = tables["processes"]
     free = pro["short_run"].eq("free") if "short_run" in pro else pd.Series(False, pro.index)
     freed = set(pro.loc[free, "id"])  # a process with a free row is free
     plants = pro.loc[~pro["id"].isin(freed) & ~pro["id"].astype(str).str.startswith(PSEUDO)]

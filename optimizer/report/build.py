@@ -670,7 +670,7 @@ def _timeline(
 ) -> dict[str, Any] | None:
     """Monthly results: when each market first goes short, and the timeline figures."""
     from optimizer.report.figures import timeline as TL
-    from optimizer.results.shortfall import SHORT_SHARE, first_shortages
+    from optimizer.results.shortfall import SHORT_SHARE, SPENT_SHARE, first_shortages
 
     months = TL.months_of(res)
     if not months:
@@ -684,6 +684,8 @@ def _timeline(
     return {
         "months": f"{months[0]} to {months[-1]}",
         "threshold": SHORT_SHARE,
+        "spent": SPENT_SHARE,
+        "cover": bool(fs["stock_left"].notna().any()),
         "decisions": d,
         "events": [{"date": a, "label": b} for a, b in ev],
         "first": [
@@ -694,6 +696,8 @@ def _timeline(
                 "months": int(r.months_short),
                 "last": r.last_short,
                 "worst": float(r.worst_share),
+                "left": None if r.stock_left != r.stock_left else float(r.stock_left),
+                "spent": r.first_spent if isinstance(r.first_spent, str) else None,
                 "value": float(r.unmet_value),
             }
             for r in fs.head(40).itertuples(index=False)

@@ -118,7 +118,8 @@ def check_result(inst: Instance, res: Result) -> list[str]:
 
     pro = inst.tables["processes"]
     cap = pro.groupby("id")["capacity"].max().dropna()
-    if res.summary.get("horizon") == "short":  # idle lines may restart (short_run.utilisation)
+    # idle lines may restart (short_run.utilisation) wherever a reference plan prices them
+    if res.summary.get("horizon") == "short" or "reference_objective" in res.summary:
         cap = cap * _idle_lines(inst).reindex(cap.index).fillna(1.0)
     used = res.production.groupby(["process", "period"])["activity"].sum()
     added: dict[tuple, float] = {}

@@ -92,12 +92,89 @@ def words(m: MarketShortfall, money, tonnes, top: int = 2) -> str:
 #: goes unserved (first_shortage.csv): 1 %, below which an elastic demand curve's
 #: cheapest slivers are trimmed rather than a line stopped.
 SHORT_SHARE = 0.01
+#: The stocks that serve a market are spent when less than this share of their safety
+#: level (by value) is held at the end of a month (first_shortage.csv ``first_spent``).
+SPENT_SHARE = 0.05
+
+
+def stock_cover(res) -> pd.DataFrame:
+    """Per market, commodity and period: the share of the safety stocks that serve the
+    market still held at the end of the period, by value (``keep_cost`` x tonnes; held
+    tonnes above a level count as the level).  The stocks that serve a market's demand
+    for commodity c are its own stock of c and every stock at a site that delivered c to
+    it in the reference plan (at least 1 % of what it received) and is an input of a
+    recipe there that makes c (a component maker's magnets for the market's motors).  Empty when
+    the result has no instance or the instance no safety stocks."""
+    cols = ["market", "commodity", "period", "stock_left"]
+    inst = res.extra.get("instance") if getattr(res, "extra", None) else None
+    st = inst.stocks if inst is not None else None
+    if st is None or st.empty or "keep_cost" not in st or not st["keep_cost"].notna().any():
+        return pd.DataFrame(columns=cols)
+    st = st.loc[st["keep_cost"].notna()].copy()
+    st["level"] = st["level"] if "level" in st else st["quantity"]
+    st["level_value"] = st["level"].astype(float) * st["keep_cost"].astype(float)
+    st = st.loc[st["level_value"] > 0, ["site", "commodity", "level", "keep_cost", "level_value"]]
+    sh = res.shortages[["market", "commodity"]].drop_duplicates()
+    # the suppliers: sites whose lanes carried c to the market in the reference plan (the
+    # result's own flows without one), at least 1 % of what the market received
+    ref = res.extra.get("reference")
+    fl = (ref if ref is not None else res).flows
+    ends = inst.tables["links"].drop_duplicates("id").set_index("id")[["from_site", "to_site"]]
+    fl = fl.join(ends, on="link")
+    fl = fl.loc[fl["to_site"].isin(set(sh["market"]))]
+    got = fl.groupby(["to_site", "commodity", "from_site"], as_index=False)["quantity"].sum()
+    tot = got.groupby(["to_site", "commodity"])["quantity"].transform("sum")
+    got = got.loc[(got["quantity"] > 0) & (got["quantity"] >= 0.01 * tot)]
+    srv = got.rename(columns={"to_site": "market", "from_site": "site"})
+    srv = srv[["market", "commodity", "site"]].drop_duplicates()
+    # of a supplier's stocks, those of the inputs of its recipes that make c
+    rec = inst.tables["recipes"]
+    made = rec.loc[rec["direction"] == "output", ["recipe", "commodity"]]
+    used = rec.loc[rec["direction"] == "input", ["recipe", "commodity"]]
+    uses = (
+        inst.tables["processes"][["site", "recipe"]]
+        .merge(made, on="recipe")
+        .merge(used.rename(columns={"commodity": "stocked"}), on="recipe")[
+            ["site", "commodity", "stocked"]
+        ]
+        .drop_duplicates()
+    )
+    upstream = srv.merge(uses, on=["site", "commodity"]).merge(
+        st.rename(columns={"commodity": "stocked"}), on=["site", "stocked"]
+    )
+    own = sh.merge(st, left_on=["market", "commodity"], right_on=["site", "commodity"])
+    own = own.assign(stocked=own["commodity"])
+    keep = ["market", "commodity", "site", "stocked", "level", "keep_cost", "level_value"]
+    pool = pd.concat([upstream[keep], own[keep]], ignore_index=True).drop_duplicates()
+    pool = pool.merge(sh, on=["market", "commodity"])
+    if pool.empty:
+        return pd.DataFrame(columns=cols)
+    inv = res.inventory.groupby(["site", "commodity", "period"], as_index=False)["quantity"].sum()
+    periods = res.summary.get("periods") or sorted(set(res.shortages["period"]))
+    grid = pool.merge(pd.DataFrame({"period": periods}), how="cross")
+    grid = grid.merge(
+        inv.rename(columns={"commodity": "stocked"}), on=["site", "stocked", "period"], how="left"
+    )
+    held = np.minimum(grid["quantity"].fillna(0.0), grid["level"].astype(float))
+    grid["held_value"] = held * grid["keep_cost"].astype(float)
+    out = grid.groupby(["market", "commodity", "period"], as_index=False, sort=False)[
+        ["held_value", "level_value"]
+    ].sum()
+    out["stock_left"] = out["held_value"] / out["level_value"]
+    return out[cols]
 
 
 def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
     """Per market and commodity of a result (monthly: ``first_shortage.csv``): the first month at least
     ``threshold`` of its demand goes unserved, the months short, the last short month,
-    the worst month's share, tonnes unmet and value at risk (``first_shortage.csv``)."""
+    the worst month's share, tonnes unmet and value at risk (``first_shortage.csv``).
+
+    A month short can be rationing rather than a stop: with elastic demand the plan may
+    give up the least valuable share of demand while it still holds stock.  So where the
+    instance has safety stocks (:func:`stock_cover`), ``stock_left`` is the share of the
+    stocks that serve the market still held at the end of its first short month, and
+    ``first_spent`` the first month it is short with less than :data:`SPENT_SHARE` of
+    them left — when the lines stop for want of material."""
     sh = res.shortages.copy()
     cols = [
         "market",
@@ -110,6 +187,8 @@ def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
         "unmet",
         "demand",
         "unmet_value",
+        "stock_left",
+        "first_spent",
     ]
     if sh.empty:
         return pd.DataFrame(columns=cols)
@@ -118,10 +197,19 @@ def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
     sh["share"] = share.fillna(0.0)
     order = {p: i for i, p in enumerate(res.summary.get("periods", sorted(set(sh["period"]))))}
     sh["_i"] = sh["period"].map(order)
+    cover = stock_cover(res)
+    if len(cover):
+        sh["period"] = sh["period"].astype(str)
+        cover = cover.assign(period=cover["period"].astype(str))
+        sh = sh.merge(cover, on=["market", "commodity", "period"], how="left")
+    else:
+        sh["stock_left"] = np.nan
     rows = []
     for (m, c), g in sh.groupby(["market", "commodity"], sort=True):
         g = g.sort_values("_i")
         s = g.loc[g["short"]]
+        spent = s.loc[s["stock_left"].fillna(0.0) < SPENT_SHARE]
+        has_cover = s["stock_left"].notna().any()
         rows.append(
             {
                 "market": m,
@@ -136,6 +224,8 @@ def first_shortages(res, threshold: float = SHORT_SHARE) -> pd.DataFrame:
                 "unmet_value": float(g["unmet_value"].sum())
                 if "unmet_value" in g and g["unmet_value"].notna().any()
                 else np.nan,
+                "stock_left": float(s["stock_left"].iloc[0]) if has_cover else np.nan,
+                "first_spent": spent["period"].iloc[0] if has_cover and len(spent) else None,
             }
         )
     out = pd.DataFrame(rows, columns=cols)

@@ -17,6 +17,7 @@ import yaml
 from optimizer.analysis.rolling import first_shortages, rolling_solve
 from optimizer.api import load
 from optimizer.data import periods as P
+from optimizer.results.shortfall import stock_cover
 from optimizer.solve import solve
 from tests.builders import commodity, recipe_row, site, write_instance
 
@@ -161,6 +162,13 @@ def test_ban_with_two_and_a_half_months_of_cover_stops_the_line_in_june(tmp_path
     assert inv.get("2025-03") == pytest.approx(25) and inv.get("2025-04") == pytest.approx(15)
     first = first_shortages(res).set_index("market").loc["mkt"]
     assert first["first_short"] == "2025-06" and first["months_short"] == 7
+    # the motors' stock is the maker's magnets (it ships motors to the market): 15, 5, 0
+    # of 25 t left at the ends of April, May and June, so the line stops when it is short
+    cover = stock_cover(res).set_index("period")["stock_left"]
+    assert cover[["2025-03", "2025-04", "2025-05", "2025-06"]].tolist() == pytest.approx(
+        [1.0, 0.6, 0.2, 0.0]
+    )
+    assert first["stock_left"] == pytest.approx(0) and first["first_spent"] == "2025-06"
     assert res.summary["decisions"]["start"] == "2025-04"
     assert res.summary["decisions"]["mode"] == "myopic"
 

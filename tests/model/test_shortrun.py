@@ -400,12 +400,25 @@ def test_idle_lines_restart_when_a_shortage_is_worth_more_than_their_rent(tmp_pa
     folder = chain(tmp_path / "c", short_run=IDLE, cn_capacity=80)
     out = [scenario_file(tmp_path, AU_OUT)]
     # the Australian mine stops: Japan makes nothing (no Chinese ore reaches it)
-    long = load(folder, out).solve()
-    # long run: capacity is capacity; 80 t to the EU, 20 t EU and 50 t Japan short
-    assert long.objective == pytest.approx(80 * 18 + 20 * 1000 + 50 * 2000)
     short = load(folder, out).with_horizon("short").solve()
     act = short.production.set_index("process")["activity"]
     assert act["mag_cn"] == pytest.approx(100)  # 20 t on idle lines
     assert short.objective == pytest.approx(100 * 18 + 20 * 14.01 + 50 * 2000)
     unmet = short.shortages.set_index("market")["unmet"]
     assert unmet["eu"] == pytest.approx(0) and unmet["jp"] == pytest.approx(50)
+
+
+def test_the_long_run_uses_idle_lines_too(tmp_path):
+    """The long run of a disrupted instance restarts the idle lines at the same price (it
+    is a relaxation of the short run); the reference itself keeps stated capacities."""
+    folder = chain(tmp_path / "c", short_run=IDLE, cn_capacity=80)
+    long = load(folder, [scenario_file(tmp_path, AU_OUT)]).solve()
+    assert long.summary["horizon"] == "long"
+    assert long.summary["reference_objective"] == pytest.approx(3680)
+    act = long.production.set_index("process")["activity"]
+    assert act["mag_cn"] == pytest.approx(100)
+    assert long.objective == pytest.approx(100 * 18 + 20 * 14.01 + 50 * 2000)
+    # without a disruption there is no reference plan to price them: 80 t, 3,680 USD
+    plain = load(folder).solve()
+    assert "reference_objective" not in plain.summary
+    assert plain.production.set_index("process")["activity"]["mag_cn"] == pytest.approx(80)
