@@ -422,3 +422,16 @@ def test_the_long_run_uses_idle_lines_too(tmp_path):
     plain = load(folder).solve()
     assert "reference_objective" not in plain.summary
     assert plain.production.set_index("process")["activity"]["mag_cn"] == pytest.approx(80)
+
+
+def test_whatif_cases_keep_the_short_run(tmp_path):
+    """The persistent what-if model (criticality, notebooks) is built with the short run's
+    limits, as a solve is: its base case is the short run's 91,920 USD, not the long
+    run's 4,800, and a case on top of it stays within them."""
+    from optimizer.analysis.whatif import WhatIf
+
+    folder = chain(tmp_path / "c", qualified="yes", short_run=RAMP)
+    w = WhatIf.from_instance(load(folder, [scenario_file(tmp_path, BAN)]).with_horizon("short"))
+    assert w.base_objective == pytest.approx(91_920)
+    long = WhatIf.from_instance(load(folder, [scenario_file(tmp_path, BAN)]))
+    assert long.base_objective == pytest.approx(4800)
