@@ -215,11 +215,30 @@ class _Block:
     loss: np.ndarray
 
 
-def _scenario_instance(
-    inst: Instance, spec: str | Sequence[str] | Instance
-) -> tuple[str, Instance]:
+@dataclass(frozen=True)
+class Outage:
+    """A scenario in which ``sites`` make nothing and ship or receive nothing and
+    ``links`` carry nothing (one case of ``rechain criticality``), on ``inst`` (the plan's
+    instance when ``None``)."""
+
+    name: str
+    sites: frozenset[str] = frozenset()
+    links: frozenset[str] = frozenset()
+    inst: Instance | None = None
+
+
+#: One scenario of a plan: a scenario id or YAML path, a stack of them, an instance with
+#: its scenarios applied, a (name, instance) pair, or an :class:`Outage`.
+ScenarioSpec = str | Sequence[str] | Instance | tuple[str, Instance] | Outage
+
+
+def _scenario_instance(inst: Instance, spec: ScenarioSpec) -> tuple[str, Instance]:
     from optimizer.scenarios.apply import apply_scenarios
 
+    if isinstance(spec, Outage):
+        return spec.name, spec.inst if spec.inst is not None else inst
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Instance):
+        return str(spec[0]), spec[1]
     if isinstance(spec, Instance):
         return (",".join(spec.scenarios) or NONE), spec
     refs = [spec] if isinstance(spec, str) else list(spec)
@@ -232,8 +251,32 @@ def _scenario_instance(
     return name, apply_scenarios(inst, refs)
 
 
+def _outage_columns(cm: ChainModel, sf: StandardForm, sites, links) -> np.ndarray:
+    """Columns of ``sf`` to hold at zero when ``sites`` and ``links`` fail: the sites'
+    activity and every flow into or out of them, the links' flows (as
+    :class:`~optimizer.analysis.whatif.WhatIf` switches them off)."""
+    parts = [np.zeros(0, dtype=np.int64)]
+    if sites and "act" in sf.col_slices:
+        a, _ = sf.col_slices["act"]
+        site = cm.sets.modes.set_index(["id", "recipe"])["site"]
+        ak = cm.var_keys["act"]
+        at = site.reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy()
+        parts.append(a + np.flatnonzero(pd.Series(at).isin(sites).to_numpy()))
+    if "flow" in sf.col_slices:
+        a, _ = sf.col_slices["flow"]
+        fr = cm.flow_terms
+        hit = fr["link"].isin(links) | fr["from_site"].isin(sites) | fr["to_site"].isin(sites)
+        parts.append(a + np.flatnonzero(hit.to_numpy()))
+    return np.unique(np.concatenate(parts))
+
+
 def _block(
-    name: str, prob: float, inst: Instance, cands: pd.DataFrame, method: str, tl: float | None
+    name: str,
+    prob: float,
+    inst: Instance,
+    cands: pd.DataFrame,
+    method: str,
+    tl: float | None,
 ) -> _Block:
     from optimizer.solve import baseline_solve, reference_solve
 
@@ -270,6 +313,32 @@ def _block(
     return _Block(name, prob, inst, cm, sf, first, loss)
 
 
+def _blocks(
+    inst: Instance,
+    scenarios: Sequence[ScenarioSpec],
+    p: np.ndarray,
+    cands: pd.DataFrame,
+    method: str,
+    tl: float | None,
+) -> list[_Block]:
+    """One block per scenario; scenarios on the same instance (the outages of a
+    criticality folder) share one build, their failed columns fixed at zero."""
+    built: dict[int, _Block] = {}
+    out = []
+    for spec, pi in zip(scenarios, p, strict=True):
+        name, si = _scenario_instance(inst, spec)
+        if id(si) not in built:
+            built[id(si)] = _block(name, float(pi), si, cands, method, tl)
+        b = dataclasses.replace(built[id(si)], name=name, prob=float(pi))
+        if isinstance(spec, Outage):
+            off = _outage_columns(b.cm, b.sf, spec.sites, spec.links)
+            lo, hi = b.sf.col_lower.copy(), b.sf.col_upper.copy()
+            lo[off] = hi[off] = 0.0
+            b = dataclasses.replace(b, sf=dataclasses.replace(b.sf, col_lower=lo, col_upper=hi))
+        out.append(b)
+    return out
+
+
 # -- the extensive form -----------------------------------------------------------------
 
 
@@ -284,19 +353,35 @@ class _Solution:
     nnz: int
 
 
-def _extensive(
+@dataclass
+class _Assembled:
+    """The extensive form handed to HiGHS, kept to re-solve with other CVaR weights."""
+
+    h: highspy.Highs
+    firsts: pd.Index  # the shared first-stage labels (columns 0 .. n1 - 1)
+    maps: list[np.ndarray]  # per block: its columns' positions in the extensive form
+    #: the column of eta (-1: no CVaR columns); z_s follow it
+    eta: int
+    probs: np.ndarray
+    alpha: float
+    num_col: int
+    num_row: int
+    nnz: int
+
+
+def _assemble(
     blocks: Sequence[_Block],
     alpha: float,
     risk_weight: float,
     *,
     shared: bool = True,
     fixed: pd.Series | None = None,
-    method: str = "choose",
-    time_limit: float | None = None,
-    what: str = "the plan",
-) -> _Solution:
+    cvar_columns: bool = False,
+) -> _Assembled:
     """Stack the blocks (first-stage columns merged when ``shared``; fixed at ``fixed``
-    when given) with the CVaR rows, and solve the LP."""
+    when given) with the CVaR rows (when ``risk_weight`` > 0 or ``cvar_columns``: then
+    only the costs of eta and z_s depend on the weight, see :func:`_set_risk_weight`)
+    and pass the LP to a new HiGHS instance."""
     firsts = pd.Index(
         sorted({f for b in blocks for f in b.first if f}) if shared else [], dtype=object
     )
@@ -311,7 +396,7 @@ def _extensive(
         start += k
         maps.append(cmap)
     S = len(blocks)
-    risk = risk_weight > 0
+    risk = risk_weight > 0 or cvar_columns
     eta = start
     ncol = start + (1 + S if risk else 0)
     c = np.zeros(ncol)
@@ -337,16 +422,16 @@ def _extensive(
         rlo.append(sf.row_lower)
         rhi.append(sf.row_upper)
         r0 += A.shape[0]
+    probs = np.array([b.prob for b in blocks], dtype=float)
     if risk:
         # z_s + eta - L_s(x_s) >= 0
         lo[eta], hi[eta] = -INF, INF
-        c[eta] = risk_weight
         for s, (b, cmap) in enumerate(zip(blocks, maps, strict=True)):
             nz = np.flatnonzero(b.loss)
             rows.append(np.full(len(nz) + 2, r0 + s))
             cols.append(np.concatenate([cmap[nz], [eta, eta + 1 + s]]))
             vals.append(np.concatenate([-b.loss[nz], [1.0, 1.0]]))
-            c[eta + 1 + s] = risk_weight * b.prob / (1.0 - alpha)
+        c[eta:] = _risk_costs(risk_weight, probs, alpha)
         rlo.append(np.zeros(S))
         rhi.append(np.full(S, INF))
         r0 += S
@@ -364,7 +449,29 @@ def _extensive(
     h = new_highs()
     if h.passModel(lp) == highspy.HighsStatus.kError:  # pragma: no cover - defensive
         raise SolverError("HiGHS rejected the extensive form")
-    facts = run_lp(h, ncol, method, time_limit)
+    return _Assembled(h, firsts, maps, eta if risk else -1, probs, alpha, ncol, r0, int(A.nnz))
+
+
+def _risk_costs(risk_weight: float, probs: np.ndarray, alpha: float) -> np.ndarray:
+    """The costs of eta and z_1..z_S: lambda and lambda p_s / (1 - alpha)."""
+    return np.concatenate([[risk_weight], risk_weight * probs / (1.0 - alpha)])
+
+
+def _set_risk_weight(ef: _Assembled, risk_weight: float) -> None:
+    """Change the CVaR weight of an assembled extensive form in HiGHS (nothing rebuilt:
+    the next run starts from the last basis)."""
+    idx = np.arange(ef.eta, ef.num_col, dtype=np.int32)
+    cost = _risk_costs(risk_weight, ef.probs, ef.alpha)
+    if ef.h.changeColsCost(len(idx), idx, cost) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the new CVaR weight")  # pragma: no cover
+
+
+def _run(
+    ef: _Assembled, method: str, time_limit: float | None, what: str = "the plan"
+) -> _Solution:
+    """Solve an assembled extensive form (again)."""
+    h = ef.h
+    facts = run_lp(h, ef.num_col, method, time_limit)
     if facts["model_status"] in (MS.kInfeasible, MS.kUnboundedOrInfeasible, MS.kUnbounded):
         raise InfeasibleError(
             f"{what} is {facts['status_text'].lower()} (HiGHS): elastic demand cannot cause "
@@ -373,15 +480,33 @@ def _extensive(
     if facts["model_status"] != MS.kOptimal:
         raise SolverError(f"HiGHS stopped on {what}: {facts['status_text']}")
     x = np.asarray(h.getSolution().col_value, dtype=float)
+    n1 = len(ef.firsts)
     return _Solution(
         objective=float(facts["objective"]),
-        first=pd.Series(x[:n1], index=firsts, dtype=float),
-        x=[x[cmap] for cmap in maps],
+        first=pd.Series(x[:n1], index=ef.firsts, dtype=float),
+        x=[x[cmap] for cmap in ef.maps],
         facts=facts,
-        num_col=ncol,
-        num_row=r0,
-        nnz=int(A.nnz),
+        num_col=ef.num_col,
+        num_row=ef.num_row,
+        nnz=ef.nnz,
     )
+
+
+def _extensive(
+    blocks: Sequence[_Block],
+    alpha: float,
+    risk_weight: float,
+    *,
+    shared: bool = True,
+    fixed: pd.Series | None = None,
+    method: str = "choose",
+    time_limit: float | None = None,
+    what: str = "the plan",
+) -> _Solution:
+    """Stack the blocks (first-stage columns merged when ``shared``; fixed at ``fixed``
+    when given) with the CVaR rows, and solve the LP."""
+    ef = _assemble(blocks, alpha, risk_weight, shared=shared, fixed=fixed)
+    return _run(ef, method, time_limit, what)
 
 
 def _same_structure(blocks: Sequence[_Block]) -> bool:
@@ -459,6 +584,10 @@ class PlanResult:
     #: unmet_value_without_plan (the first stage at its lower bounds: committed only)
     scenarios: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    #: with ``frontier``: one row per point of the cost-CVaR frontier (:func:`frontier`)
+    frontier: pd.DataFrame | None = None
+    #: with ``frontier``: each point's plan (the columns of ``plan`` after point, risk_weight)
+    frontier_plans: pd.DataFrame | None = None
 
     @property
     def objective(self) -> float:
@@ -468,11 +597,15 @@ class PlanResult:
         """The output folder's files: plan.csv, scenarios.csv, summary.json."""
         from optimizer.fileio import dumps_json
 
-        return {
+        files: dict[str, Any] = {
             "plan.csv": self.plan,
             "scenarios.csv": self.scenarios,
             "summary.json": dumps_json(self.summary),
         }
+        if self.frontier is not None:
+            files["frontier.csv"] = self.frontier
+            files["plan_frontier.csv"] = self.frontier_plans
+        return files
 
 
 def _check(
@@ -506,7 +639,7 @@ def _check(
 
 def plan(
     inst: Instance,
-    scenarios: Sequence[str | Sequence[str] | Instance],
+    scenarios: Sequence[ScenarioSpec],
     probabilities: Sequence[float] | None = None,
     *,
     alpha: float = 0.9,
@@ -517,6 +650,7 @@ def plan(
     method: str = "choose",
     time_limit: float | None = None,
     value_of_information: bool = True,
+    frontier: int | None = None,
 ) -> PlanResult:
     """The two-stage stochastic plan of ``inst`` over ``scenarios`` (docs/plan.md).
 
@@ -526,10 +660,13 @@ def plan(
     of :func:`stock_candidates`, or (site, commodity) pairs, or ``None`` for the default
     candidates (``[]``: none).  ``alpha`` and ``risk_weight`` (λ) weigh the CVaR of the
     unmet end-use value.  With ``value_of_information`` the VSS and EVPI are computed
-    (two more LPs).
+    (two more LPs).  ``frontier`` (N >= 2): also the cost-CVaR frontier at up to N risk
+    weights (:func:`frontier_points`), the plan itself at ``risk_weight``.
     """
     t0 = time.perf_counter()
     p = _check(len(scenarios), probabilities, alpha, risk_weight)
+    if frontier is not None and frontier < 2:
+        raise InputError(Problem("--frontier", None, None, f"{frontier}: give at least 2 points"))
     if isinstance(stockpiles, pd.DataFrame):
         cands = stockpiles.reset_index(drop=True)
     else:
@@ -539,11 +676,7 @@ def plan(
             holding_cost=holding_cost,
             release_cost=release_cost,
         )
-    cases = [_scenario_instance(inst, s) for s in scenarios]
-    blocks = [
-        _block(name, float(pi), si, cands, method, time_limit)
-        for (name, si), pi in zip(cases, p, strict=True)
-    ]
+    blocks = _blocks(inst, scenarios, p, cands, method, time_limit)
     build_seconds = time.perf_counter() - t0
     rp = _extensive(blocks, alpha, risk_weight, method=method, time_limit=time_limit)
     out = _outcomes(blocks, rp, alpha)
@@ -597,9 +730,187 @@ def plan(
         summary.update(
             _value_of_information(inst, cands, blocks, rp, alpha, risk_weight, method, time_limit)
         )
+    front = front_plans = None
+    if frontier is not None:
+        front, front_plans, info = frontier_points(
+            blocks, cands, alpha, frontier, method=method, time_limit=time_limit
+        )
+        summary["frontier"] = info
     summary["seconds"] = time.perf_counter() - t0
     summary["build_seconds"] = build_seconds
-    return PlanResult(_plan_table(blocks, rp, cands), out, summary)
+    return PlanResult(_plan_table(blocks, rp, cands), out, summary, front, front_plans)
+
+
+# -- the frontier of expected cost against CVaR --------------------------------------
+
+#: The ladder of risk weights that finds the low-CVaR end of the frontier (then filled in).
+LADDER = (1.0, 10.0, 100.0, 1_000.0, 10_000.0)
+#: Relative tolerance below which two frontier points are the same (expected cost, CVaR).
+SAME = 1e-6
+#: The ladder stops at the first decade that lowers the CVaR by less than this share of
+#: its fall since the weight 0.
+FLAT = 0.01
+
+
+@dataclass
+class _Point:
+    risk_weight: float
+    sol: _Solution
+    expected_cost: float
+    cvar: float
+    var: float
+    expected_unmet_value: float
+    first_stage_cost: float
+
+
+def frontier_points(
+    blocks: Sequence[_Block],
+    cands: pd.DataFrame,
+    alpha: float,
+    n: int,
+    *,
+    method: str = "choose",
+    time_limit: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The frontier of expected cost against CVaR_alpha of the unmet end-use value: up to
+    ``n`` distinct plans, each optimal for its risk weight (docs/plan.md "Frontier").
+
+    One extensive form is assembled with the CVaR columns; between points only the costs
+    of eta and z_s change (in HiGHS) and the LP is re-solved by the dual simplex from the
+    previous basis.  The weights: 0 (the cheapest plan in expectation); then 1, 10, 100, …
+    (at most 10^4) until a decade lowers the CVaR by less than 1 % of its fall since the
+    weight 0 (the low-CVaR end); then, while
+    fewer than ``n`` distinct points are known, the widest gap between two neighbours
+    (a, b) is probed at the weight that makes them equally good, (E_b - E_a) / (C_a - C_b):
+    the optimum there is a new point between them or, when it is no better than both,
+    the segment a-b is part of the frontier and no plan lies between them (non-inferior
+    set estimation, Cohon 1978).  Returns ``(frontier, plans, info)``.
+    """
+    ef = _assemble(blocks, alpha, 0.0, cvar_columns=True)
+    probs = ef.probs
+    solves = 0
+
+    def at(lam: float) -> _Point:
+        nonlocal solves
+        _set_risk_weight(ef, lam)
+        sol = _run(
+            ef,
+            method if solves == 0 else "simplex",
+            time_limit,
+            f"the frontier at risk weight {lam:g}",
+        )
+        solves += 1
+        out = _outcomes(blocks, sol, alpha)
+        loss = out["unmet_value"].to_numpy()
+        var, cvar, _ = var_cvar(loss, probs, alpha)
+        return _Point(
+            lam,
+            sol,
+            float(np.sum(probs * out["objective"].to_numpy())),
+            cvar,
+            var,
+            float(np.sum(probs * loss)),
+            float(out["first_stage_cost"].iloc[0]),
+        )
+
+    first = at(0.0)
+    scale_e = max(abs(first.expected_cost), 1.0)
+    scale_c = max(abs(first.cvar), 1.0)
+
+    def same(a: _Point, b: _Point) -> bool:
+        return (
+            abs(a.expected_cost - b.expected_cost) <= SAME * scale_e
+            and abs(a.cvar - b.cvar) <= SAME * scale_c
+        )
+
+    pts = [first]
+    lowered = False
+    for lam in LADDER:
+        q = at(lam)
+        drop, total = pts[-1].cvar - q.cvar, first.cvar - q.cvar
+        if not same(q, pts[-1]):
+            pts.append(q)
+        if total > SAME * scale_c:
+            if lowered and drop < FLAT * total:
+                break
+            lowered = True
+    closed: set[tuple[float, float]] = set()
+    budget = 3 * n + len(LADDER)
+
+    def segments() -> list[tuple[_Point, _Point]]:
+        return [
+            (a, b)
+            for a, b in zip(pts, pts[1:], strict=False)
+            if (a.risk_weight, b.risk_weight) not in closed and a.cvar - b.cvar > SAME * scale_c
+        ]
+
+    while len(pts) < n and solves < budget:
+        open_ = segments()
+        if not open_:
+            break
+        rng_e = max(pts[-1].expected_cost - pts[0].expected_cost, SAME * scale_e)
+        rng_c = max(pts[0].cvar - pts[-1].cvar, SAME * scale_c)
+        a, b = max(
+            open_,
+            key=lambda ab: (
+                ((ab[1].expected_cost - ab[0].expected_cost) / rng_e) ** 2
+                + ((ab[0].cvar - ab[1].cvar) / rng_c) ** 2
+            ),
+        )
+        lam = (b.expected_cost - a.expected_cost) / (a.cvar - b.cvar)
+        q = at(lam)
+        seg = a.expected_cost + lam * a.cvar
+        better = seg - (q.expected_cost + lam * q.cvar) > SAME * max(abs(seg), 1.0)
+        if not better or same(q, a) or same(q, b):
+            closed.add((a.risk_weight, b.risk_weight))
+            continue
+        pts.append(q)
+        pts.sort(key=lambda p: p.risk_weight)
+    if len(pts) > n:  # the ladder found more than asked: keep the ends, drop the closest
+        while len(pts) > n:
+            gaps = [
+                abs(pts[i + 1].cvar - pts[i - 1].cvar) / scale_c
+                + abs(pts[i + 1].expected_cost - pts[i - 1].expected_cost) / scale_e
+                for i in range(1, len(pts) - 1)
+            ]
+            del pts[1 + int(np.argmin(gaps))]
+    rows, plans = [], []
+    for i, q in enumerate(pts, start=1):
+        pt = _plan_table(blocks, q.sol, cands)
+        chosen = pt.loc[(pt["kind"] == "expansion") & (pt["committed"] == "no")]
+        rows.append(
+            {
+                "point": i,
+                "risk_weight": q.risk_weight,
+                "expected_cost": q.expected_cost,
+                "cvar": q.cvar,
+                "var": q.var,
+                "expected_unmet_value": q.expected_unmet_value,
+                "first_stage_cost": q.first_stage_cost,
+                "objective": q.expected_cost + q.risk_weight * q.cvar,
+                "stockpile_t": float(pt.loc[pt["kind"] == "stockpile", "amount"].sum()),
+                "stockpile_cost": float(pt.loc[pt["kind"] == "stockpile", "cost"].sum()),
+                "projects_chosen": len(chosen),
+                "projects_cost": float(pt.loc[pt["kind"] == "expansion", "cost"].sum()),
+            }
+        )
+        plans.append(pt.assign(point=i, risk_weight=q.risk_weight))
+    front = pd.DataFrame(rows)
+    cols = [
+        "point",
+        "risk_weight",
+        *[c for c in plans[0].columns if c not in ("point", "risk_weight")],
+    ]
+    plan_rows = pd.concat(plans, ignore_index=True)[cols]
+    info = {
+        "points": len(pts),
+        "asked": n,
+        "solves": solves,
+        "alpha": alpha,
+        # every plan of the frontier is a point: no two neighbours have one between them
+        "complete": not segments(),
+    }
+    return front, plan_rows, info
 
 
 def _outcomes(blocks: Sequence[_Block], sol: _Solution, alpha: float) -> pd.DataFrame:
