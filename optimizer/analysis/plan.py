@@ -56,7 +56,7 @@ from optimizer.policies import registry
 MS = highspy.HighsModelStatus
 
 #: Variable components decided before the scenario is known (shared by every scenario).
-FIRST_STAGE = ("build", "stockpile")
+FIRST_STAGE = ("build", "stockpile", "contract")
 #: Elements and stages of the default stockpile candidates: Dy and Tb oxides and metals.
 DEFAULT_ELEMENTS = ("Dy", "Tb")
 DEFAULT_STAGES = ("separation", "metal")
@@ -197,6 +197,94 @@ def stockpile_plugin(cands: pd.DataFrame) -> Callable[[ChainModel], None]:
     return add
 
 
+# -- long-term contracts -----------------------------------------------------------------
+
+
+def contract_candidates(
+    inst: Instance, lanes: Sequence[str | tuple[str, str]], *, cost: float | None = None
+) -> pd.DataFrame:
+    """The contract candidates: link, commodity, from_site, to_site, cost (USD per t/yr
+    reserved, over the horizon).
+
+    ``lanes``: link ids, or (link, commodity) pairs (the link's commodity by default).
+    ``cost`` (default: the holding cost of a stockpiled tonne of the commodity, the
+    carrying rate a month of its ``value`` for every month of the horizon: reserving one
+    t/yr costs what holding one tonne does) is paid whether the lane is used or not.
+    """
+    links = inst.tables["links"]
+    sets = build_sets(inst)
+    months = 12.0 * sum(sets.lengths[t] for t in sets.periods)
+    com = inst.tables["commodities"].set_index("id")
+    rows, problems = [], []
+    for lane in lanes:
+        lid, c = (lane, None) if isinstance(lane, str) else lane
+        hit = links.loc[links["id"].astype(str) == str(lid)]
+        if c is not None:
+            hit = hit.loc[hit["commodity"].astype(str) == str(c)]
+        if hit.empty:
+            what = f"{lid}:{c}" if c is not None else str(lid)
+            problems.append(Problem("--contract", None, None, f"{what}: no such link in links.csv"))
+            continue
+        r = hit.iloc[0]
+        k = str(r["commodity"])
+        value = float(com["value"].get(k, np.nan)) if "value" in com else np.nan
+        if cost is None and not np.isfinite(value):
+            problems.append(
+                Problem(
+                    "--contract",
+                    None,
+                    None,
+                    f"{lid}: commodity {k!r} has no value (commodities.csv) to price the "
+                    "reservation: give --contract-cost",
+                )
+            )
+            continue
+        rows.append(
+            {
+                "link": str(r["id"]),
+                "commodity": k,
+                "from_site": str(r["from_site"]),
+                "to_site": str(r["to_site"]),
+                "cost": float(cost) if cost is not None else value * sets.carrying_rate * months,
+            }
+        )
+    if problems:
+        raise InputError(problems)
+    cols = ["link", "commodity", "from_site", "to_site", "cost"]
+    return pd.DataFrame(rows, columns=cols).drop_duplicates(["link", "commodity"])
+
+
+def _add_contracts(
+    cm: ChainModel, sf: StandardForm, contracts: pd.DataFrame
+) -> tuple[StandardForm, int]:
+    """Columns ``contract[link, commodity]`` (t/yr reserved, first stage) appended to
+    ``sf``: each relaxes the lane's short-run limit (``short_run_lane``: flow <= limit +
+    years of the period x reserved), and nothing else (a policy's rows still hold)."""
+    n, k = len(sf.c), len(contracts)
+    keys = contracts[["link", "commodity"]].reset_index(drop=True)
+    A = sf.A
+    if "short_run_lane" in sf.row_slices:
+        a, _ = sf.row_slices["short_run_lane"]
+        rk = cm.con_keys["short_run_lane"].reset_index(drop=True)
+        lk = keys.assign(_col=np.arange(k))
+        m = rk[["link", "commodity", "period"]].reset_index().merge(lk, on=["link", "commodity"])
+        years = m["period"].map(cm.sets.lengths).to_numpy(dtype=float)
+        extra = sp.coo_matrix(
+            (-years, (a + m["index"].to_numpy(), m["_col"].to_numpy())), shape=(A.shape[0], k)
+        )
+    else:
+        extra = sp.coo_matrix((A.shape[0], k))
+    sf = dataclasses.replace(
+        sf,
+        c=np.concatenate([sf.c, contracts["cost"].to_numpy(dtype=float)]),
+        A=sp.hstack([A, extra]).tocsc(),
+        col_lower=np.concatenate([sf.col_lower, np.zeros(k)]),
+        col_upper=np.concatenate([sf.col_upper, np.full(k, INF)]),
+        col_slices={**sf.col_slices, "contract": (n, n + k)},
+    )
+    return sf, k
+
+
 # -- one scenario's block ---------------------------------------------------------------
 
 
@@ -213,6 +301,8 @@ class _Block:
     first: np.ndarray
     #: per column: the unmet end-use value of one unit (USD; nonzero on ``unmet`` only)
     loss: np.ndarray
+    #: the contract candidates whose columns ``contract`` the block has (None: none)
+    contracts: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +367,7 @@ def _block(
     cands: pd.DataFrame,
     method: str,
     tl: float | None,
+    contracts: pd.DataFrame | None = None,
 ) -> _Block:
     from optimizer.solve import baseline_solve, reference_solve
 
@@ -296,12 +387,29 @@ def _block(
     cm = build_model(sets, [*plugins, stockpile_plugin(cands)])
     sf = standard_form(cm)
     sf = dataclasses.replace(sf, A=sf.A.to_scipy())  # stacked with scipy.sparse below
+    if contracts is not None and len(contracts):
+        if inst.horizon != "short":
+            raise InputError(
+                Problem(
+                    "--contract",
+                    None,
+                    None,
+                    f"{name}: a contract holds a lane open against the short run's lane "
+                    "limits; in the long run every lane is open already (give --horizon short)",
+                )
+            )
+        sf, _ = _add_contracts(cm, sf, contracts)
     n = len(sf.c)
     first = np.full(n, "", dtype=object)
     for comp in FIRST_STAGE:
         if comp in sf.col_slices:
             a, b = sf.col_slices[comp]
-            first[a:b] = labels(comp, cm.var_keys[comp])
+            keys = (
+                contracts[["link", "commodity"]].reset_index(drop=True)
+                if comp == "contract"
+                else cm.var_keys[comp]
+            )
+            first[a:b] = labels(comp, keys)
     loss = np.zeros(n)
     if "unmet" in sf.col_slices:
         a, b = sf.col_slices["unmet"]
@@ -310,7 +418,9 @@ def _block(
         loss[a:b] = (
             cm.var_keys["unmet"]["commodity"].map(value).astype(float).fillna(0.0).to_numpy()
         )
-    return _Block(name, prob, inst, cm, sf, first, loss)
+    return _Block(
+        name, prob, inst, cm, sf, first, loss, contracts if "contract" in sf.col_slices else None
+    )
 
 
 def _blocks(
@@ -320,6 +430,7 @@ def _blocks(
     cands: pd.DataFrame,
     method: str,
     tl: float | None,
+    contracts: pd.DataFrame | None = None,
 ) -> list[_Block]:
     """One block per scenario; scenarios on the same instance (the outages of a
     criticality folder) share one build, their failed columns fixed at zero."""
@@ -328,7 +439,7 @@ def _blocks(
     for spec, pi in zip(scenarios, p, strict=True):
         name, si = _scenario_instance(inst, spec)
         if id(si) not in built:
-            built[id(si)] = _block(name, float(pi), si, cands, method, tl)
+            built[id(si)] = _block(name, float(pi), si, cands, method, tl, contracts)
         b = dataclasses.replace(built[id(si)], name=name, prob=float(pi))
         if isinstance(spec, Outage):
             off = _outage_columns(b.cm, b.sf, spec.sites, spec.links)
@@ -542,7 +653,9 @@ def _mean_block(blocks: Sequence[_Block]) -> _Block:
         col_slices=b0.sf.col_slices,
         row_slices=b0.sf.row_slices,
     )
-    return _Block("expected value", 1.0, b0.inst, b0.cm, sf, b0.first, avg(lambda b: b.loss))
+    return _Block(
+        "expected value", 1.0, b0.inst, b0.cm, sf, b0.first, avg(lambda b: b.loss), b0.contracts
+    )
 
 
 # -- risk measures ----------------------------------------------------------------------
@@ -651,6 +764,8 @@ def plan(
     time_limit: float | None = None,
     value_of_information: bool = True,
     frontier: int | None = None,
+    contracts: pd.DataFrame | Sequence[str | tuple[str, str]] | None = None,
+    contract_cost: float | None = None,
 ) -> PlanResult:
     """The two-stage stochastic plan of ``inst`` over ``scenarios`` (docs/plan.md).
 
@@ -662,6 +777,8 @@ def plan(
     unmet end-use value.  With ``value_of_information`` the VSS and EVPI are computed
     (two more LPs).  ``frontier`` (N >= 2): also the cost-CVaR frontier at up to N risk
     weights (:func:`frontier_points`), the plan itself at ``risk_weight``.
+    ``contracts``: a frame of :func:`contract_candidates` or link ids (or (link,
+    commodity) pairs) to reserve lanes on at ``contract_cost`` per t/yr (short run only).
     """
     t0 = time.perf_counter()
     p = _check(len(scenarios), probabilities, alpha, risk_weight)
@@ -676,7 +793,14 @@ def plan(
             holding_cost=holding_cost,
             release_cost=release_cost,
         )
-    blocks = _blocks(inst, scenarios, p, cands, method, time_limit)
+    lanes = None
+    if contracts is not None and len(contracts):
+        lanes = (
+            contracts.reset_index(drop=True)
+            if isinstance(contracts, pd.DataFrame)
+            else contract_candidates(inst, list(contracts), cost=contract_cost)
+        )
+    blocks = _blocks(inst, scenarios, p, cands, method, time_limit, lanes)
     build_seconds = time.perf_counter() - t0
     rp = _extensive(blocks, alpha, risk_weight, method=method, time_limit=time_limit)
     out = _outcomes(blocks, rp, alpha)
@@ -717,6 +841,7 @@ def plan(
         "scenarios": [b.name for b in blocks],
         "probabilities": p.tolist(),
         "stock_candidates": len(cands),
+        "contract_candidates": 0 if lanes is None else len(lanes),
         "horizon": sorted({b.inst.horizon for b in blocks}),
         "extensive_form": {
             "columns": rp.num_col,
@@ -890,6 +1015,7 @@ def frontier_points(
                 "objective": q.expected_cost + q.risk_weight * q.cvar,
                 "stockpile_t": float(pt.loc[pt["kind"] == "stockpile", "amount"].sum()),
                 "stockpile_cost": float(pt.loc[pt["kind"] == "stockpile", "cost"].sum()),
+                "contract_t": float(pt.loc[pt["kind"] == "contract", "amount"].sum()),
                 "projects_chosen": len(chosen),
                 "projects_cost": float(pt.loc[pt["kind"] == "expansion", "cost"].sum()),
             }
@@ -953,7 +1079,7 @@ def _value_of_information(
         ev_block = (
             dataclasses.replace(known, prob=1.0)
             if known is not None
-            else _block(NONE, 1.0, inst, cands, method, time_limit)
+            else _block(NONE, 1.0, inst, cands, method, time_limit, blocks[0].contracts)
         )
         ev_how = "the instance without the scenarios (they differ in structure, so no average)"
     ev = _extensive(
@@ -1061,6 +1187,28 @@ def _plan_table(blocks: Sequence[_Block], sol: _Solution, cands: pd.DataFrame) -
                     "cost": b0.sf.c[a:b] * amt,
                     "committed": "no",
                     "expected_release": release,
+                }
+            )
+        )
+    if b0.contracts is not None:
+        ct = b0.contracts.reset_index(drop=True)
+        keys = ct[["link", "commodity"]]
+        amt = sol.first.reindex(labels("contract", keys)).to_numpy(dtype=float)
+        a, b = b0.sf.col_slices["contract"]
+        out.append(
+            pd.DataFrame(
+                {
+                    "kind": "contract",
+                    "id": ct["link"].to_numpy(),
+                    "site": ct["from_site"].to_numpy(),
+                    "process": "",
+                    "commodity": ct["commodity"].to_numpy(),
+                    "amount": amt,
+                    "unit": "t/yr reserved",
+                    "from_period": b0.cm.sets.periods[0],
+                    "cost": b0.sf.c[a:b] * amt,
+                    "committed": "no",
+                    "expected_release": np.nan,
                 }
             )
         )

@@ -36,6 +36,19 @@ def _pairs(stock: list[str]) -> list[tuple[str, str]]:
     return [tuple(s.split(":")) for s in stock]  # type: ignore[misc]
 
 
+def _lanes(contract: list[str]) -> list[str | tuple[str, str]]:
+    """``--contract LINK[:COMMODITY]`` values (an empty part is an input error)."""
+    bad = [c for c in contract if c.count(":") > 1 or "" in c.split(":")]
+    if bad:
+        raise InputError(
+            [
+                Problem("--contract", None, None, f"{c!r}: expected LINK or LINK:COMMODITY")
+                for c in bad
+            ]
+        )
+    return [tuple(c.split(":")) if ":" in c else c for c in contract]  # type: ignore[misc]
+
+
 @app.command()
 def plan(
     instance: InstanceArg,
@@ -136,6 +149,24 @@ def plan(
             help="Cost of a tonne drawn from a stockpile, USD/t (default: the commodity's value).",
         ),
     ] = None,
+    contract: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--contract",
+            help="Long-term contract candidate LINK or LINK:COMMODITY: t/yr reserved on the "
+            "lane, usable in every scenario despite the short run's lane limits (not against "
+            "a policy); repeat. Short-run horizon only.",
+        ),
+    ] = None,
+    contract_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--contract-cost",
+            min=0,
+            help="Cost of reserving 1 t/yr over the horizon, USD (default: the holding cost "
+            "of a stockpiled tonne of the commodity).",
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for plan.csv, scenarios.csv and summary.json."),
@@ -152,8 +183,8 @@ def plan(
     method: Method = "choose",
     time_limit: TimeLimitPerSolve = None,
 ) -> None:
-    """The cheapest plan of capacity expansions and stockpiles over several disruptions
-    (two-stage stochastic LP, expected cost + lambda CVaR of the value at risk)."""
+    """The cheapest plan of capacity expansions, stockpiles and contracts over several
+    disruptions (two-stage stochastic LP, expected cost + lambda CVaR of the value at risk)."""
     from optimizer.analysis.plan import plan as run
     from optimizer.api import load
 
@@ -195,6 +226,8 @@ def plan(
                 method=method,
                 time_limit=time_limit,
                 frontier=frontier,
+                contracts=_lanes(contract or []),
+                contract_cost=contract_cost,
             )
         if source is not None:
             res.summary["scenario_source"] = source
@@ -262,8 +295,12 @@ def _print(res) -> None:
     for c in ("kind", "what", "amount", "from", "cost USD"):
         t.add_column(c, justify="left" if c in ("kind", "what") else "right")
     for r in res.plan.itertuples(index=False):
-        what = r.id if r.kind == "expansion" else f"{r.commodity} at {r.site}"
-        unit = "t" if r.kind == "stockpile" else ""
+        what = {
+            "expansion": r.id,
+            "stockpile": f"{r.commodity} at {r.site}",
+            "contract": f"{r.commodity} on {r.id}",
+        }.get(r.kind, r.id)
+        unit = {"stockpile": "t", "contract": "t/yr"}.get(r.kind, "")
         t.add_row(
             r.kind,
             escape(str(what)),

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from optimizer.analysis.plan import PlanResult
     from optimizer.data.instance import Instance
 
-KIND_COLOUR = {"expansion": SERIES[0], "stockpile": SERIES[1]}
-KIND_LABEL = {"expansion": "project", "stockpile": "stockpile"}
+KIND_COLOUR = {"expansion": SERIES[0], "stockpile": SERIES[1], "contract": SERIES[2]}
+KIND_LABEL = {"expansion": "project", "stockpile": "stockpile", "contract": "contract"}
+KIND_SYMBOL = {"expansion": "circle", "stockpile": "square", "contract": "diamond"}
 
 
 def _project_notes(instance: Instance | None) -> dict[str, str]:
@@ -54,6 +55,15 @@ def _project_notes(instance: Instance | None) -> dict[str, str]:
     return out
 
 
+def _link_end(names: Names, link: str) -> str:
+    """The site a link goes to ('' without an instance)."""
+    if names.instance is None:
+        return ""
+    lk = names.instance.tables["links"]
+    hit = lk.loc[lk["id"].astype(str) == link, "to_site"]
+    return str(hit.iloc[0]) if len(hit) else ""
+
+
 def _portfolio(res: PlanResult, names: Names) -> list[dict[str, Any]]:
     """plan.csv in words: what, where, how much (with its unit), from when, at what cost."""
     units = _activity_units(names)
@@ -64,6 +74,12 @@ def _portfolio(res: PlanResult, names: Names) -> list[dict[str, Any]]:
         if r.kind == "stockpile":
             what = f"{names.commodity_name(str(r.commodity))} stockpile"
             unit, note = "t", ""
+        elif r.kind == "contract":
+            to = _link_end(names, str(r.id))
+            what = f"{names.commodity_name(str(r.commodity))} from {names.site_name(site)}" + (
+                f" to {names.site_name(to)}" if to else ""
+            )
+            unit, note = "t a year reserved", f"lane {r.id}"
         else:
             what = str(r.id)
             phrase = units.get(str(r.process), "")
@@ -108,6 +124,9 @@ def _portfolio_map(res: PlanResult, names: Names) -> go.Figure | None:
             lines = [
                 f"{esc(names.commodity_name(str(r.commodity)))} {r.amount:,.0f} t"
                 if kind == "stockpile"
+                else f"{esc(names.commodity_name(str(r.commodity)))} {r.amount:,.0f} t/yr on "
+                f"{esc(str(r.id))}"
+                if kind == "contract"
                 else f"{esc(str(r.id))}: {r.amount:,.0f} from {r.from_period}"
                 + (" (committed)" if r.committed == "yes" else "")
                 for r in items.itertuples(index=False)
@@ -127,7 +146,7 @@ def _portfolio_map(res: PlanResult, names: Names) -> go.Figure | None:
                 marker={
                     "size": [8 + 22 * (abs(float(c)) / top) ** 0.5 for c in sub["cost"]],
                     "color": KIND_COLOUR.get(str(kind), SERIES[2]),
-                    "symbol": "square" if kind == "stockpile" else "circle",
+                    "symbol": KIND_SYMBOL.get(str(kind), "circle"),
                     "line": {"width": 0.8, "color": "#ffffff"},
                     "opacity": 0.85,
                 },
