@@ -315,3 +315,67 @@ def _asset_markup(name: str, script: bool = False):
 def write_plan_report(path: str | Path, res: PlanResult, instance: Instance | None = None) -> Path:
     """Write the report of a plan to ``path`` atomically (temp file + rename)."""
     return write_file(path, render_plan_report(res, instance))
+
+
+#: Text columns of a plan folder's tables (ids stay text: "NA" is Namibia).
+_TEXT = {"kind", "id", "site", "process", "commodity", "unit", "committed", "scenario"}
+PLAN_FILES = ("plan.csv", "scenarios.csv", "summary.json")
+
+
+def is_plan_folder(folder: str | Path) -> bool:
+    """True when ``folder`` was written by ``rechain plan --out`` (its provenance says so)."""
+    from optimizer.results.provenance import read_parts
+
+    return "plan" in read_parts(Path(folder))
+
+
+def load_saved_plan(
+    folder: str | Path, instance: str | Path | None = None
+) -> tuple[PlanResult, Instance | None, list[str]]:
+    """A ``rechain plan --out`` folder read back: the result, its instance (when it can be
+    found, as :func:`optimizer.report.load.find_instance` finds a solve's) and notes."""
+    import json
+
+    from optimizer.analysis.plan import PlanResult
+    from optimizer.errors import InputError, Problem
+    from optimizer.fileio import unescape_formulas
+    from optimizer.report.load import find_instance
+    from optimizer.results.provenance import read_parts
+
+    folder = Path(folder)
+    missing = [f for f in PLAN_FILES if not (folder / f).is_file()]
+    if missing:
+        raise InputError(
+            Problem(str(folder), None, None, f"a plan folder without {', '.join(missing)}")
+        )
+
+    def read(name: str) -> pd.DataFrame | None:
+        f = folder / name
+        if not f.is_file():
+            return None
+        head = pd.read_csv(f, nrows=0)
+        text = [c for c in head.columns if c in _TEXT]
+        df = pd.read_csv(f, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
+        unescape_formulas(df)
+        for c in text:
+            df[c] = df[c].fillna("")
+        return df
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        res = PlanResult(
+            read("plan.csv"),  # type: ignore[arg-type]
+            read("scenarios.csv"),  # type: ignore[arg-type]
+            summary,
+            read("frontier.csv"),
+            read("plan_frontier.csv"),
+        )
+    except (OSError, ValueError) as e:
+        raise InputError(Problem(str(folder), None, None, f"cannot read the plan: {e}")) from None
+    prov = read_parts(folder).get("plan", {})
+    inst, notes = find_instance(
+        {"instance_path": prov.get("instance_path"), "instance": prov.get("instance")},
+        folder,
+        instance,
+    )
+    return res, inst, notes

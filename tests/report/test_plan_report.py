@@ -13,6 +13,7 @@ CVaR -250/t), which pays from the weight 0.404 on: the frontier's second point s
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -105,3 +106,27 @@ def test_plan_report_in_the_browser(browser, plan_report):  # noqa: F811
         assert pg.locator("#scenarios .bars .point").count() == 6
     finally:
         o.close()
+
+
+def test_plan_report_from_the_saved_folder_is_the_same(plan_report, tmp_path):
+    """``rechain report OUT`` of a plan folder rebuilds the plan report without solving."""
+    report, _, _ = plan_report
+    again = tmp_path / "again.html"
+    r = runner.invoke(app, ["report", str(report.parent / "out"), "--out", str(again)])
+    assert r.exit_code == 0, r.output
+    # the page the same but for the time it was made and the figures' last digits (the
+    # CSVs keep 10 significant digits, fileio.FLOAT_FORMAT): same text, same figures
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+    figure = re.compile(r'(<script type="application/json" id="fig-[^"]*">).*?</script>', re.S)
+
+    def page(path):
+        return figure.sub(r"\1", stamp.sub("", path.read_text(encoding="utf-8")))
+
+    assert page(again) == page(report)
+    # a plan folder missing a table is an input error
+    (report.parent / "out" / "scenarios.csv").rename(tmp_path / "gone.csv")
+    try:
+        r = runner.invoke(app, ["report", str(report.parent / "out"), "--out", str(again)])
+        assert r.exit_code == 2 and "a plan folder without scenarios.csv" in r.output
+    finally:
+        (tmp_path / "gone.csv").rename(report.parent / "out" / "scenarios.csv")
