@@ -911,9 +911,12 @@ def frontier_points(
     the segment a-b is part of the frontier and no plan lies between them (non-inferior
     set estimation, Cohon 1978).  Returns ``(frontier, plans, info)``.
     """
+    t0 = time.perf_counter()
     ef = _assemble(blocks, alpha, 0.0, cvar_columns=True)
+    assemble_seconds = time.perf_counter() - t0
     probs = ef.probs
     solves = 0
+    seconds: list[tuple[float, str, float]] = []
 
     def at(lam: float) -> _Point:
         nonlocal solves
@@ -925,6 +928,7 @@ def frontier_points(
             f"the frontier at risk weight {lam:g}",
         )
         solves += 1
+        seconds.append((lam, sol.facts["method"], sol.facts["solve_seconds"]))
         out = _outcomes(blocks, sol, alpha)
         loss = out["unmet_value"].to_numpy()
         var, cvar, _ = var_cvar(loss, probs, alpha)
@@ -1035,6 +1039,12 @@ def frontier_points(
         "alpha": alpha,
         # every plan of the frontier is a point: no two neighbours have one between them
         "complete": not segments(),
+        "assemble_seconds": assemble_seconds,
+        # each solve: its weight, the HiGHS method and seconds (re-solves: warm simplex)
+        "solve_seconds": [
+            {"risk_weight": lam, "method": m, "seconds": sec} for lam, m, sec in seconds
+        ],
+        "seconds": time.perf_counter() - t0,
     }
     return front, plan_rows, info
 
