@@ -3,9 +3,11 @@ r"""``rechain plan``: what to build and stock before the disruption comes (docs/
 A two-stage stochastic LP in extensive form, solved as one HiGHS LP.
 
 * **First stage** (shared by every scenario): capacity expansions (the ``build``
-  variables of ``expansions.csv``, in service after their lead times) and strategic
+  variables of ``expansions.csv``, in service after their lead times), strategic
   stockpiles ``stockpile[site, commodity]`` (tonnes held from the start of the first
-  period, at a holding cost per tonne over the horizon).
+  period, at a holding cost per tonne over the horizon) and, in the short run,
+  long-term contracts ``contract[link, commodity]`` (t/yr reserved on a lane against
+  its short-run lane limit, at a cost per t/yr).
 * **Second stage** (one copy per scenario): everything else the model has — activity,
   flows, shortages — and ``stock_release[site, commodity, period]``, tonnes drawn from
   the stockpile (at its release cost per tonne, at most the tonnes held:
@@ -27,7 +29,8 @@ The value of the stochastic solution (VSS) fixes the first stage of the
 expected-value problem (the scenarios' LP data averaged with their probabilities)
 and evaluates it on the same scenarios; the expected value of perfect information
 (EVPI) compares with the wait-and-see solution (the same LP with every scenario its
-own first stage).
+own first stage).  The frontier of expected cost against CVaR
+(:func:`frontier_points`) re-solves one assembled extensive form at several weights.
 """
 
 from __future__ import annotations
@@ -909,7 +912,7 @@ def frontier_points(
     (a, b) is probed at the weight that makes them equally good, (E_b - E_a) / (C_a - C_b):
     the optimum there is a new point between them or, when it is no better than both,
     the segment a-b is part of the frontier and no plan lies between them (non-inferior
-    set estimation, Cohon 1978).  Returns ``(frontier, plans, info)``.
+    set estimation, Cohon, Church & Sheer 1979).  Returns ``(frontier, plans, info)``.
     """
     t0 = time.perf_counter()
     ef = _assemble(blocks, alpha, 0.0, cvar_columns=True)
