@@ -3,9 +3,11 @@ r"""``rechain plan``: what to build and stock before the disruption comes (docs/
 A two-stage stochastic LP in extensive form, solved as one HiGHS LP.
 
 * **First stage** (shared by every scenario): capacity expansions (the ``build``
-  variables of ``expansions.csv``, in service after their lead times) and strategic
+  variables of ``expansions.csv``, in service after their lead times), strategic
   stockpiles ``stockpile[site, commodity]`` (tonnes held from the start of the first
-  period, at a holding cost per tonne over the horizon).
+  period, at a holding cost per tonne over the horizon) and, in the short run,
+  long-term contracts ``contract[link, commodity]`` (t/yr reserved on a lane against
+  its short-run lane limit, at a cost per t/yr).
 * **Second stage** (one copy per scenario): everything else the model has — activity,
   flows, shortages — and ``stock_release[site, commodity, period]``, tonnes drawn from
   the stockpile (at its release cost per tonne, at most the tonnes held:
@@ -27,7 +29,8 @@ The value of the stochastic solution (VSS) fixes the first stage of the
 expected-value problem (the scenarios' LP data averaged with their probabilities)
 and evaluates it on the same scenarios; the expected value of perfect information
 (EVPI) compares with the wait-and-see solution (the same LP with every scenario its
-own first stage).
+own first stage).  The frontier of expected cost against CVaR
+(:func:`frontier_points`) re-solves one assembled extensive form at several weights.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from optimizer.policies import registry
 MS = highspy.HighsModelStatus
 
 #: Variable components decided before the scenario is known (shared by every scenario).
-FIRST_STAGE = ("build", "stockpile")
+FIRST_STAGE = ("build", "stockpile", "contract")
 #: Elements and stages of the default stockpile candidates: Dy and Tb oxides and metals.
 DEFAULT_ELEMENTS = ("Dy", "Tb")
 DEFAULT_STAGES = ("separation", "metal")
@@ -197,6 +200,94 @@ def stockpile_plugin(cands: pd.DataFrame) -> Callable[[ChainModel], None]:
     return add
 
 
+# -- long-term contracts -----------------------------------------------------------------
+
+
+def contract_candidates(
+    inst: Instance, lanes: Sequence[str | tuple[str, str]], *, cost: float | None = None
+) -> pd.DataFrame:
+    """The contract candidates: link, commodity, from_site, to_site, cost (USD per t/yr
+    reserved, over the horizon).
+
+    ``lanes``: link ids, or (link, commodity) pairs (the link's commodity by default).
+    ``cost`` (default: the holding cost of a stockpiled tonne of the commodity, the
+    carrying rate a month of its ``value`` for every month of the horizon: reserving one
+    t/yr costs what holding one tonne does) is paid whether the lane is used or not.
+    """
+    links = inst.tables["links"]
+    sets = build_sets(inst)
+    months = 12.0 * sum(sets.lengths[t] for t in sets.periods)
+    com = inst.tables["commodities"].set_index("id")
+    rows, problems = [], []
+    for lane in lanes:
+        lid, c = (lane, None) if isinstance(lane, str) else lane
+        hit = links.loc[links["id"].astype(str) == str(lid)]
+        if c is not None:
+            hit = hit.loc[hit["commodity"].astype(str) == str(c)]
+        if hit.empty:
+            what = f"{lid}:{c}" if c is not None else str(lid)
+            problems.append(Problem("--contract", None, None, f"{what}: no such link in links.csv"))
+            continue
+        r = hit.iloc[0]
+        k = str(r["commodity"])
+        value = float(com["value"].get(k, np.nan)) if "value" in com else np.nan
+        if cost is None and not np.isfinite(value):
+            problems.append(
+                Problem(
+                    "--contract",
+                    None,
+                    None,
+                    f"{lid}: commodity {k!r} has no value (commodities.csv) to price the "
+                    "reservation: give --contract-cost",
+                )
+            )
+            continue
+        rows.append(
+            {
+                "link": str(r["id"]),
+                "commodity": k,
+                "from_site": str(r["from_site"]),
+                "to_site": str(r["to_site"]),
+                "cost": float(cost) if cost is not None else value * sets.carrying_rate * months,
+            }
+        )
+    if problems:
+        raise InputError(problems)
+    cols = ["link", "commodity", "from_site", "to_site", "cost"]
+    return pd.DataFrame(rows, columns=cols).drop_duplicates(["link", "commodity"])
+
+
+def _add_contracts(
+    cm: ChainModel, sf: StandardForm, contracts: pd.DataFrame
+) -> tuple[StandardForm, int]:
+    """Columns ``contract[link, commodity]`` (t/yr reserved, first stage) appended to
+    ``sf``: each relaxes the lane's short-run limit (``short_run_lane``: flow <= limit +
+    years of the period x reserved), and nothing else (a policy's rows still hold)."""
+    n, k = len(sf.c), len(contracts)
+    keys = contracts[["link", "commodity"]].reset_index(drop=True)
+    A = sf.A
+    if "short_run_lane" in sf.row_slices:
+        a, _ = sf.row_slices["short_run_lane"]
+        rk = cm.con_keys["short_run_lane"].reset_index(drop=True)
+        lk = keys.assign(_col=np.arange(k))
+        m = rk[["link", "commodity", "period"]].reset_index().merge(lk, on=["link", "commodity"])
+        years = m["period"].map(cm.sets.lengths).to_numpy(dtype=float)
+        extra = sp.coo_matrix(
+            (-years, (a + m["index"].to_numpy(), m["_col"].to_numpy())), shape=(A.shape[0], k)
+        )
+    else:
+        extra = sp.coo_matrix((A.shape[0], k))
+    sf = dataclasses.replace(
+        sf,
+        c=np.concatenate([sf.c, contracts["cost"].to_numpy(dtype=float)]),
+        A=sp.hstack([A, extra]).tocsc(),
+        col_lower=np.concatenate([sf.col_lower, np.zeros(k)]),
+        col_upper=np.concatenate([sf.col_upper, np.full(k, INF)]),
+        col_slices={**sf.col_slices, "contract": (n, n + k)},
+    )
+    return sf, k
+
+
 # -- one scenario's block ---------------------------------------------------------------
 
 
@@ -213,13 +304,34 @@ class _Block:
     first: np.ndarray
     #: per column: the unmet end-use value of one unit (USD; nonzero on ``unmet`` only)
     loss: np.ndarray
+    #: the contract candidates whose columns ``contract`` the block has (None: none)
+    contracts: pd.DataFrame | None = None
 
 
-def _scenario_instance(
-    inst: Instance, spec: str | Sequence[str] | Instance
-) -> tuple[str, Instance]:
+@dataclass(frozen=True)
+class Outage:
+    """A scenario in which ``sites`` make nothing and ship or receive nothing and
+    ``links`` carry nothing (one case of ``rechain criticality``), on ``inst`` (the plan's
+    instance when ``None``)."""
+
+    name: str
+    sites: frozenset[str] = frozenset()
+    links: frozenset[str] = frozenset()
+    inst: Instance | None = None
+
+
+#: One scenario of a plan: a scenario id or YAML path, a stack of them, an instance with
+#: its scenarios applied, a (name, instance) pair, or an :class:`Outage`.
+ScenarioSpec = str | Sequence[str] | Instance | tuple[str, Instance] | Outage
+
+
+def _scenario_instance(inst: Instance, spec: ScenarioSpec) -> tuple[str, Instance]:
     from optimizer.scenarios.apply import apply_scenarios
 
+    if isinstance(spec, Outage):
+        return spec.name, spec.inst if spec.inst is not None else inst
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Instance):
+        return str(spec[0]), spec[1]
     if isinstance(spec, Instance):
         return (",".join(spec.scenarios) or NONE), spec
     refs = [spec] if isinstance(spec, str) else list(spec)
@@ -232,8 +344,33 @@ def _scenario_instance(
     return name, apply_scenarios(inst, refs)
 
 
+def _outage_columns(cm: ChainModel, sf: StandardForm, sites, links) -> np.ndarray:
+    """Columns of ``sf`` to hold at zero when ``sites`` and ``links`` fail: the sites'
+    activity and every flow into or out of them, the links' flows (as
+    :class:`~optimizer.analysis.whatif.WhatIf` switches them off)."""
+    parts = [np.zeros(0, dtype=np.int64)]
+    if sites and "act" in sf.col_slices:
+        a, _ = sf.col_slices["act"]
+        site = cm.sets.modes.set_index(["id", "recipe"])["site"]
+        ak = cm.var_keys["act"]
+        at = site.reindex(list(zip(ak["id"], ak["recipe"], strict=True))).to_numpy()
+        parts.append(a + np.flatnonzero(pd.Series(at).isin(sites).to_numpy()))
+    if "flow" in sf.col_slices:
+        a, _ = sf.col_slices["flow"]
+        fr = cm.flow_terms
+        hit = fr["link"].isin(links) | fr["from_site"].isin(sites) | fr["to_site"].isin(sites)
+        parts.append(a + np.flatnonzero(hit.to_numpy()))
+    return np.unique(np.concatenate(parts))
+
+
 def _block(
-    name: str, prob: float, inst: Instance, cands: pd.DataFrame, method: str, tl: float | None
+    name: str,
+    prob: float,
+    inst: Instance,
+    cands: pd.DataFrame,
+    method: str,
+    tl: float | None,
+    contracts: pd.DataFrame | None = None,
 ) -> _Block:
     from optimizer.solve import baseline_solve, reference_solve
 
@@ -253,12 +390,29 @@ def _block(
     cm = build_model(sets, [*plugins, stockpile_plugin(cands)])
     sf = standard_form(cm)
     sf = dataclasses.replace(sf, A=sf.A.to_scipy())  # stacked with scipy.sparse below
+    if contracts is not None and len(contracts):
+        if inst.horizon != "short":
+            raise InputError(
+                Problem(
+                    "--contract",
+                    None,
+                    None,
+                    f"{name}: a contract holds a lane open against the short run's lane "
+                    "limits; in the long run every lane is open already (give --horizon short)",
+                )
+            )
+        sf, _ = _add_contracts(cm, sf, contracts)
     n = len(sf.c)
     first = np.full(n, "", dtype=object)
     for comp in FIRST_STAGE:
         if comp in sf.col_slices:
             a, b = sf.col_slices[comp]
-            first[a:b] = labels(comp, cm.var_keys[comp])
+            keys = (
+                contracts[["link", "commodity"]].reset_index(drop=True)
+                if comp == "contract"
+                else cm.var_keys[comp]
+            )
+            first[a:b] = labels(comp, keys)
     loss = np.zeros(n)
     if "unmet" in sf.col_slices:
         a, b = sf.col_slices["unmet"]
@@ -267,7 +421,36 @@ def _block(
         loss[a:b] = (
             cm.var_keys["unmet"]["commodity"].map(value).astype(float).fillna(0.0).to_numpy()
         )
-    return _Block(name, prob, inst, cm, sf, first, loss)
+    return _Block(
+        name, prob, inst, cm, sf, first, loss, contracts if "contract" in sf.col_slices else None
+    )
+
+
+def _blocks(
+    inst: Instance,
+    scenarios: Sequence[ScenarioSpec],
+    p: np.ndarray,
+    cands: pd.DataFrame,
+    method: str,
+    tl: float | None,
+    contracts: pd.DataFrame | None = None,
+) -> list[_Block]:
+    """One block per scenario; scenarios on the same instance (the outages of a
+    criticality folder) share one build, their failed columns fixed at zero."""
+    built: dict[int, _Block] = {}
+    out = []
+    for spec, pi in zip(scenarios, p, strict=True):
+        name, si = _scenario_instance(inst, spec)
+        if id(si) not in built:
+            built[id(si)] = _block(name, float(pi), si, cands, method, tl, contracts)
+        b = dataclasses.replace(built[id(si)], name=name, prob=float(pi))
+        if isinstance(spec, Outage):
+            off = _outage_columns(b.cm, b.sf, spec.sites, spec.links)
+            lo, hi = b.sf.col_lower.copy(), b.sf.col_upper.copy()
+            lo[off] = hi[off] = 0.0
+            b = dataclasses.replace(b, sf=dataclasses.replace(b.sf, col_lower=lo, col_upper=hi))
+        out.append(b)
+    return out
 
 
 # -- the extensive form -----------------------------------------------------------------
@@ -284,19 +467,35 @@ class _Solution:
     nnz: int
 
 
-def _extensive(
+@dataclass
+class _Assembled:
+    """The extensive form handed to HiGHS, kept to re-solve with other CVaR weights."""
+
+    h: highspy.Highs
+    firsts: pd.Index  # the shared first-stage labels (columns 0 .. n1 - 1)
+    maps: list[np.ndarray]  # per block: its columns' positions in the extensive form
+    #: the column of eta (-1: no CVaR columns); z_s follow it
+    eta: int
+    probs: np.ndarray
+    alpha: float
+    num_col: int
+    num_row: int
+    nnz: int
+
+
+def _assemble(
     blocks: Sequence[_Block],
     alpha: float,
     risk_weight: float,
     *,
     shared: bool = True,
     fixed: pd.Series | None = None,
-    method: str = "choose",
-    time_limit: float | None = None,
-    what: str = "the plan",
-) -> _Solution:
+    cvar_columns: bool = False,
+) -> _Assembled:
     """Stack the blocks (first-stage columns merged when ``shared``; fixed at ``fixed``
-    when given) with the CVaR rows, and solve the LP."""
+    when given) with the CVaR rows (when ``risk_weight`` > 0 or ``cvar_columns``: then
+    only the costs of eta and z_s depend on the weight, see :func:`_set_risk_weight`)
+    and pass the LP to a new HiGHS instance."""
     firsts = pd.Index(
         sorted({f for b in blocks for f in b.first if f}) if shared else [], dtype=object
     )
@@ -311,7 +510,7 @@ def _extensive(
         start += k
         maps.append(cmap)
     S = len(blocks)
-    risk = risk_weight > 0
+    risk = risk_weight > 0 or cvar_columns
     eta = start
     ncol = start + (1 + S if risk else 0)
     c = np.zeros(ncol)
@@ -337,16 +536,16 @@ def _extensive(
         rlo.append(sf.row_lower)
         rhi.append(sf.row_upper)
         r0 += A.shape[0]
+    probs = np.array([b.prob for b in blocks], dtype=float)
     if risk:
         # z_s + eta - L_s(x_s) >= 0
         lo[eta], hi[eta] = -INF, INF
-        c[eta] = risk_weight
         for s, (b, cmap) in enumerate(zip(blocks, maps, strict=True)):
             nz = np.flatnonzero(b.loss)
             rows.append(np.full(len(nz) + 2, r0 + s))
             cols.append(np.concatenate([cmap[nz], [eta, eta + 1 + s]]))
             vals.append(np.concatenate([-b.loss[nz], [1.0, 1.0]]))
-            c[eta + 1 + s] = risk_weight * b.prob / (1.0 - alpha)
+        c[eta:] = _risk_costs(risk_weight, probs, alpha)
         rlo.append(np.zeros(S))
         rhi.append(np.full(S, INF))
         r0 += S
@@ -364,7 +563,29 @@ def _extensive(
     h = new_highs()
     if h.passModel(lp) == highspy.HighsStatus.kError:  # pragma: no cover - defensive
         raise SolverError("HiGHS rejected the extensive form")
-    facts = run_lp(h, ncol, method, time_limit)
+    return _Assembled(h, firsts, maps, eta if risk else -1, probs, alpha, ncol, r0, int(A.nnz))
+
+
+def _risk_costs(risk_weight: float, probs: np.ndarray, alpha: float) -> np.ndarray:
+    """The costs of eta and z_1..z_S: lambda and lambda p_s / (1 - alpha)."""
+    return np.concatenate([[risk_weight], risk_weight * probs / (1.0 - alpha)])
+
+
+def _set_risk_weight(ef: _Assembled, risk_weight: float) -> None:
+    """Change the CVaR weight of an assembled extensive form in HiGHS (nothing rebuilt:
+    the next run starts from the last basis)."""
+    idx = np.arange(ef.eta, ef.num_col, dtype=np.int32)
+    cost = _risk_costs(risk_weight, ef.probs, ef.alpha)
+    if ef.h.changeColsCost(len(idx), idx, cost) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the new CVaR weight")  # pragma: no cover
+
+
+def _run(
+    ef: _Assembled, method: str, time_limit: float | None, what: str = "the plan"
+) -> _Solution:
+    """Solve an assembled extensive form (again)."""
+    h = ef.h
+    facts = run_lp(h, ef.num_col, method, time_limit)
     if facts["model_status"] in (MS.kInfeasible, MS.kUnboundedOrInfeasible, MS.kUnbounded):
         raise InfeasibleError(
             f"{what} is {facts['status_text'].lower()} (HiGHS): elastic demand cannot cause "
@@ -373,15 +594,33 @@ def _extensive(
     if facts["model_status"] != MS.kOptimal:
         raise SolverError(f"HiGHS stopped on {what}: {facts['status_text']}")
     x = np.asarray(h.getSolution().col_value, dtype=float)
+    n1 = len(ef.firsts)
     return _Solution(
         objective=float(facts["objective"]),
-        first=pd.Series(x[:n1], index=firsts, dtype=float),
-        x=[x[cmap] for cmap in maps],
+        first=pd.Series(x[:n1], index=ef.firsts, dtype=float),
+        x=[x[cmap] for cmap in ef.maps],
         facts=facts,
-        num_col=ncol,
-        num_row=r0,
-        nnz=int(A.nnz),
+        num_col=ef.num_col,
+        num_row=ef.num_row,
+        nnz=ef.nnz,
     )
+
+
+def _extensive(
+    blocks: Sequence[_Block],
+    alpha: float,
+    risk_weight: float,
+    *,
+    shared: bool = True,
+    fixed: pd.Series | None = None,
+    method: str = "choose",
+    time_limit: float | None = None,
+    what: str = "the plan",
+) -> _Solution:
+    """Stack the blocks (first-stage columns merged when ``shared``; fixed at ``fixed``
+    when given) with the CVaR rows, and solve the LP."""
+    ef = _assemble(blocks, alpha, risk_weight, shared=shared, fixed=fixed)
+    return _run(ef, method, time_limit, what)
 
 
 def _same_structure(blocks: Sequence[_Block]) -> bool:
@@ -417,7 +656,9 @@ def _mean_block(blocks: Sequence[_Block]) -> _Block:
         col_slices=b0.sf.col_slices,
         row_slices=b0.sf.row_slices,
     )
-    return _Block("expected value", 1.0, b0.inst, b0.cm, sf, b0.first, avg(lambda b: b.loss))
+    return _Block(
+        "expected value", 1.0, b0.inst, b0.cm, sf, b0.first, avg(lambda b: b.loss), b0.contracts
+    )
 
 
 # -- risk measures ----------------------------------------------------------------------
@@ -459,6 +700,10 @@ class PlanResult:
     #: unmet_value_without_plan (the first stage at its lower bounds: committed only)
     scenarios: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    #: with ``frontier``: one row per point of the cost-CVaR frontier (:func:`frontier`)
+    frontier: pd.DataFrame | None = None
+    #: with ``frontier``: each point's plan (the columns of ``plan`` after point, risk_weight)
+    frontier_plans: pd.DataFrame | None = None
 
     @property
     def objective(self) -> float:
@@ -468,11 +713,15 @@ class PlanResult:
         """The output folder's files: plan.csv, scenarios.csv, summary.json."""
         from optimizer.fileio import dumps_json
 
-        return {
+        files: dict[str, Any] = {
             "plan.csv": self.plan,
             "scenarios.csv": self.scenarios,
             "summary.json": dumps_json(self.summary),
         }
+        if self.frontier is not None:
+            files["frontier.csv"] = self.frontier
+            files["plan_frontier.csv"] = self.frontier_plans
+        return files
 
 
 def _check(
@@ -506,7 +755,7 @@ def _check(
 
 def plan(
     inst: Instance,
-    scenarios: Sequence[str | Sequence[str] | Instance],
+    scenarios: Sequence[ScenarioSpec],
     probabilities: Sequence[float] | None = None,
     *,
     alpha: float = 0.9,
@@ -517,6 +766,9 @@ def plan(
     method: str = "choose",
     time_limit: float | None = None,
     value_of_information: bool = True,
+    frontier: int | None = None,
+    contracts: pd.DataFrame | Sequence[str | tuple[str, str]] | None = None,
+    contract_cost: float | None = None,
 ) -> PlanResult:
     """The two-stage stochastic plan of ``inst`` over ``scenarios`` (docs/plan.md).
 
@@ -526,10 +778,15 @@ def plan(
     of :func:`stock_candidates`, or (site, commodity) pairs, or ``None`` for the default
     candidates (``[]``: none).  ``alpha`` and ``risk_weight`` (λ) weigh the CVaR of the
     unmet end-use value.  With ``value_of_information`` the VSS and EVPI are computed
-    (two more LPs).
+    (two more LPs).  ``frontier`` (N >= 2): also the cost-CVaR frontier at up to N risk
+    weights (:func:`frontier_points`), the plan itself at ``risk_weight``.
+    ``contracts``: a frame of :func:`contract_candidates` or link ids (or (link,
+    commodity) pairs) to reserve lanes on at ``contract_cost`` per t/yr (short run only).
     """
     t0 = time.perf_counter()
     p = _check(len(scenarios), probabilities, alpha, risk_weight)
+    if frontier is not None and frontier < 2:
+        raise InputError(Problem("--frontier", None, None, f"{frontier}: give at least 2 points"))
     if isinstance(stockpiles, pd.DataFrame):
         cands = stockpiles.reset_index(drop=True)
     else:
@@ -539,11 +796,14 @@ def plan(
             holding_cost=holding_cost,
             release_cost=release_cost,
         )
-    cases = [_scenario_instance(inst, s) for s in scenarios]
-    blocks = [
-        _block(name, float(pi), si, cands, method, time_limit)
-        for (name, si), pi in zip(cases, p, strict=True)
-    ]
+    lanes = None
+    if contracts is not None and len(contracts):
+        lanes = (
+            contracts.reset_index(drop=True)
+            if isinstance(contracts, pd.DataFrame)
+            else contract_candidates(inst, list(contracts), cost=contract_cost)
+        )
+    blocks = _blocks(inst, scenarios, p, cands, method, time_limit, lanes)
     build_seconds = time.perf_counter() - t0
     rp = _extensive(blocks, alpha, risk_weight, method=method, time_limit=time_limit)
     out = _outcomes(blocks, rp, alpha)
@@ -584,6 +844,7 @@ def plan(
         "scenarios": [b.name for b in blocks],
         "probabilities": p.tolist(),
         "stock_candidates": len(cands),
+        "contract_candidates": 0 if lanes is None else len(lanes),
         "horizon": sorted({b.inst.horizon for b in blocks}),
         "extensive_form": {
             "columns": rp.num_col,
@@ -597,9 +858,198 @@ def plan(
         summary.update(
             _value_of_information(inst, cands, blocks, rp, alpha, risk_weight, method, time_limit)
         )
+    front = front_plans = None
+    if frontier is not None:
+        front, front_plans, info = frontier_points(
+            blocks, cands, alpha, frontier, method=method, time_limit=time_limit
+        )
+        summary["frontier"] = info
     summary["seconds"] = time.perf_counter() - t0
     summary["build_seconds"] = build_seconds
-    return PlanResult(_plan_table(blocks, rp, cands), out, summary)
+    return PlanResult(_plan_table(blocks, rp, cands), out, summary, front, front_plans)
+
+
+# -- the frontier of expected cost against CVaR --------------------------------------
+
+#: The ladder of risk weights that finds the low-CVaR end of the frontier (then filled in).
+LADDER = (1.0, 10.0, 100.0, 1_000.0, 10_000.0)
+#: Relative tolerance below which two frontier points are the same (expected cost, CVaR).
+SAME = 1e-6
+#: The ladder stops at the first decade that lowers the CVaR by less than this share of
+#: its fall since the weight 0.
+FLAT = 0.01
+
+
+@dataclass
+class _Point:
+    risk_weight: float
+    sol: _Solution
+    expected_cost: float
+    cvar: float
+    var: float
+    expected_unmet_value: float
+    first_stage_cost: float
+
+
+def frontier_points(
+    blocks: Sequence[_Block],
+    cands: pd.DataFrame,
+    alpha: float,
+    n: int,
+    *,
+    method: str = "choose",
+    time_limit: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The frontier of expected cost against CVaR_alpha of the unmet end-use value: up to
+    ``n`` distinct plans, each optimal for its risk weight (docs/plan.md "Frontier").
+
+    One extensive form is assembled with the CVaR columns; between points only the costs
+    of eta and z_s change (in HiGHS) and the LP is re-solved by the dual simplex from the
+    previous basis.  The weights: 0 (the cheapest plan in expectation); then 1, 10, 100, …
+    (at most 10^4) until a decade lowers the CVaR by less than 1 % of its fall since the
+    weight 0 (the low-CVaR end); then, while
+    fewer than ``n`` distinct points are known, the widest gap between two neighbours
+    (a, b) is probed at the weight that makes them equally good, (E_b - E_a) / (C_a - C_b):
+    the optimum there is a new point between them or, when it is no better than both,
+    the segment a-b is part of the frontier and no plan lies between them (non-inferior
+    set estimation, Cohon, Church & Sheer 1979).  Returns ``(frontier, plans, info)``.
+    """
+    t0 = time.perf_counter()
+    ef = _assemble(blocks, alpha, 0.0, cvar_columns=True)
+    assemble_seconds = time.perf_counter() - t0
+    probs = ef.probs
+    solves = 0
+    seconds: list[tuple[float, str, float]] = []
+
+    def at(lam: float) -> _Point:
+        nonlocal solves
+        _set_risk_weight(ef, lam)
+        sol = _run(
+            ef,
+            method if solves == 0 else "simplex",
+            time_limit,
+            f"the frontier at risk weight {lam:g}",
+        )
+        solves += 1
+        seconds.append((lam, sol.facts["method"], sol.facts["solve_seconds"]))
+        out = _outcomes(blocks, sol, alpha)
+        loss = out["unmet_value"].to_numpy()
+        var, cvar, _ = var_cvar(loss, probs, alpha)
+        return _Point(
+            lam,
+            sol,
+            float(np.sum(probs * out["objective"].to_numpy())),
+            cvar,
+            var,
+            float(np.sum(probs * loss)),
+            float(out["first_stage_cost"].iloc[0]),
+        )
+
+    first = at(0.0)
+    scale_e = max(abs(first.expected_cost), 1.0)
+    scale_c = max(abs(first.cvar), 1.0)
+
+    def same(a: _Point, b: _Point) -> bool:
+        return (
+            abs(a.expected_cost - b.expected_cost) <= SAME * scale_e
+            and abs(a.cvar - b.cvar) <= SAME * scale_c
+        )
+
+    pts = [first]
+    lowered = False
+    for lam in LADDER:
+        q = at(lam)
+        drop, total = pts[-1].cvar - q.cvar, first.cvar - q.cvar
+        if not same(q, pts[-1]):
+            pts.append(q)
+        if total > SAME * scale_c:
+            if lowered and drop < FLAT * total:
+                break
+            lowered = True
+    closed: set[tuple[float, float]] = set()
+    budget = 3 * n + len(LADDER)
+
+    def segments() -> list[tuple[_Point, _Point]]:
+        return [
+            (a, b)
+            for a, b in zip(pts, pts[1:], strict=False)
+            if (a.risk_weight, b.risk_weight) not in closed and a.cvar - b.cvar > SAME * scale_c
+        ]
+
+    while len(pts) < n and solves < budget:
+        open_ = segments()
+        if not open_:
+            break
+        rng_e = max(pts[-1].expected_cost - pts[0].expected_cost, SAME * scale_e)
+        rng_c = max(pts[0].cvar - pts[-1].cvar, SAME * scale_c)
+        a, b = max(
+            open_,
+            key=lambda ab: (
+                ((ab[1].expected_cost - ab[0].expected_cost) / rng_e) ** 2
+                + ((ab[0].cvar - ab[1].cvar) / rng_c) ** 2
+            ),
+        )
+        lam = (b.expected_cost - a.expected_cost) / (a.cvar - b.cvar)
+        q = at(lam)
+        seg = a.expected_cost + lam * a.cvar
+        better = seg - (q.expected_cost + lam * q.cvar) > SAME * max(abs(seg), 1.0)
+        if not better or same(q, a) or same(q, b):
+            closed.add((a.risk_weight, b.risk_weight))
+            continue
+        pts.append(q)
+        pts.sort(key=lambda p: p.risk_weight)
+    if len(pts) > n:  # the ladder found more than asked: keep the ends, drop the closest
+        while len(pts) > n:
+            gaps = [
+                abs(pts[i + 1].cvar - pts[i - 1].cvar) / scale_c
+                + abs(pts[i + 1].expected_cost - pts[i - 1].expected_cost) / scale_e
+                for i in range(1, len(pts) - 1)
+            ]
+            del pts[1 + int(np.argmin(gaps))]
+    rows, plans = [], []
+    for i, q in enumerate(pts, start=1):
+        pt = _plan_table(blocks, q.sol, cands)
+        chosen = pt.loc[(pt["kind"] == "expansion") & (pt["committed"] == "no")]
+        rows.append(
+            {
+                "point": i,
+                "risk_weight": q.risk_weight,
+                "expected_cost": q.expected_cost,
+                "cvar": q.cvar,
+                "var": q.var,
+                "expected_unmet_value": q.expected_unmet_value,
+                "first_stage_cost": q.first_stage_cost,
+                "objective": q.expected_cost + q.risk_weight * q.cvar,
+                "stockpile_t": float(pt.loc[pt["kind"] == "stockpile", "amount"].sum()),
+                "stockpile_cost": float(pt.loc[pt["kind"] == "stockpile", "cost"].sum()),
+                "contract_t": float(pt.loc[pt["kind"] == "contract", "amount"].sum()),
+                "projects_chosen": len(chosen),
+                "projects_cost": float(pt.loc[pt["kind"] == "expansion", "cost"].sum()),
+            }
+        )
+        plans.append(pt.assign(point=i, risk_weight=q.risk_weight))
+    front = pd.DataFrame(rows)
+    cols = [
+        "point",
+        "risk_weight",
+        *[c for c in plans[0].columns if c not in ("point", "risk_weight")],
+    ]
+    plan_rows = pd.concat(plans, ignore_index=True)[cols]
+    info = {
+        "points": len(pts),
+        "asked": n,
+        "solves": solves,
+        "alpha": alpha,
+        # every plan of the frontier is a point: no two neighbours have one between them
+        "complete": not segments(),
+        "assemble_seconds": assemble_seconds,
+        # each solve: its weight, the HiGHS method and seconds (re-solves: warm simplex)
+        "solve_seconds": [
+            {"risk_weight": lam, "method": m, "seconds": sec} for lam, m, sec in seconds
+        ],
+        "seconds": time.perf_counter() - t0,
+    }
+    return front, plan_rows, info
 
 
 def _outcomes(blocks: Sequence[_Block], sol: _Solution, alpha: float) -> pd.DataFrame:
@@ -642,7 +1092,7 @@ def _value_of_information(
         ev_block = (
             dataclasses.replace(known, prob=1.0)
             if known is not None
-            else _block(NONE, 1.0, inst, cands, method, time_limit)
+            else _block(NONE, 1.0, inst, cands, method, time_limit, blocks[0].contracts)
         )
         ev_how = "the instance without the scenarios (they differ in structure, so no average)"
     ev = _extensive(
@@ -750,6 +1200,28 @@ def _plan_table(blocks: Sequence[_Block], sol: _Solution, cands: pd.DataFrame) -
                     "cost": b0.sf.c[a:b] * amt,
                     "committed": "no",
                     "expected_release": release,
+                }
+            )
+        )
+    if b0.contracts is not None:
+        ct = b0.contracts.reset_index(drop=True)
+        keys = ct[["link", "commodity"]]
+        amt = sol.first.reindex(labels("contract", keys)).to_numpy(dtype=float)
+        a, b = b0.sf.col_slices["contract"]
+        out.append(
+            pd.DataFrame(
+                {
+                    "kind": "contract",
+                    "id": ct["link"].to_numpy(),
+                    "site": ct["from_site"].to_numpy(),
+                    "process": "",
+                    "commodity": ct["commodity"].to_numpy(),
+                    "amount": amt,
+                    "unit": "t/yr reserved",
+                    "from_period": b0.cm.sets.periods[0],
+                    "cost": b0.sf.c[a:b] * amt,
+                    "committed": "no",
+                    "expected_release": np.nan,
                 }
             )
         )

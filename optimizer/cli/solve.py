@@ -181,7 +181,10 @@ def solve(
 def report_cmd(
     result_dir: Annotated[
         Path,
-        typer.Argument(help="Folder written by `rechain solve --out` or `rechain compare --out`."),
+        typer.Argument(
+            help="Folder written by `rechain solve --out`, `rechain compare --out` or "
+            "`rechain plan --out`."
+        ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
     instance: Annotated[
@@ -195,13 +198,20 @@ def report_cmd(
     check_outputs(files={"--out": (out_file, (".html", ".htm"))})
 
     try:
+        from optimizer.report.plan import is_plan_folder, load_saved_plan, write_plan_report
+
         with _step("writing the report"):
-            saved = load_saved(result_dir, instance)
-            write_saved_report(saved, out_file)
+            if result_dir.is_dir() and is_plan_folder(result_dir):
+                plan, inst, notes = load_saved_plan(result_dir, instance)
+                write_plan_report(out_file, plan, inst)
+            else:
+                saved = load_saved(result_dir, instance)
+                write_saved_report(saved, out_file)
+                notes = saved.notes
     except RechainError as e:
         _fail(e)
         return
-    for n in saved.notes:
+    for n in notes:
         err.print(f"[yellow]warning:[/] {escape(n)}", markup=True)
     out.print(f"report written to {out_file}", markup=False)
 
