@@ -191,7 +191,8 @@ def test_sweep_ranks_by_value_at_risk(tmp_path, tiny_copy):
     magnets worth 2 M USD/t, La/Ce oxide 500 USD/t; halving the southern mine leaves the
     US 50 t of magnets short: 100 M USD at risk."""
     com = pd.read_csv(tiny_copy / "commodities.csv", keep_default_na=False)
-    com["value"] = com["id"].map({"magnet_ht": 2_000_000, "LaCe_oxide": 500}).fillna("")
+    value = com["id"].map({"magnet_ht": 2_000_000, "LaCe_oxide": 500})
+    com["value"] = value.astype(object).where(value.notna(), "")
     com["source"] = "illustrative"
     com.to_csv(tiny_copy / "commodities.csv", index=False)
     out = tmp_path / "out"
