@@ -46,6 +46,7 @@ cent of a large graph), which gives the same value and the same cut.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,33 @@ _MAX_ITER = 5_000
 _TIE = 1e-9
 #: Ranks inputs that require the key input above any other (recipe amounts are far below).
 _BIG = 1e12
+
+
+def _scipy():
+    """``scipy.sparse`` and ``scipy.sparse.csgraph``, without what Pyomo adds to a scipy import.
+
+    Once Pyomo is imported, ``pyomo.common.dependencies`` keeps a finder
+    (``DeferredImportCallbackFinder``) first on ``sys.meta_path`` that runs Pyomo's
+    callback for scipy as soon as anything imports it: ``import scipy.stats``,
+    ``scipy.integrate`` and ``scipy.spatial`` (0.6-1.4 s, more than a world-2024
+    solve).  The max flows need only csgraph (0.3 s), so the first import of it here
+    runs with that finder off ``sys.meta_path``.  Pyomo's deferred ``scipy`` stays
+    unresolved, and resolves (with its callback) the first time Pyomo itself uses it.
+    """
+    if "scipy.sparse.csgraph" not in sys.modules:
+        deps = sys.modules.get("pyomo.common.dependencies")
+        kind = getattr(deps, "DeferredImportCallbackFinder", None)
+        hooks = [f for f in sys.meta_path if kind is not None and isinstance(f, kind)]
+        for f in hooks:
+            sys.meta_path.remove(f)
+        try:
+            import scipy.sparse.csgraph  # noqa: F401
+        finally:
+            sys.meta_path[0:0] = hooks
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    return sp, csgraph
 
 
 def _o(a) -> np.ndarray:
@@ -391,8 +419,7 @@ class _Net:
     """
 
     def __init__(self, edges: dict[str, np.ndarray], n_ids: int) -> None:
-        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
-
+        sp, _ = _scipy()  # here, not at import: ``rechain report`` need not load it
         m = len(edges["tail"])
         codes, nodes = pd.factorize(np.concatenate([edges["tail"], edges["head"]]))
         #: node id (:func:`_edges`) -> its number here (-1: not in this graph)
@@ -428,9 +455,7 @@ class _Net:
         them alone: same flow value, and the same source side of the cut (the nodes
         the residual graph reaches, which is the same for every maximum flow).
         """
-        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
-        from scipy.sparse import csgraph
-
+        sp, csgraph = _scipy()
         s, t = self.source, int(self.code_of[sink]) if sink >= 0 else -1
         if s < 0 or t < 0 or not self._down[t]:
             return 0.0, []
