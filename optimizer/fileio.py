@@ -99,12 +99,19 @@ _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 def _formula_text(s: pd.Series) -> pd.Series:
-    """Where ``s`` (object or string dtype) holds text a spreadsheet would run."""
-    text = s.map(lambda v: isinstance(v, str))
-    if not text.any():
-        return text
-    t = s.where(text, "")
-    return t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)
+    """Where ``s`` (object or string dtype) holds text a spreadsheet would run (each
+    distinct value looked at once: ids repeat down a column)."""
+    try:
+        codes, values = pd.factorize(s)  # missing values: code -1
+    except TypeError:  # unhashable cells (lists): each on its own
+        codes, values = np.arange(len(s)), s.to_numpy(dtype=object)
+    u = pd.Series(values, dtype=object)
+    text = u.map(lambda v: isinstance(v, str))
+    hit = np.zeros(len(u) + 1, dtype=bool)  # the last: missing
+    if text.any():
+        t = u.where(text, "")
+        hit[:-1] = (t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)).to_numpy(bool)
+    return pd.Series(hit[codes], index=s.index)
 
 
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
