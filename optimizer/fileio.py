@@ -96,6 +96,7 @@ _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 #: Text that is a plain number (``-5``, ``+1.5e3``): a spreadsheet reads it as that
 #: number, not a formula, so it is left as it is.
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_RE = re.compile(_NUMBER)
 
 
 def _formula_text(s: pd.Series) -> pd.Series:
@@ -105,12 +106,11 @@ def _formula_text(s: pd.Series) -> pd.Series:
         codes, values = pd.factorize(s)  # missing values: code -1
     except TypeError:  # unhashable cells (lists): each on its own
         codes, values = np.arange(len(s)), s.to_numpy(dtype=object)
-    u = pd.Series(values, dtype=object)
-    text = u.map(lambda v: isinstance(v, str))
-    hit = np.zeros(len(u) + 1, dtype=bool)  # the last: missing
-    if text.any():
-        t = u.where(text, "")
-        hit[:-1] = (t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)).to_numpy(bool)
+    hit = np.zeros(len(values) + 1, dtype=bool)  # the last: missing
+    hit[:-1] = [
+        isinstance(v, str) and _FORMULA.match(v) is not None and _NUMBER_RE.fullmatch(v) is None
+        for v in values
+    ]
     return pd.Series(hit[codes], index=s.index)
 
 

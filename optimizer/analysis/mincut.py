@@ -500,12 +500,10 @@ class _Net:
         value = float(self.capacity[cut].sum())
         if value > 0:  # a closed plant on the cut limits nothing while others carry flow
             cut = cut[self.capacity[cut] > 0]
-        codes, names = pd.factorize(self.element[cut])
-        caps = np.bincount(codes, weights=self.capacity[cut], minlength=len(names))
-        parts = sorted(
-            ((str(e), float(v)) for e, v in zip(names, caps, strict=True)),
-            key=lambda x: (-x[1], x[0]),
-        )
+        caps: dict[str, float] = {}  # summed in edge order
+        for e, v in zip(self.element[cut].tolist(), self.capacity[cut].tolist(), strict=True):
+            caps[e] = caps.get(e, 0.0) + v
+        parts = sorted(((str(e), v) for e, v in caps.items()), key=lambda x: (-x[1], x[0]))
         return value, parts
 
 
