@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,9 @@ _TIE = 1e-9
 _BIG = 1e12
 
 
+_SCIPY_IMPORT = threading.Lock()
+
+
 def _scipy():
     """``scipy.sparse`` and ``scipy.sparse.csgraph``, without what Pyomo adds to a scipy import.
 
@@ -92,15 +96,16 @@ def _scipy():
     unresolved, and resolves (with its callback) the first time Pyomo itself uses it.
     """
     if "scipy.sparse.csgraph" not in sys.modules:
-        deps = sys.modules.get("pyomo.common.dependencies")
-        kind = getattr(deps, "DeferredImportCallbackFinder", None)
-        hooks = [f for f in sys.meta_path if kind is not None and isinstance(f, kind)]
-        for f in hooks:
-            sys.meta_path.remove(f)
-        try:
-            import scipy.sparse.csgraph  # noqa: F401
-        finally:
-            sys.meta_path[0:0] = hooks
+        with _SCIPY_IMPORT:  # one thread at a time takes the finder off and puts it back
+            deps = sys.modules.get("pyomo.common.dependencies")
+            kind = getattr(deps, "DeferredImportCallbackFinder", None)
+            hooks = [f for f in sys.meta_path if kind is not None and isinstance(f, kind)]
+            for f in hooks:
+                sys.meta_path.remove(f)
+            try:
+                import scipy.sparse.csgraph  # noqa: F401
+            finally:
+                sys.meta_path[0:0] = hooks
     import scipy.sparse as sp
     from scipy.sparse import csgraph
 
