@@ -10,7 +10,8 @@ In one run, each measured ``--repeat`` times in a new interpreter (fastest kept)
   solve, the terminal summary) and ``rechain solve INSTANCE --out D`` (the same, plus
   the analyses every result folder has, e.g. ``mincut.csv``, and writing);
 * raw highspy on the same LP (exported once to MPS by ``rechain solve --export-model``):
-  a process that starts Python, imports highspy, reads the MPS and solves it.
+  a process that starts Python, imports highspy, reads the MPS and solves it with the
+  method rechain chose (``summary.json``; IPM with crossover, as rechain runs it).
 
 Ratios are printed against raw highspy (solve) and ``python -c pass`` (start-up),
 all measured in this run.  Wall time is what users wait for; CPU time (user + sys of
@@ -21,7 +22,7 @@ processes used meanwhile (0: quiet, up to 2).
 Usage::
 
     python benchmarks/cold_start.py [--instance instances/world-2024] [--repeat 5]
-        [--ref GIT_REF] [--json out.json]
+        [--ref GIT_REF] [--json out.json] [--solve-only]
 
 ``--ref`` measures a clean snapshot of a git revision (``git archive``) instead of
 the working tree, for before/after numbers in one session.
@@ -49,6 +50,11 @@ import highspy
 h = highspy.Highs()
 h.setOptionValue("output_flag", False)
 h.readModel(sys.argv[1])
+if sys.argv[2].startswith("ipm"):  # the method rechain chose (summary.json), as it runs it
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "on")
+else:
+    h.setOptionValue("solver", "simplex")
 h.run()
 print(h.getInfo().objective_function_value)
 """
@@ -107,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--ref", default=None, help="measure a snapshot of this git revision")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--solve-only",
+        action="store_true",
+        help="only the solve rows and raw highspy (large instances: synthetic 1e5)",
+    )
     a = ap.parse_args(argv)
     code = snapshot(a.ref) if a.ref else ROOT
     a.instance = str((ROOT / a.instance).resolve())
@@ -116,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"code": a.ref or "working tree", "instance": shown}
     with tempfile.TemporaryDirectory() as d:
         mps = Path(d) / "model.mps"
-        run([*rechain, "solve", a.instance, "--export-model", str(mps)], code)  # untimed
+        first = Path(d) / "first"
+        run([*rechain, "solve", a.instance, "--export-model", str(mps), "--out", str(first)], code)
+        method = json.loads((first / "summary.json").read_text())["solver"]["method"]
         rows = [
             ("python -c pass", [py, "-c", "pass"]),
             ("import optimizer.cli", [py, "-c", IMPORT]),
@@ -127,14 +140,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"rechain solve {shown} --out D",
                 [*rechain, "solve", a.instance, "--out", d + "/out"],
             ),
-            ("raw highspy: start, import, read MPS, solve", [py, "-c", RAW, str(mps)]),
+            ("raw highspy: start, import, read MPS, solve", [py, "-c", RAW, str(mps), method]),
         ]
+        if a.solve_only:
+            rows = [r for r in rows if r[0].startswith(("python -c", "rechain solve", "raw"))]
         for name, cmd in rows:
             res[name] = best(cmd, code, a.repeat)
-    imp = float(res["import optimizer.cli"]["out"].strip())
+    imp = float(res["import optimizer.cli"]["out"].strip()) if "import optimizer.cli" in res else 0
     raw = res["raw highspy: start, import, read MPS, solve"]
     start = res["python -c pass"]
-    print(f"code: {res['code']}; instance {shown}; fastest of {a.repeat} runs each\n")
+    print(
+        f"code: {res['code']}; instance {shown}; method {method}; fastest of {a.repeat} runs each\n"
+    )
     print(f"| {'process':<52} | wall s | CPU s | / raw highspy | / python -c pass | other cores |")
     print(f"|{'-' * 54}|-------:|------:|--------------:|-----------------:|------------:|")
     for name, _ in rows:

@@ -96,15 +96,22 @@ _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 #: Text that is a plain number (``-5``, ``+1.5e3``): a spreadsheet reads it as that
 #: number, not a formula, so it is left as it is.
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_RE = re.compile(_NUMBER)
 
 
 def _formula_text(s: pd.Series) -> pd.Series:
-    """Where ``s`` (object or string dtype) holds text a spreadsheet would run."""
-    text = s.map(lambda v: isinstance(v, str))
-    if not text.any():
-        return text
-    t = s.where(text, "")
-    return t.str.match(_FORMULA.pattern) & ~t.str.fullmatch(_NUMBER)
+    """Where ``s`` (object or string dtype) holds text a spreadsheet would run (each
+    distinct value looked at once: ids repeat down a column)."""
+    try:
+        codes, values = pd.factorize(s)  # missing values: code -1
+    except TypeError:  # unhashable cells (lists): each on its own
+        codes, values = np.arange(len(s)), s.to_numpy(dtype=object)
+    hit = np.zeros(len(values) + 1, dtype=bool)  # the last: missing
+    hit[:-1] = [
+        isinstance(v, str) and _FORMULA.match(v) is not None and _NUMBER_RE.fullmatch(v) is None
+        for v in values
+    ]
+    return pd.Series(hit[codes], index=s.index)
 
 
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:

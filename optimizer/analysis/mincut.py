@@ -46,13 +46,15 @@ cent of a large graph), which gives the same value and the same cut.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis.structure import adjacency, reachable
+from optimizer.analysis.structure import reachable
 from optimizer.data import periods as P
 from optimizer.errors import InputError
 from optimizer.results.columns import MINCUT_COLUMNS
@@ -77,6 +79,37 @@ _MAX_ITER = 5_000
 _TIE = 1e-9
 #: Ranks inputs that require the key input above any other (recipe amounts are far below).
 _BIG = 1e12
+
+
+_SCIPY_IMPORT = threading.Lock()
+
+
+def _scipy():
+    """``scipy.sparse`` and ``scipy.sparse.csgraph``, without what Pyomo adds to a scipy import.
+
+    Once Pyomo is imported, ``pyomo.common.dependencies`` keeps a finder
+    (``DeferredImportCallbackFinder``) first on ``sys.meta_path`` that runs Pyomo's
+    callback for scipy as soon as anything imports it: ``import scipy.stats``,
+    ``scipy.integrate`` and ``scipy.spatial`` (0.6-1.4 s, more than a world-2024
+    solve).  The max flows need only csgraph (0.3 s), so the first import of it here
+    runs with that finder off ``sys.meta_path``.  Pyomo's deferred ``scipy`` stays
+    unresolved, and resolves (with its callback) the first time Pyomo itself uses it.
+    """
+    if "scipy.sparse.csgraph" not in sys.modules:
+        with _SCIPY_IMPORT:  # one thread at a time takes the finder off and puts it back
+            deps = sys.modules.get("pyomo.common.dependencies")
+            kind = getattr(deps, "DeferredImportCallbackFinder", None)
+            hooks = [f for f in sys.meta_path if kind is not None and isinstance(f, kind)]
+            for f in hooks:
+                sys.meta_path.remove(f)
+            try:
+                import scipy.sparse.csgraph  # noqa: F401
+            finally:
+                sys.meta_path[0:0] = hooks
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    return sp, csgraph
 
 
 def _o(a) -> np.ndarray:
@@ -388,37 +421,53 @@ class _Net:
     of them together.  The cut found is valued with the exact capacities: the
     reported value is the exact capacity of a cut, minimal up to the rounding
     (under 1e-9 of the total capacity per cut edge).
+
+    The edges are held sorted by (tail, head) with both adjacencies, so that a cut
+    costs time in proportion to the part of the graph that reaches its sink, not to
+    the whole graph.
     """
 
     def __init__(self, edges: dict[str, np.ndarray], n_ids: int) -> None:
-        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
+        tail, head = edges["tail"].astype(np.int64), edges["head"].astype(np.int64)
+        key = tail * n_ids + head
+        order = np.argsort(key, kind="stable")  # (tail, head) order, parallel edges in edge order
+        new = np.r_[True, key[order][1:] != key[order][:-1]]
+        #: each edge's place in the edge list (parallel edges, uncapacitated, once: the first)
+        self.place = order[new]
+        capacity = edges["capacity"].astype(float)
+        finite = np.isfinite(capacity)
+        kept = np.sort(self.place)
+        total = float(capacity[kept][finite[kept]].sum())  # summed in edge order
+        icap = np.where(finite, np.ceil(capacity * (2.0**30 / total if total else 1)), 0)
+        self.inf = int(icap[kept].sum()) + 1
+        icap[~finite] = self.inf
+        # only what the source reaches can carry flow: the rest is dropped
+        e = self.place  # edges in (tail, head) order, the order of a CSR matrix's entries
+        down = reachable(0, (_starts(tail[e], n_ids), head[e]))
+        e = e[down[tail[e]]]
+        self.place = e
+        #: node id (:func:`_edges`) -> its number here (-1: the source does not reach it)
+        self.code_of = np.where(down, np.cumsum(down) - 1, -1)
+        self.n = n = int(down.sum())
+        self.tail, self.head = self.code_of[tail[e]], self.code_of[head[e]]
+        self.capacity, self.finite = capacity[e], finite[e]
+        self.icap = icap[e].astype(np.int32)
+        self.element = edges["element"][e]
+        #: in-edges of node i: ``into[into_first[i]:into_first[i + 1]]`` (edge numbers)
+        self.into = np.argsort(self.head, kind="stable")
+        self.into_first = _starts(self.head, n)
+        self._back = None  # the reversed graph as a CSR matrix, made on the first cut
+        self._local = np.zeros(n, dtype=np.int32)  # node -> its number in a cut's subgraph
+        self.source = int(self.code_of[0])  # node id 0: the source (0 here when it has edges)
 
-        m = len(edges["tail"])
-        codes, nodes = pd.factorize(np.concatenate([edges["tail"], edges["head"]]))
-        #: node id (:func:`_edges`) -> its number here (-1: not in this graph)
-        self.code_of = np.full(n_ids, -1, dtype=np.int64)
-        self.code_of[nodes] = np.arange(len(nodes))
-        self.n = len(nodes)
-        _, first = np.unique(codes[:m] * len(nodes) + codes[m:], return_index=True)
-        first = np.sort(first)  # parallel edges (uncapacitated) once
-        self.tail, self.head = codes[:m][first], codes[m:][first]
-        m = len(first)
-        self.capacity = edges["capacity"][first].astype(float)
-        self.finite = np.isfinite(self.capacity)
-        self.element_code, self.elements = pd.factorize(edges["element"][first])
-        total = float(self.capacity[self.finite].sum())
-        icap = np.where(self.finite, np.ceil(self.capacity * (2.0**30 / total if total else 1)), 0)
-        self.inf = int(icap.sum()) + 1
-        icap[~self.finite] = self.inf
-        self.icap = icap.astype(np.int32)
-        self.fwd = adjacency(self.tail, self.head, self.n)
-        size = (self.n, self.n)
-        self.back = sp.csr_array((np.ones(m, dtype=np.int8), (self.head, self.tail)), shape=size)
-        self.source = int(self.code_of[0])  # node id 0: the source
-        self._down = reachable(self.source, self.fwd) if self.source >= 0 else None
-        #: edges in (tail, head) order, the order of a CSR matrix's entries
-        self.by_row = np.lexsort((self.head, self.tail))
-        self.tail_r, self.head_r = self.tail[self.by_row], self.head[self.by_row]
+    def _up(self, t: int) -> np.ndarray:
+        """The nodes from which ``t`` can be reached (``t`` included), in id order."""
+        sp, csgraph = _scipy()
+        if self._back is None:  # float64 data: csgraph takes it as it is (no copy per call)
+            n = self.n
+            tails = self.tail[self.into].astype(np.int32)
+            self._back = sp.csr_array((np.ones(len(tails)), tails, self.into_first), shape=(n, n))
+        return np.sort(csgraph.breadth_first_order(self._back, t, return_predecessors=False))
 
     def cut(self, sink: int) -> tuple[float, list[tuple[str, float]]]:
         """Max flow from the source to ``sink``, and its min cut as (element, capacity), largest first.
@@ -428,42 +477,44 @@ class _Net:
         them alone: same flow value, and the same source side of the cut (the nodes
         the residual graph reaches, which is the same for every maximum flow).
         """
-        import scipy.sparse as sp  # here, not at import: ``rechain report`` need not load it
-        from scipy.sparse import csgraph
-
+        sp, csgraph = _scipy()
         s, t = self.source, int(self.code_of[sink]) if sink >= 0 else -1
-        if s < 0 or t < 0 or not self._down[t]:
+        if t < 0 or not len(self.tail):  # the source reaches no edge, or not the sink
             return 0.0, []
-        up = np.zeros(self.n, dtype=bool)
-        up[csgraph.breadth_first_order(self.back, t, return_predecessors=False)] = True
-        on = self._down[self.tail_r] & up[self.head_r]
-        keep = self.by_row[on]  # the edges kept, in (tail, head) order
-        inside = self._down & up
-        rel = np.cumsum(inside) - 1  # node -> its number in the subgraph (order kept)
-        k = int(inside.sum())
-        a, b = rel[self.tail_r[on]], rel[self.head_r[on]]
-        indptr = np.searchsorted(a, np.arange(k + 1)).astype(np.int32)
-        cap = sp.csr_array((self.icap[keep], b.astype(np.int32), indptr), shape=(k, k))
-        res = csgraph.maximum_flow(cap, int(rel[s]), int(rel[t]))
+        inside = self._up(t)  # nodes on a path from the source to t, in id order
+        lo, count = self.into_first[inside], self.into_first[inside + 1] - self.into_first[inside]
+        idx = np.arange(count.sum()) + np.repeat(lo - (np.cumsum(count) - count), count)
+        keep = np.sort(self.into[idx])  # the edges into those nodes, all from them
+        k = len(inside)
+        self._local[inside] = np.arange(k, dtype=np.int32)
+        a, b = self._local[self.tail[keep]], self._local[self.head[keep]]
+        indptr = _starts(a, k)
+        cap = sp.csr_array((self.icap[keep], b, indptr), shape=(k, k))
+        rs, rt = int(self._local[s]), int(self._local[t])
+        res = csgraph.maximum_flow(cap, rs, rt)
         if res.flow_value >= self.inf:
             return float("inf"), []
         resid = cap - res.flow
         resid.eliminate_zeros()
         side = np.zeros(k, dtype=bool)
-        side[csgraph.breadth_first_order(resid, int(rel[s]), return_predecessors=False)] = True
+        side[csgraph.breadth_first_order(resid, rs, return_predecessors=False)] = True
         # an edge from the source side to a node that cannot reach the sink is not in this
         # subgraph: such an edge is no part of the cut
-        cut = np.sort(keep[side[a] & ~side[b] & self.finite[keep]])  # in edge order
+        cut = keep[side[a] & ~side[b] & self.finite[keep]]
+        cut = cut[np.argsort(self.place[cut])]  # in edge order
         value = float(self.capacity[cut].sum())
         if value > 0:  # a closed plant on the cut limits nothing while others carry flow
             cut = cut[self.capacity[cut] > 0]
-        codes, inv = np.unique(self.element_code[cut], return_inverse=True)
-        caps = np.bincount(inv, weights=self.capacity[cut], minlength=len(codes))
-        parts = sorted(
-            ((str(self.elements[c]), float(v)) for c, v in zip(codes, caps, strict=True)),
-            key=lambda x: (-x[1], x[0]),
-        )
+        caps: dict[str, float] = {}  # summed in edge order
+        for e, v in zip(self.element[cut].tolist(), self.capacity[cut].tolist(), strict=True):
+            caps[e] = caps.get(e, 0.0) + v
+        parts = sorted(((str(e), v) for e, v in caps.items()), key=lambda x: (-x[1], x[0]))
         return value, parts
+
+
+def _starts(node: np.ndarray, n: int) -> np.ndarray:
+    """CSR row starts of edges grouped by ``node`` (``n + 1`` of them)."""
+    return np.r_[0, np.cumsum(np.bincount(node, minlength=n))].astype(np.int32)
 
 
 def mincut(inst: Instance, shortages: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -490,7 +541,9 @@ def mincut(inst: Instance, shortages: pd.DataFrame | None = None) -> pd.DataFram
     nets: dict[tuple[bytes, bytes], _Net] = {}  # periods with the same capacities share
     cuts: dict[tuple[bytes, bytes, str], tuple[float, list]] = {}
     rows = []
-    for (period, d_id), grp in dem.groupby(["period", "commodity"], sort=True):
+    for (d_id, period), grp in dem.groupby(["commodity", "period"], sort=True):
+        if nets and next(iter(nets))[0][:8] != np.int64(ch.coms.get_loc(d_id)).tobytes():
+            nets.clear()  # a graph is of one commodity (its signature starts with it)
         d = ch.coms.get_loc(d_id)
         cap = caps[period]
         ckey = cap.tobytes()

@@ -463,8 +463,6 @@ def gain_loops(rec: pd.DataFrame) -> list[dict]:
     loops: list[dict] = []
     active = _self_supplied(rec)
     while active and len(loops) < MAX_GAIN_LOOPS:
-        import networkx as nx
-
         r = rec.loc[rec["recipe"].isin(active)]
         rid, ri = np.unique(r["recipe"].to_numpy(dtype=str), return_inverse=True)
         cid, ci = np.unique(r["commodity"].to_numpy(dtype=str), return_inverse=True)
@@ -475,6 +473,8 @@ def gain_loops(rec: pd.DataFrame) -> list[dict]:
         )
         if x is None:
             break
+        import networkx as nx  # only to name a loop found: most instances have none
+
         surplus = np.zeros(len(cid))
         np.add.at(surplus, ci, np.where(out, amount, -amount) * x[ri])
         ran = {rid[j] for j in np.flatnonzero(x > 1e-9)}

@@ -46,12 +46,14 @@ _POINTS = 400
 SEGMENT_COLUMNS = ["market", "commodity", "period", "segment", "size", "price"]
 
 
-def _average(p0: float, eps: float, cap: float, a: float, b: float, sign: float) -> float:
-    """Average of min(cap, p0 (1 + sign m)^(1/eps)) over m in [a, b] (midpoint rule)."""
+def _average(p0, eps, cap, a, b, sign: float) -> np.ndarray:
+    """Average of min(cap, p0 (1 + sign m)^(1/eps)) over m in [a, b] (midpoint rule), for
+    arrays of segments (one row of :data:`_POINTS` points each)."""
+    p0, eps, cap, a, b = (np.asarray(v, dtype=float)[:, None] for v in (p0, eps, cap, a, b))
     m = a + (np.arange(_POINTS) + 0.5) * (b - a) / _POINTS
     with np.errstate(divide="ignore", over="ignore"):
         p = p0 * np.power(np.clip(1.0 + sign * m, 1e-300, None), 1.0 / eps)
-    return float(np.minimum(p, cap).mean())
+    return np.minimum(p, cap).mean(axis=1)
 
 
 def _match(inst: Instance, demand: pd.DataFrame) -> pd.DataFrame:
@@ -93,45 +95,51 @@ def segments(inst: Instance, demand: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     segment: market, commodity, period, segment (0, 1, …), size (t), price (USD/t).
     """
     which = _match(inst, demand)
-    short, extra = [], []
+    on = which >= 0
     curves = inst.tables.get("demand_curves")
-    for r, i in zip(demand.itertuples(index=False), which, strict=True):
-        if i < 0:
-            continue
-        c = curves.iloc[int(i)]
-        p0, eps = float(c["price"]), float(c["elasticity"])
-        cap = float(c["max_price"]) if pd.notna(c.get("max_price")) else float(r.penalty)
-        cap = max(cap, p0)
-        a = 0.0
-        for k, b in enumerate(CUTS):
-            short.append(
-                (
-                    r.market,
-                    r.commodity,
-                    r.period,
-                    k,
-                    (b - a) * r.quantity,
-                    _average(p0, eps, cap, a, b, -1.0),
-                )
-            )
-            a = b
-        e = float(c["expand"]) if pd.notna(c.get("expand")) else 0.0
-        a = 0.0
-        for k, b in enumerate(EXTRAS):
-            if e <= 0:
-                break
-            extra.append(
-                (
-                    r.market,
-                    r.commodity,
-                    r.period,
-                    k,
-                    (b - a) * e * r.quantity,
-                    _average(p0, eps, p0, a * e, b * e, 1.0),
-                )
-            )
-            a = b
-    return (
-        pd.DataFrame(short, columns=SEGMENT_COLUMNS),
-        pd.DataFrame(extra, columns=SEGMENT_COLUMNS),
-    )
+    if not on.any():
+        return pd.DataFrame(columns=SEGMENT_COLUMNS), pd.DataFrame(columns=SEGMENT_COLUMNS)
+    c = curves.iloc[which[on]]
+    d = demand.loc[on]
+    p0 = c["price"].to_numpy(dtype=float)
+    eps = c["elasticity"].to_numpy(dtype=float)
+    cap = d["penalty"].to_numpy(dtype=float)
+    if "max_price" in c:
+        given = c["max_price"].to_numpy(dtype=float)
+        cap = np.where(np.isnan(given), cap, given)
+    cap = np.maximum(cap, p0)
+    e = c["expand"].to_numpy(dtype=float) if "expand" in c else np.zeros(len(c))
+    e = np.where(np.isnan(e), 0.0, e)
+    q = d["quantity"].to_numpy(dtype=float)
+
+    def frame(r, k, size, price) -> pd.DataFrame:
+        if not len(r):
+            return pd.DataFrame(columns=SEGMENT_COLUMNS)
+        return pd.DataFrame(
+            {
+                "market": d["market"].to_numpy()[r],
+                "commodity": d["commodity"].to_numpy()[r],
+                "period": d["period"].to_numpy()[r],
+                "segment": k,
+                "size": size,
+                "price": price,
+            },
+            columns=SEGMENT_COLUMNS,
+        )
+
+    # every segment of a demand row, then the next row's (in the order of ``demand``)
+    r, k, a, b = _split(CUTS, np.ones(len(c), dtype=bool))
+    short = frame(r, k, (b - a) * q[r], _average(p0[r], eps[r], cap[r], a, b, -1.0))
+    r, k, a, b = _split(EXTRAS, e > 0)
+    e = e[r]
+    extra = frame(r, k, (b - a) * e * q[r], _average(p0[r], eps[r], p0[r], a * e, b * e, 1.0))
+    return short, extra
+
+
+def _split(ends: tuple[float, ...], rows: np.ndarray):
+    """(row, segment, start, end) of every segment of the ``rows`` (a mask), row by row."""
+    b = np.asarray(ends, dtype=float)
+    a = np.r_[0.0, b[:-1]]
+    r = np.repeat(np.flatnonzero(rows), len(b))
+    k = np.tile(np.arange(len(b)), int(rows.sum()))
+    return r, k, a[k], b[k]

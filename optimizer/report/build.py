@@ -74,12 +74,16 @@ def fig_json(fig: go.Figure) -> Markup:
     return script_json(fig.to_json(validate=False, pretty=False, engine="json"))
 
 
+#: plotly.js as the report embeds it: a partial bundle of the trace types its figures use
+#: (assets/README.md; a third of the full plotly.min.js, which Chromium took 1.5-3 s to
+#: parse and run before the first chart could draw).
+PLOTLY_JS = "plotly-rechain.min.js"
+
+
 @cache
 def _plotly_js() -> Markup:
-    from plotly.offline import get_plotlyjs
-
-    js = get_plotlyjs()
-    # plotly.min.js has no "</script"; make sure it stays that way.
+    js = _asset(PLOTLY_JS)
+    # the bundle has no "</script"; make sure it stays that way.
     return Markup(re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE))
 
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, TINY
+from tests.conftest import INSTANCES, ROOT, TINY
 
 #: Libraries no command may load merely by being imported or asked for ``--help``
 #: (pydantic is not listed: typer itself coerces a command's parameters through it).
@@ -98,6 +98,13 @@ def test_validate_loads_no_solver_plotting_or_parallel_library():
         & {"pyomo", "highspy", "plotly", "dask", "distributed", "scipy", "jinja2", "networkx"}
         == set()
     )
+
+
+def test_validate_of_a_chain_with_recycling_loops_loads_no_networkx():
+    # world-2024's recycling recipes run the gain-loop LP (highspy); networkx only names
+    # a loop that LP finds, and it finds none
+    loaded = _loaded(_run_cli("validate", str(INSTANCES / "world-2024")))
+    assert "highspy" in loaded and "networkx" not in loaded
 
 
 def test_public_api_still_imports_lazily():
