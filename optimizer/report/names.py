@@ -78,6 +78,8 @@ FALLBACK = [
     "#bc6c25",
 ]
 OTHER_COLOUR = "#9aa0a6"
+#: Colour of a region a site stands for (``represents``: the EU-27, the rest of the world).
+REGION_COLOUR = "#4f5d75"
 COUNTRY_NAMES = {"RU": "Russia", "KR": "South Korea", "KP": "North Korea", "IR": "Iran"}
 
 
@@ -141,6 +143,13 @@ class Names:
         else:
             self.sites = self._sites_from_results(results)
             self.commodities = pd.DataFrame(columns=["name", "stage", "unit"])
+        #: site id -> the region it stands for (sites.csv ``represents``)
+        self.represents: dict[str, str] = {}
+        if "represents" in self.sites.columns:
+            r = self.sites["represents"]
+            r = r.loc[r.map(lambda x: isinstance(x, str) and bool(x.strip()))]
+            self.represents = {str(k): " ".join(str(v).split()) for k, v in r.items()}
+        self.regions = set(self.represents.values())
 
     # -- sites -----------------------------------------------------------
     def _sites_from_results(self, results: list[Result]) -> pd.DataFrame:
@@ -200,9 +209,20 @@ class Names:
         return ""
 
     def site_country(self, sid: str) -> str:
+        """The site's ISO country code (what policies go by)."""
         if sid in self.sites.index:
             return str(self.sites.at[sid, "country"])
         return ""
+
+    def site_group(self, sid: str) -> str:
+        """Where a site belongs in a country view: the region it stands for
+        (``represents``), else its country code; :meth:`country_name` names both."""
+        return self.represents.get(sid) or self.site_country(sid)
+
+    def place(self, sid: str, code: str = "") -> str:
+        """The name of where a site is: its region (``European Union``) or its country;
+        ``code`` (a result table's country column) when the site is unknown."""
+        return self.country_name(self.site_group(sid) or str(code))
 
     def company(self, sid: str) -> str:
         if sid in self.sites.index and "company" in self.sites.columns:
@@ -236,5 +256,9 @@ class Names:
         return STAGE_LABEL.get(stage, stage.capitalize())
 
     # -- countries -------------------------------------------------------
-    country_name = staticmethod(country_name)
-    country_colour = staticmethod(country_colour)
+    def country_name(self, code: str) -> str:
+        """A country's name from its ISO code; a region a site stands for is its own name."""
+        return code if code in self.regions else country_name(code)
+
+    def country_colour(self, code: str) -> str:
+        return REGION_COLOUR if code in self.regions else country_colour(code)

@@ -237,7 +237,7 @@ def render_survival_report(sv: Survival, instance: Instance | None = None, top: 
     rows = [
         {
             "market": names.site_label(str(r.market)),
-            "country": names.country_name(str(r.country)),
+            "country": names.place(str(r.market), str(r.country)),
             "commodity": names.commodity_name(str(r.commodity)),
             "first": "" if bool(r.survives_horizon) else str(r.first_short_period),
             "survived": int(r.periods_survived),
