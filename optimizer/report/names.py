@@ -78,7 +78,7 @@ FALLBACK = [
     "#bc6c25",
 ]
 OTHER_COLOUR = "#9aa0a6"
-#: Colour of a region a site stands for (``represents``: the EU-27, the rest of the world).
+#: Colour of the map's ring for a region a site stands for (``represents``).
 REGION_COLOUR = "#4f5d75"
 COUNTRY_NAMES = {"RU": "Russia", "KR": "South Korea", "KP": "North Korea", "IR": "Iran"}
 
@@ -102,6 +102,7 @@ def country_colour(code: str) -> str:
 
 
 def country_name(code: str) -> str:
+    """The name of an ISO 3166-1 alpha-2 code; any other text (a region's name) as it is."""
     if not code:
         return "unknown"
     if code in COUNTRY_NAMES:
@@ -216,7 +217,8 @@ class Names:
 
     def site_group(self, sid: str) -> str:
         """Where a site belongs in a country view: the region it stands for
-        (``represents``), else its country code; :meth:`country_name` names both."""
+        (``represents``), else its country code; :func:`country_name` names both (a
+        region's name is not a code, so it is its own name)."""
         return self.represents.get(sid) or self.site_country(sid)
 
     def place(self, sid: str, code: str = "") -> str:
@@ -255,10 +257,6 @@ class Names:
     def stage_label(stage: str) -> str:
         return STAGE_LABEL.get(stage, stage.capitalize())
 
-    # -- countries -------------------------------------------------------
-    def country_name(self, code: str) -> str:
-        """A country's name from its ISO code; a region a site stands for is its own name."""
-        return code if code in self.regions else country_name(code)
-
-    def country_colour(self, code: str) -> str:
-        return REGION_COLOUR if code in self.regions else country_colour(code)
+    # -- countries (a region a site stands for is not an ISO code: its name is itself) --
+    country_name = staticmethod(country_name)
+    country_colour = staticmethod(country_colour)
