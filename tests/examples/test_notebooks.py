@@ -36,8 +36,7 @@ _lo, _hi = update(share_eu=0.0), update(share_eu=1.0)
 _long = update(horizon="long")
 _none = update(scenario="myanmar-2024-drop")
 controls["share_eu"].value = 1.0
-# what pressing Solve does (interactive.update, minus its Output-widget capture, which
-# needs a front end): the callback called with the widgets' values
+# the callback called with the widgets' values (the Solve button itself: CLICK below)
 _widget = ui.f(**{w._kwarg: w.get_interact_value() for w in ui.kwargs_widgets})
 print("CALLBACK " + json.dumps({
     "eu_lo": float(_lo["at_risk"].get("mkt_eu", 0.0)),
