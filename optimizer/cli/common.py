@@ -145,6 +145,10 @@ Scheduler = Annotated[
     str | None,
     typer.Option("--scheduler", help="Run cases on an existing Dask cluster (tcp://host:8786)."),
 ]
+Report = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write a self-contained HTML report (FILE.html)."),
+]
 
 
 @contextlib.contextmanager

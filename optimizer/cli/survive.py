@@ -12,6 +12,7 @@ from rich.table import Table
 from optimizer.cli.common import (
     Base,
     InstanceArg,
+    Report,
     Scenario,
     _fail,
     _step,
@@ -84,12 +85,13 @@ def survive(
         ),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to show.")] = 15,
+    report: Report = None,
 ) -> None:
     """How many periods each market runs on the stocks on hand when a disruption starts."""
     from optimizer.analysis.survive import time_to_survive
     from optimizer.api import load
 
-    check_outputs({"--out": out_dir})
+    check_outputs({"--out": out_dir}, {"--report": (report, (".html", ".htm"))})
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])
@@ -100,6 +102,11 @@ def survive(
             )
         if out_dir is not None:
             sv.write(out_dir, provenance(inst, "survive", scenarios=disruption))
+        if report is not None:
+            from optimizer.report import write_survival_report
+
+            with _step("writing the report"):
+                write_survival_report(report, sv, inst)
     except RechainError as e:
         _fail(e)
         return
@@ -158,6 +165,8 @@ def survive(
         out.print(f"… {len(sv.markets) - top} more rows (--top, --out)", markup=False)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
 
 
 @app.command("stockpile-size")
@@ -212,15 +221,17 @@ def stockpile_size(
         Path | None,
         typer.Option(
             "--out",
-            help="Folder for stockpile.json, stockpile_markets.csv, stockpile_drawdown.csv.",
+            help="Folder for stockpile.json, stockpile_markets.csv, stockpile_drawdown.csv, "
+            "stockpile_curve.csv.",
         ),
     ] = None,
+    report: Report = None,
 ) -> None:
     """The smallest stockpile of one commodity that keeps markets whole through a disruption."""
     from optimizer.analysis.survive import StockpileInfeasible, size_stockpile
     from optimizer.api import load
 
-    check_outputs({"--out": out_dir})
+    check_outputs({"--out": out_dir}, {"--report": (report, (".html", ".htm"))})
     disruption = _need_disruption(scenario)
     try:
         inst = load(instance, base or [])
@@ -248,6 +259,11 @@ def stockpile_size(
                 raise
         if out_dir is not None:
             sz.write(out_dir, provenance(inst, "stockpile", scenarios=disruption))
+        if report is not None:
+            from optimizer.report import write_stockpile_report
+
+            with _step("writing the report"):
+                write_stockpile_report(report, sz, inst)
     except RechainError as e:
         _fail(e)
         return
@@ -281,6 +297,8 @@ def stockpile_size(
     show(t)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
 
 
 def provenance(*args, **kw):

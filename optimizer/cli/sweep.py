@@ -15,10 +15,12 @@ from optimizer.cli.common import (
     Horizon,
     InstanceArg,
     Method,
+    Report,
     Scenario,
     Scheduler,
     TimeLimitPerSolve,
     _fail,
+    _step,
     app,
     case_progress,
     check_outputs,
@@ -72,6 +74,7 @@ def sweep(
     top: Annotated[int, typer.Option("--top", min=1, help="Cases to show in the ranking.")] = 15,
     horizon: Horizon = None,
     base: Base = None,
+    report: Report = None,
 ) -> None:
     """Solve a grid of scenario combinations and/or Monte Carlo draws; rank cases, show quantiles.
 
@@ -85,7 +88,7 @@ def sweep(
     from optimizer.analysis.sweep import run_sweep
     from optimizer.api import load
 
-    check_outputs({"--out": out_dir})
+    check_outputs({"--out": out_dir}, {"--report": (report, (".html", ".htm"))})
     try:
         inst = load(instance, scenario or [], base=base, horizon=horizon, structure_checks=False)
         with case_progress("solving cases") as progress:
@@ -105,12 +108,19 @@ def sweep(
 
             spec_file = resolve_sweep_path(inst.path, sweep_file)
             res.write(out_dir, provenance=provenance(inst, "sweep", files=[spec_file]))
+        if report is not None:
+            from optimizer.report import write_sweep_report
+
+            with _step("writing the report"):
+                write_sweep_report(report, res, inst)
     except RechainError as e:
         _fail(e)
         return
     show_sweep(res, top=top)
     if out_dir is not None:
         out.print(f"tables written to {out_dir}/", markup=False)
+    if report is not None:
+        out.print(f"report written to {report}", markup=False)
     statuses = res.cases["status"]
     infeasible = int((statuses == "infeasible").sum())
     failed = int((statuses == "solver_error").sum())

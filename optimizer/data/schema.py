@@ -160,6 +160,18 @@ TABLES: dict[str, Table] = {
                 ),
                 Col("lat", "float", "Latitude.", unit="degrees", nullable=True, ge=-90, le=90),
                 Col("lon", "float", "Longitude.", unit="degrees", nullable=True, ge=-180, le=180),
+                Col(
+                    "represents",
+                    "str",
+                    "For a site that stands for a region rather than one place (an aggregate "
+                    "market such as the EU-27 or the rest of the world): the region's name "
+                    "(`European Union`, `Rest of world`). Reports label the site and group it "
+                    "by this name in every country view and draw it on the map as a region at "
+                    "its coordinates; `country` still decides which policies apply to it "
+                    "(blank: a real place).",
+                    required=False,
+                    nullable=True,
+                ),
                 SOURCE,
             ),
             key=("id",),

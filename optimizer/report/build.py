@@ -249,7 +249,7 @@ def _shortage_rows(res: Result, names: Names) -> list[dict[str, Any]]:
     return [
         {
             "market": names.site_label(r.market),
-            "country": names.country_name(str(r.country)) if "country" in s else "",
+            "country": names.place(str(r.market), str(getattr(r, "country", ""))),
             "commodity": names.commodity_name(r.commodity),
             "period": r.period,
             "demand": r.demand,
@@ -342,7 +342,7 @@ def _project_rows(res: Result, names: Names) -> list[dict[str, Any]]:
         {
             "id": str(r.id),
             "site": names.site_label(str(r.site)),
-            "country": names.country_name(str(r.country)),
+            "country": names.place(str(r.site), str(r.country)),
             "in_service": r.in_service,
             "how": "committed" if bool(r.committed) else "chosen by the LP",
             "built": float(r.built),
@@ -391,7 +391,7 @@ def _bottleneck_rows(res: Result, names: Names, currency: str) -> list[dict[str,
             {
                 "what": what,
                 "constraint": r.constraint,
-                "country": names.country_name(str(r.country)),
+                "country": names.place(str(getattr(r, "site", "") or ""), str(r.country)),
                 "period": r.period,
                 "capacity": getattr(r, "capacity", float("nan")),
                 "used": getattr(r, "used", float("nan")),
@@ -597,18 +597,26 @@ def _instance_info(instance: Instance | None, summary: dict[str, Any]) -> dict[s
 
 
 def _legend(names: Names, results: list[Result]) -> list[dict[str, str]]:
-    """Country colour chips, largest flow first."""
+    """Country colour chips (and regions sites stand for), largest flow first."""
     tot: dict[str, float] = {}
     for r in results:
-        for col in ("source_country", "target_country"):
-            for c, q in r.flows.groupby(col)["quantity"].sum().items():
-                tot[str(c)] = tot.get(str(c), 0.0) + float(q)
+        for site, country in (("source", "source_country"), ("target", "target_country")):
+            g = r.flows.groupby([site, country])["quantity"].sum()
+            for (sid, c), q in g.items():
+                key = names.site_group(str(sid)) or str(c)
+                tot[key] = tot.get(key, 0.0) + float(q)
     codes = sorted(tot, key=lambda c: -tot[c])
     return [
         {"code": c, "name": names.country_name(c), "colour": names.country_colour(c)}
         for c in codes
         if c
     ]
+
+
+def _filtered_views(fig: go.Figure | None) -> bool:
+    """Whether the Sankey has "Top N sites per stage" views."""
+    menus = fig.layout.updatemenus if fig is not None else ()
+    return any("Top " in (b.label or "") for m in menus for b in m.buttons)
 
 
 def _meta(summary: dict[str, Any]) -> dict[str, Any]:
@@ -860,6 +868,7 @@ def render_report(
         periods=periods,
         sankey=figs.add("sankey", sankey),
         sankey_intra=intra,
+        sankey_top=_filtered_views(sankey),
         r=_result_sections("r", res, names, currency, figs, period, instance),
         meta=_meta(res.summary),
     )
@@ -967,7 +976,7 @@ def render_compare_report(
             {
                 "constraint": r.constraint,
                 "where": names.site_name(str(r.site)),
-                "country": names.country_name(str(r.country)),
+                "country": names.place(str(r.site), str(r.country)),
                 "base": float(r.shadow_price_base),
                 "case": float(r.shadow_price),
                 "new": bool(r.new),
@@ -1039,6 +1048,7 @@ def render_compare_report(
         comparisons=comp_ctx,
         sankey=figs.add("sankey", sankey),
         sankey_intra=intra,
+        sankey_top=_filtered_views(sankey),
         fig_cases=figs.add("cases", F.cases_figure(rows, currency)),
         fig_short=figs.add("cmp-short", F.compare_shortage_figure(cases, names)),
         base=_result_sections("base", base, names, currency, figs, period),

@@ -78,6 +78,8 @@ FALLBACK = [
     "#bc6c25",
 ]
 OTHER_COLOUR = "#9aa0a6"
+#: Colour of the map's ring for a region a site stands for (``represents``).
+REGION_COLOUR = "#4f5d75"
 COUNTRY_NAMES = {"RU": "Russia", "KR": "South Korea", "KP": "North Korea", "IR": "Iran"}
 
 
@@ -100,6 +102,7 @@ def country_colour(code: str) -> str:
 
 
 def country_name(code: str) -> str:
+    """The name of an ISO 3166-1 alpha-2 code; any other text (a region's name) as it is."""
     if not code:
         return "unknown"
     if code in COUNTRY_NAMES:
@@ -141,6 +144,13 @@ class Names:
         else:
             self.sites = self._sites_from_results(results)
             self.commodities = pd.DataFrame(columns=["name", "stage", "unit"])
+        #: site id -> the region it stands for (sites.csv ``represents``)
+        self.represents: dict[str, str] = {}
+        if "represents" in self.sites.columns:
+            r = self.sites["represents"]
+            r = r.loc[r.map(lambda x: isinstance(x, str) and bool(x.strip()))]
+            self.represents = {str(k): " ".join(str(v).split()) for k, v in r.items()}
+        self.regions = set(self.represents.values())
 
     # -- sites -----------------------------------------------------------
     def _sites_from_results(self, results: list[Result]) -> pd.DataFrame:
@@ -200,9 +210,21 @@ class Names:
         return ""
 
     def site_country(self, sid: str) -> str:
+        """The site's ISO country code (what policies go by)."""
         if sid in self.sites.index:
             return str(self.sites.at[sid, "country"])
         return ""
+
+    def site_group(self, sid: str) -> str:
+        """Where a site belongs in a country view: the region it stands for
+        (``represents``), else its country code; :func:`country_name` names both (a
+        region's name is not a code, so it is its own name)."""
+        return self.represents.get(sid) or self.site_country(sid)
+
+    def place(self, sid: str, code: str = "") -> str:
+        """The name of where a site is: its region (``European Union``) or its country;
+        ``code`` (a result table's country column) when the site is unknown."""
+        return self.country_name(self.site_group(sid) or str(code))
 
     def company(self, sid: str) -> str:
         if sid in self.sites.index and "company" in self.sites.columns:
@@ -235,6 +257,6 @@ class Names:
     def stage_label(stage: str) -> str:
         return STAGE_LABEL.get(stage, stage.capitalize())
 
-    # -- countries -------------------------------------------------------
+    # -- countries (a region a site stands for is not an ISO code: its name is itself) --
     country_name = staticmethod(country_name)
     country_colour = staticmethod(country_colour)

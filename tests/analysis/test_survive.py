@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from optimizer import load
 from optimizer.analysis.survive import (
+    CURVE_FRACTIONS,
     StockpileInfeasible,
     on_hand,
     size_stockpile,
@@ -368,6 +369,36 @@ def test_sized_stockpile_is_demand_times_duration(tmp_path):
     assert sz.markets["protected"].all()
 
 
+def test_size_vs_outcome_curve_by_hand(tmp_path):
+    # Nothing on hand, 10 t/period for 3 periods: a stockpile of S t leaves 30 - S t unmet
+    # (S <= 30), none from 30 t on.  With 25 t on hand: 5 - S.  Held others, free others.
+    inst = load(chain(tmp_path / "i"))
+    sz = size_stockpile(
+        inst, [ban(tmp_path / "s")], commodity="ore", region="JP", start=2026, duration=3
+    )
+    c = sz.curve
+    assert c["stockpile"].tolist() == pytest.approx([30 * f for f in CURVE_FRACTIONS])
+    assert c["unmet"].tolist() == pytest.approx([max(0.0, 30 - s) for s in c["stockpile"]])
+    assert c["unmet_share"].tolist() == pytest.approx([u / 30 for u in c["unmet"]])
+    inst = load(chain(tmp_path / "j", stock=25))
+    sz = size_stockpile(
+        inst, [ban(tmp_path / "s")], commodity="ore", region="JP", start=2026, duration=3
+    )
+    assert sz.curve["unmet"].tolist() == pytest.approx(
+        [max(0.0, 5 - s) for s in sz.curve["stockpile"]]
+    )
+    # Korea (penalty 2,000) takes the Australian ore first: held, Japan's 20 t short fall by
+    # one tonne per tonne stocked; free, no stockpile is needed (one point, nothing unmet)
+    inst = load(chain(tmp_path / "k", au_mine=10, kr_penalty=2000))
+    args = dict(commodity="ore", region="JP", start=2026, duration=2, markets=["mkt"])
+    held = size_stockpile(inst, [ban(tmp_path / "s")], **args).curve
+    assert held["unmet"].tolist() == pytest.approx(
+        [max(0.0, 20 - s) for s in held["stockpile"]], abs=1e-5
+    )
+    free = size_stockpile(inst, [ban(tmp_path / "s")], others="free", **args).curve
+    assert free[["stockpile", "unmet"]].values.tolist() == [[0.0, 0.0]]
+
+
 def test_sized_stockpile_counts_the_stock_on_hand(tmp_path):
     # 25 t in the depot at 2026: 30 - 25 = 5 t more.  Cost with it: release 25 x 20 + holding
     # (20 + 10); without it: release 500 + holding (15 + 5) + 5 t short x 1,000.
@@ -530,6 +561,8 @@ def test_cli_stockpile_size(tmp_path):
         [10, 10, 10]
     )
     assert (out / "stockpile_markets.csv").exists()
+    curve = pd.read_csv(out / "stockpile_curve.csv")
+    assert curve["unmet"].iloc[0] == pytest.approx(30) and curve["unmet"].iloc[-1] == 0
 
 
 def test_cli_stockpile_infeasible_exits_3(tmp_path):

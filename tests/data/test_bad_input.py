@@ -85,7 +85,9 @@ CASES = [
     ("blank required", set_cell("sites.csv", 2, "country", ""), "sites.csv:2:country: is blank"),
     (
         "duplicate id",
-        append_line("sites.csv", "sep,Second separation plant,CN,separation,X,40,110,illustrative"),
+        append_line(
+            "sites.csv", "sep,Second separation plant,CN,separation,X,40,110,,illustrative"
+        ),
         "sites.csv:8:id: duplicate (id) sep: also on line 4",
     ),
     (

@@ -21,7 +21,7 @@ def test_unreachable_demand_and_dead_end_are_named(tiny_copy):
     # cut the only lane into the US market, and add a mine whose ore nobody can use
     set_cell("links.csv", 7, "to_site", "market_eu")(tiny_copy)  # magnets_to_us now goes to EU
     set_cell("links.csv", 7, "id", "magnets_to_eu_2")(tiny_copy)
-    append_line("sites.csv", "mine_x,Lonely mine,AU,mine,X,-28,122,illustrative")(tiny_copy)
+    append_line("sites.csv", "mine_x,Lonely mine,AU,mine,X,-28,122,,illustrative")(tiny_copy)
     append_line("commodities.csv", "ore_x,Ore X,mine,t REO,,,,")(tiny_copy)
     append_line("recipes.csv", "mine_x_recipe,ore_x,output,1,illustrative")(tiny_copy)
     append_line("processes.csv", "mine_x,mine_x,mine_x_recipe,10,1,illustrative")(tiny_copy)

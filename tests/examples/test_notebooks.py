@@ -5,13 +5,17 @@ twice) and its outputs checked: figures displayed as plotly output, numbers form
 units (no raw floats), names rather than ids in the tables, and the numbers that tell its
 story, computed independently here where a solve is cheap.  The what-if notebook's widget
 callback is then called again in the same kernel with other choices, through the function
-and through the widgets, and must move the value at risk the way it must.
+and through the widgets, and its Solve button is clicked (twice): the value at risk, the
+headline, the table and both charts in the widget's output must be those of the new
+choices.  How long each takes is measured by ``benchmarks/bench_notebooks.py`` (speed is
+measured in benchmarks, never in timed tests); this test prints it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 
 import nbformat
 import pytest
@@ -33,8 +37,7 @@ _lo, _hi = update(share_eu=0.0), update(share_eu=1.0)
 _long = update(horizon="long")
 _none = update(scenario="myanmar-2024-drop")
 controls["share_eu"].value = 1.0
-# what pressing Solve does (interactive.update, minus its Output-widget capture, which
-# needs a front end): the callback called with the widgets' values
+# the callback called with the widgets' values (the Solve button itself: CLICK below)
 _widget = ui.f(**{w._kwarg: w.get_interact_value() for w in ui.kwargs_widgets})
 print("CALLBACK " + json.dumps({
     "eu_lo": float(_lo["at_risk"].get("mkt_eu", 0.0)),
@@ -48,7 +51,49 @@ print("CALLBACK " + json.dumps({
     "widget_kids": sorted(type(w).__name__ for w in ui.children),
 }))
 """
-EXTRA = {"controls-2025.ipynb": CALLBACK}
+#: then the Solve button itself, clicked in the kernel (ipywidgets' Button.click runs its
+#: on_click handlers: interactive.update calls ``show`` inside the Output widget, whose
+#: outputs nbclient captures and syncs back to the kernel); read in the next cell
+CLICK = """
+_before = ui.result
+controls["share_eu"].value, controls["horizon"].value = 1.0, "short"
+ui.manual_button.click()
+_first = ui.result
+controls["horizon"].value = "long"
+ui.manual_button.click()
+"""
+CLICKED = """
+import json
+_eu_full = update(share_eu=1.0)
+_eu_full_long = update(share_eu=1.0, horizon="long")
+_out = list(ui.out.outputs)
+def _figs(outs):
+    return [o["data"]["application/vnd.plotly.v1+json"] for o in outs
+            if "application/vnd.plotly.v1+json" in o.get("data", {})]
+def _same(fig_json, fig):
+    return json.loads(fig.to_json())["data"] == fig_json["data"]
+_shown = _figs(_out)
+print("CLICKED " + json.dumps({
+    "before": _before is None,
+    "first_eu": float(_first["at_risk"].get("mkt_eu", 0.0)),
+    "first_outside": _first["outside_china"],
+    "april_outside": april["outside_china"],
+    "eu_full_outside": _eu_full["outside_china"],
+    "second_outside": ui.result["outside_china"],
+    "eu_full_long_outside": _eu_full_long["outside_china"],
+    "headline": "".join(o.get("text", "") for o in _out if o["output_type"] == "stream"),
+    "eu_full_long_headline": _eu_full_long["headline"],
+    "table": "".join(o.get("data", {}).get("text/html", "") for o in _out[:2]),
+    "n_figures": len(_shown),
+    "shortage_chart_is_the_case": bool(_shown) and (
+        _eu_full_long["shortage_figure"] is None
+        or _same(_shown[0], _eu_full_long["shortage_figure"])),
+    "shortage_chart_moved": bool(_shown) and not _same(_shown[0], april["shortage_figure"]),
+    "sankey_is_the_case": _same(_shown[-1], _eu_full_long["sankey"]),
+    "sankey_moved": not _same(_shown[-1], april["sankey"]),
+}))
+"""
+EXTRA = {"controls-2025.ipynb": [CALLBACK, CLICK, CLICKED]}
 
 
 def usd(x: float) -> str:
@@ -70,12 +115,14 @@ def _run(path):
     )
     client.reset_execution_trackers()
     with client.setup_kernel():
+        start = time.perf_counter()
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
-        if path.name in EXTRA:
-            nb.cells.append(nbformat.v4.new_code_cell(EXTRA[path.name]))
+        seconds = time.perf_counter() - start
+        for code in EXTRA.get(path.name, []):
+            nb.cells.append(nbformat.v4.new_code_cell(code))
             client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
-    return nb
+    return nb, seconds
 
 
 def _outputs(nb):
@@ -124,6 +171,22 @@ def check_controls(nb, text):
     assert cb["widget_eu"] == pytest.approx(cb["eu_hi"]) and cb["widget_is_show"]
     assert cb["widget_kids"].count("FloatSlider") == 5
     assert {"ToggleButtons", "Dropdown", "Button"} <= set(cb["widget_kids"])
+    # the Solve button, clicked twice (EU licensed in full; then the long run)
+    line = next(x for x in text.splitlines() if x.startswith("CLICKED "))
+    ck = json.loads(line.removeprefix("CLICKED "))
+    assert ck["before"]  # manual: nothing is solved until Solve is pressed
+    assert ck["first_eu"] == pytest.approx(cb["eu_hi"])
+    assert ck["first_outside"] == pytest.approx(ck["eu_full_outside"])
+    assert ck["first_outside"] < ck["april_outside"]
+    assert ck["second_outside"] == pytest.approx(ck["eu_full_long_outside"])
+    assert ck["second_outside"] < ck["first_outside"]  # the long run reroutes
+    # what the Output widget shows is the second case, not the first: headline, table, charts
+    assert ck["headline"].strip() == ck["eu_full_long_headline"]
+    assert "long run" in ck["headline"] and usd(ck["second_outside"]) in ck["headline"]
+    assert "value at risk" in ck["table"] and "mkt_" not in ck["table"]
+    assert ck["n_figures"] in (1, 2)  # the shortage chart (if any market is short), the Sankey
+    assert ck["shortage_chart_is_the_case"] and ck["sankey_is_the_case"]
+    assert ck["sankey_moved"] and (ck["n_figures"] == 1 or ck["shortage_chart_moved"])
 
 
 def check_resilience(nb, text):
@@ -148,7 +211,8 @@ def test_there_are_notebooks():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_shows_its_figures_and_numbers(path):
-    nb = _run(path)
+    nb, seconds = _run(path)
+    print(f"NOTEBOOK {path.name}: {seconds:.1f} s")
     errors = [o for o in _outputs(nb) if o.output_type == "error"]
     assert not errors, errors[0].get("evalue")
     text = _texts(nb)

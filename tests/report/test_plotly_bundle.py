@@ -36,7 +36,7 @@ def test_the_bundle_is_the_plotly_js_the_python_package_ships():
 
     head = (ASSETS / PLOTLY_JS).read_text(encoding="utf-8")[:200]
     assert f"plotly.js v{get_plotlyjs_version()} partial bundle" in head
-    assert _registered() == {"scatter", "bar", "scattergeo", "sankey"}
+    assert _registered() == {"scatter", "bar", "box", "heatmap", "scattergeo", "sankey"}
 
 
 def test_every_trace_type_a_report_draws_is_in_the_bundle(tmp_path):
@@ -46,13 +46,22 @@ def test_every_trace_type_a_report_draws_is_in_the_bundle(tmp_path):
         "world": ["solve", str(INSTANCES / "world-2024")],
         "years": ["solve", str(INSTANCES / "world-2024-2035")],
         "compare": ["compare", str(TINY), "--baseline", "-s", "south-mine-halved"],
+        "sweep": ["sweep", str(TINY), "halved-x-penalty", "--samples", "4"],
+        "survive": [
+            "survive",
+            str(INSTANCES / "world-2024-2035"),
+            "-s",
+            "great-power-stop",
+            "--start",
+            "2026",
+        ],
     }.items():
         html = tmp_path / f"{name}.html"
         r = runner.invoke(app, [*args, "--report", str(html)])
         assert r.exit_code == 0, r.output
         reports.append(html)
     drawn = set().union(*(_trace_types(h) for h in reports))
-    assert {"sankey", "scattergeo", "bar"} <= drawn  # the test sees the figures
+    assert {"sankey", "scattergeo", "bar", "box", "heatmap"} <= drawn  # it sees the figures
     assert drawn <= _registered()
     text = reports[0].read_text(encoding="utf-8")
     assert text.count("partial bundle for rechain") == 1  # plotly.js once per report

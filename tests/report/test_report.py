@@ -256,7 +256,11 @@ def test_no_request_even_without_the_csp(reports, open_report, tmp_path):
 @pytest.mark.parametrize(
     ("name", "country_labels", "site_label"),
     [
-        ("tiny", {"China", "Japan", "Myanmar", "Germany", "United States"}, "Separation plant"),
+        (
+            "tiny",
+            {"China", "Japan", "Myanmar", "European Union", "United States"},
+            "Separation plant",
+        ),
         ("world-2024", {"China", "Myanmar", "Japan", "United States", "Australia"}, "Bayan Obo"),
     ],
 )
@@ -281,6 +285,83 @@ def test_sankey_and_map_render(opened, name, country_labels, site_label):
     assert pg.locator("#map .scattergeo .point").count() >= 6
     assert pg.locator("#map .scattergeo path.js-line").count() >= 3
     assert o.errors == []
+
+
+def _visible_sankey(page) -> dict:
+    """The visible Sankey trace: node labels, x positions and the links' values."""
+    return page.evaluate(
+        """() => { const t = document.querySelector('#flows .js-plotly-plot').data
+                     .find(t => t.visible !== false);
+                   return {labels: t.node.label, x: t.node.x, values: t.link.value}; }"""
+    )
+
+
+def test_sankey_top_sites_filter_keeps_every_tonne(opened):
+    """The by-site Sankey of world-2024 has "Top N sites per stage" views: at most N sites
+    and one "Other" node per stage, and the same tonnes drawn as the full by-site view."""
+    o = opened("world-2024")
+    _sankey_view(o, "By site")
+    full = _visible_sankey(o.page)
+    per_col = {x: full["x"].count(x) for x in set(full["x"])}
+    assert max(per_col.values()) > 6  # the unfiltered view is busy
+    for n in (10, 5):
+        _sankey_view(o, f"Top {n} sites per stage")
+        v = _visible_sankey(o.page)
+        counts = {x: v["x"].count(x) for x in set(v["x"])}
+        assert max(counts.values()) <= n + 1, counts  # N sites + "Other (k sites)"
+        assert any(lab.startswith("Other (") and "sites)" in lab for lab in v["labels"])
+        assert sum(v["values"]) == pytest.approx(sum(full["values"]), rel=1e-9)
+        assert len(v["labels"]) < len(full["labels"])
+    # the drawn nodes are the labels the browser shows
+    shown = o.texts("#flows .sankey .node-label")
+    assert len(shown) == len(v["labels"])
+    _sankey_view(o, "By country")
+    assert o.errors == []
+
+
+def test_region_markets_are_labelled_as_regions(opened):
+    """mkt_eu (filed under DE) and mkt_row (TH) stand for the EU-27 and the rest of the
+    world: the country views say so, the market column has no Germany or Thailand node,
+    and the map draws them as labelled regions."""
+    o = opened("world-2024")
+    v = _visible_sankey(o.page)
+    markets = [lab for lab, x in zip(v["labels"], v["x"], strict=True) if x == max(v["x"])]
+    assert {"European Union", "Rest of world"} <= set(markets), markets
+    assert not {"Germany", "Thailand"} & set(markets), markets
+    chips = o.texts(".legend-chips .chip")
+    assert "European Union" in chips and "Rest of world" in chips
+    labels = set(o.texts("#map .scattergeo text"))
+    assert {"European Union", "Rest of world"} <= labels, labels
+
+
+def test_map_is_framed_to_every_site(opened):
+    """Every located site is drawn inside the map, and the map's seam lies in the widest
+    stretch of longitude with no site (the Pacific), so the Americas are not split."""
+    sites = pd.read_csv(INSTANCES / "world-2024" / "sites.csv").dropna(subset=["lat", "lon"])
+    o = opened("world-2024")
+    geo = o.page.evaluate(
+        """() => { const el = document.querySelector('#map .js-plotly-plot');
+                   const g = el._fullLayout.geo, r = el.querySelector('.geo').getBoundingClientRect();
+                   const pts = [...el.querySelectorAll('.scattergeo .point')].map(p => {
+                       const b = p.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; });
+                   return {lon: g.lonaxis.range, lat: g.lataxis.range, centre: g.projection.rotation.lon,
+                           box: [r.x, r.y, r.width, r.height], pts: pts}; }"""
+    )
+    centre = geo["centre"]
+    lons = ((sites["lon"] - centre + 180) % 360) - 180 + centre  # around the centre
+    assert geo["lon"][0] <= lons.min() and lons.max() <= geo["lon"][1], (geo["lon"], lons)
+    assert geo["lat"][0] <= sites["lat"].min() and sites["lat"].max() <= geo["lat"][1]
+    # the seam sits in the middle of the widest gap between sites
+    s = sorted((sites["lon"] + 180) % 360 - 180)
+    widest = max([b - a for a, b in zip(s, s[1:], strict=False)] + [s[0] + 360 - s[-1]])
+    seam = centre + 180
+    nearest = min(abs(((x - seam + 180) % 360) - 180) for x in s)
+    assert nearest == pytest.approx(widest / 2, abs=0.01)
+    assert widest > 90  # the Pacific
+    # every marker (one per located site, plus the flow midpoints) inside the drawn map
+    x0, y0, w, h = geo["box"]
+    assert len(geo["pts"]) >= len(sites)
+    assert all(x0 <= x <= x0 + w and y0 <= y <= y0 + h for x, y in geo["pts"])
 
 
 def test_hostile_site_names_are_text(opened):

@@ -66,11 +66,12 @@ from optimizer.analysis.survive.outputs import (
     StockpileSize,
     Survival,
 )
-from optimizer.analysis.survive.sizing import StockpileQuestion, size_stockpile
+from optimizer.analysis.survive.sizing import CURVE_FRACTIONS, StockpileQuestion, size_stockpile
 from optimizer.analysis.survive.timing import time_to_survive
 from optimizer.analysis.survive.window import on_hand
 
 __all__ = [
+    "CURVE_FRACTIONS",
     "MODES",
     "OTHERS",
     "TOL",

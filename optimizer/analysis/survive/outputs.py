@@ -55,6 +55,7 @@ SIZING_MARKET_COLUMNS = [
     "protected",
     "country",
 ]
+CURVE_COLUMNS = ["stockpile", "unmet", "unmet_share"]
 DRAWDOWN_COLUMNS = ["period", "site", "commodity", "opening", "drawn", "closing"]
 NEEDS_COLUMNS = ["commodity", "site", "quantity"]
 
@@ -111,7 +112,10 @@ class StockpileSize:
     the window with its unmet demand without and with the stockpile and
     whether it is ``protected``.  ``drawdown`` (``stockpile_drawdown.csv``):
     stock at the site per period.  ``summary`` (``stockpile.json``): the
-    question, the answer, costs with and without.  ``results``: the baseline
+    question, the answer, costs with and without.  ``curve`` (``stockpile_curve.csv``):
+    the least unmet protected demand (t, and its share of the protected demand) with a
+    stockpile of each size from 0 to 1.25 × ``quantity``, other markets held as in the
+    sizing; 0 from ``quantity`` on.  ``results``: the baseline
     (when one was needed) and the window's first solve, which holds a 1 t
     marker stock at the stockpile site (the stages run on its HiGHS instance).
     """
@@ -121,6 +125,7 @@ class StockpileSize:
     drawdown: pd.DataFrame
     on_hand: pd.DataFrame
     results: list[Result] = field(default_factory=list, repr=False)
+    curve: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
 
     @property
     def quantity(self) -> float:
@@ -131,10 +136,15 @@ class StockpileSize:
         return float(self.summary["cost"])
 
     def write(self, out: str | Path, provenance: dict[str, Any] | None = None) -> Path:
-        """Write ``stockpile.json``, ``stockpile_markets.csv`` and ``stockpile_drawdown.csv``."""
+        """Write ``stockpile.json``, ``stockpile_markets.csv``, ``stockpile_drawdown.csv`` and
+        ``stockpile_curve.csv``."""
         return write_outputs(
             out,
-            {"stockpile_markets.csv": self.markets, "stockpile_drawdown.csv": self.drawdown},
+            {
+                "stockpile_markets.csv": self.markets,
+                "stockpile_drawdown.csv": self.drawdown,
+                "stockpile_curve.csv": self.curve,
+            },
             {"stockpile.json": self.summary},
             provenance,
         )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimizer._version import __version__
 from optimizer.analysis.survive.outputs import (
+    CURVE_COLUMNS,
     DRAWDOWN_COLUMNS,
     NEEDS_COLUMNS,
     OTHERS,
@@ -103,6 +104,7 @@ def size_stockpile(
     s_col = lp.add_stock_column(stock_site, q.commodity, horizon[0])
     prot_key = set(zip(protect["market"], protect["commodity"], protect["period"], strict=True))
     keys = lp.unmet_keys
+    unmet_upper = np.asarray(lp.h.getLp().col_upper_, dtype=float)[lp.unmet_cols]
     is_prot = np.fromiter(
         (k in prot_key for k in zip(keys["market"], keys["base"], keys["period"], strict=True)),
         dtype=bool,
@@ -152,6 +154,9 @@ def size_stockpile(
     unmet2 = lp.unmet(x2)
     table = _sizing_table(dis, horizon, keys, unmet0, unmet2, prot_key, q.tol)
     drawdown = _drawdown(lp, x2, stock_site, q.commodity, horizon, stocks, quantity, q.tol)
+    curve = _curve(
+        lp, s_col, is_prot, unmet_upper, quantity, float(protect["quantity"].sum()), q.tol
+    )
     summary.update(
         status="optimal",
         quantity=quantity,
@@ -159,7 +164,46 @@ def size_stockpile(
         unmet_with=float(unmet2[is_prot].sum()),
         left_at_end=float(drawdown["closing"].iloc[-1]) if len(drawdown) else 0.0,
     )
-    return StockpileSize(summary, table, drawdown, stocks, results)
+    return StockpileSize(summary, table, drawdown, stocks, results, curve)
+
+
+#: Points of the size-vs-outcome curve, as fractions of the smallest stockpile.
+CURVE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25)
+
+
+def _curve(
+    lp: Stages,
+    s_col: int,
+    is_prot: np.ndarray,
+    unmet_upper: np.ndarray,
+    quantity: float,
+    demand: float,
+    tol: float,
+) -> pd.DataFrame:
+    """The size-vs-outcome curve: the least unmet protected demand with a stockpile of S t.
+
+    Run last, on the stage-1 instance (other markets held as in the sizing): the protected
+    rows get their bounds back, the cost is their unmet demand, and S is fixed at each
+    fraction of the smallest stockpile (:data:`CURVE_FRACTIONS`; 0 and the smallest alone
+    when it is 0).  The curve falls to 0 at ``quantity`` (convex: an LP's optimal value in
+    a right-hand side).
+    """
+    prot = lp.unmet_cols[is_prot]
+    if len(prot):
+        n = len(prot)
+        lp.h.changeColsBounds(n, prot.astype(np.int32), np.zeros(n), unmet_upper[is_prot])
+    lp.set_costs(dict.fromkeys(prot.tolist(), 1.0))
+    sizes = [quantity * f for f in CURVE_FRACTIONS] if quantity > 0 else [0.0]
+    rows = []
+    for size in sizes:
+        lp.fix(s_col, size - 1.0, size - 1.0)  # the column stands for S - 1 (a 1 t sentinel)
+        x = lp.run(f"the window with a stockpile of {size:,.1f} t")
+        u = float(lp.unmet(x)[is_prot].sum())
+        rows.append({"stockpile": size, "unmet": 0.0 if u <= tol else u})
+    lp.restore_costs()
+    out = pd.DataFrame(rows, columns=["stockpile", "unmet"])
+    out["unmet_share"] = out["unmet"] / demand if demand > 0 else 0.0
+    return out[CURVE_COLUMNS]
 
 
 def _checked(inst: Instance, q: StockpileQuestion) -> tuple[Stockpile, list[str], list | None]:

@@ -16,7 +16,7 @@ npx esbuild entry.js --bundle --minify --format=iife --global-name=Plotly --targ
   --define:global=window --define:define.amd=false --define:process.env.NODE_DEBUG=false \
   --alias:regl=@plotly/regl --loader:.css=empty --log-level=warning --outfile=bundle.js
 {
-  echo "/* plotly.js v$version partial bundle for rechain (core + scatter, bar, scattergeo, sankey)."
+  echo "/* plotly.js v$version partial bundle for rechain (core + scatter, bar, box, heatmap, scattergeo, sankey)."
   echo " * Copyright 2012-2026, Plotly, Inc. Licensed under the MIT license; bundled libraries'"
   echo " * licences follow at the end. Built by plotly-rechain.build.sh with esbuild. */"
   cat bundle.js

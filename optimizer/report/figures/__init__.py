@@ -44,8 +44,8 @@ from optimizer.report.figures.maps import (
     GEO,
     STAGE_SYMBOL,
     change_map_figure,
-    map_centre,
     map_figure,
+    map_frame,
 )
 from optimizer.report.figures.sankey import COLUMN_LABEL, sankey_figure, sankey_trace
 
@@ -67,7 +67,7 @@ __all__ = [
     "cost_change_figure",
     "criticality_figure",
     "flow_change_figure",
-    "map_centre",
+    "map_frame",
     "map_figure",
     "money",
     "pct",

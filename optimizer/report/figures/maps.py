@@ -2,7 +2,9 @@
 
 ``map_figure`` shows one result, ``change_map_figure`` a case against the base.
 The geo helpers draw flow lines that never cross the map's seam and choose the
-map's central longitude (``map_centre``).
+map's frame (``map_frame``: every site visible, the seam in the widest gap between
+sites).  A site that stands for a region (sites.csv ``represents``) is drawn as a
+labelled ring, not as a point of the country it is filed under.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from optimizer.report.figures.common import _period_flows, base_layout, t
-from optimizer.report.names import Names, esc, rgba, short
+from optimizer.report.names import REGION_COLOUR, Names, esc, rgba, short
 
 if TYPE_CHECKING:
     from optimizer.results.result import Result
@@ -54,7 +56,6 @@ GEO = {
     "showlakes": False,
     "showframe": False,
     "resolution": 110,
-    "lataxis": {"range": [-50, 78]},
     "bgcolor": "rgba(0,0,0,0)",
 }
 
@@ -82,49 +83,54 @@ def _path(la0: float, lo0: float, la1: float, lo1: float, centre: float, n: int 
     return np.clip(lat, -85, 85).tolist(), lon.tolist()
 
 
-def map_centre(pairs: pd.DataFrame, xy: pd.DataFrame, weight: str) -> float:
-    """Central longitude of the map: no site near the map's seam, heaviest flows kept short.
+def map_frame(xy: pd.DataFrame, pad: float = 12.0) -> dict:
+    """The map's frame: central longitude and longitude/latitude ranges that show every site.
 
-    Candidates every 10°; those leaving every site at least 12° from the seam
-    are preferred; among them the one with the least flow-weighted east-west
-    span of the lines wins (a slight preference for the usual 10°E breaks ties).
+    The map's seam goes in the middle of the widest stretch of longitude without a site
+    (usually the Pacific or the Atlantic), and the longitude range spans the sites from
+    one side of that gap to the other, ``pad`` degrees beyond each end; the latitude
+    range spans them too.  Returns ``{"centre", "lon", "lat"}`` (ranges in degrees,
+    longitudes unwrapped around the centre, so both ends are within 180° of it).
     """
-    lons = xy["lon"].to_numpy(dtype=float)
-    if len(pairs):
-        lo0 = xy.loc[pairs["source"], "lon"].to_numpy(dtype=float)
-        lo1 = xy.loc[pairs["target"], "lon"].to_numpy(dtype=float)
-        w = pairs[weight].abs().to_numpy(dtype=float)
-    else:
-        lo0 = lo1 = w = np.zeros(0)
-    best, best_key = 10.0, (True, math.inf)
-    for c in range(-170, 190, 10):
-        seam_gap = np.abs(((lons - c + 180) % 360) - 180).max() if len(lons) else 0.0
-        near_seam = bool(seam_gap > 168)
-        span = np.abs(((lo1 - c + 180) % 360) - ((lo0 - c + 180) % 360))
-        cost = float((w * span).sum()) * (1 + 0.0005 * abs(c - 10))
-        key = (near_seam, cost)
-        if key < best_key:
-            best, best_key = float(c), key
-    return best
+    lons = np.sort(((xy["lon"].to_numpy(dtype=float) + 180.0) % 360.0) - 180.0)
+    lats = xy["lat"].to_numpy(dtype=float)
+    if not len(lons):
+        return {"centre": 10.0, "lon": [-170.0, 190.0], "lat": [-50.0, 78.0]}
+    gaps = np.append(np.diff(lons), lons[0] + 360.0 - lons[-1])
+    i = int(np.argmax(gaps))  # the widest gap runs from lons[i] east to the next site
+    lo = float(lons[(i + 1) % len(lons)])
+    hi = lo + 360.0 - float(gaps[i])
+    half = min(180.0, (hi - lo) / 2 + pad)
+    centre = float(((lo + hi) / 2 + 180.0) % 360.0 - 180.0)
+    lat = [max(-85.0, float(lats.min()) - pad), min(85.0, float(lats.max()) + pad)]
+    if lat[1] - lat[0] < 60.0:  # a small region still shows its surroundings
+        mid = (lat[0] + lat[1]) / 2
+        lat = [max(-85.0, mid - 30.0), min(85.0, mid + 30.0)]
+    return {"centre": centre, "lon": [centre - half, centre + half], "lat": lat}
 
 
-def _map_figure(traces: list, centre, height: int, legend_title: str | None = None) -> go.Figure:
-    """A world-map figure with the legend in one row under the map."""
+def _map_figure(
+    traces: list, frame: dict, height: int, legend_title: str | None = None
+) -> go.Figure:
+    """A world-map figure framed to the sites, with the legend in one row under the map."""
     legend = {"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"}
     if legend_title:
         legend["title"] = {"text": legend_title}
     fig = go.Figure(traces)
     fig.update_layout(
         **base_layout(
-            height=height, geo=_geo(centre), margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend=legend
+            height=height, geo=_geo(frame), margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend=legend
         )
     )
     return fig
 
 
-def _geo(centre: float) -> dict:
+def _geo(frame: dict) -> dict:
     g = dict(GEO)
-    g["projection"] = {"type": "natural earth", "rotation": {"lon": centre}}
+    g["projection"] = {"type": "natural earth", "rotation": {"lon": frame["centre"]}}
+    g["center"] = {"lon": frame["centre"], "lat": (frame["lat"][0] + frame["lat"][1]) / 2}
+    g["lonaxis"] = {"range": frame["lon"]}
+    g["lataxis"] = {"range": frame["lat"]}
     return g
 
 
@@ -168,8 +174,9 @@ def _site_traces(names: Names, xy: pd.DataFrame, thr: pd.Series) -> list:
     traces = []
     mx = float(thr.max()) if len(thr) and thr.max() > 0 else 1.0
     s = names.sites.loc[names.sites.index.isin(xy.index)]
+    regions = [i for i in s.index if i in names.represents]
     for stage in names.stages_present():
-        ids = [i for i in s.index if str(s.at[i, "stage"]) == stage]
+        ids = [i for i in s.index if str(s.at[i, "stage"]) == stage and i not in names.represents]
         if not ids:
             continue
         q = np.array([float(thr.get(i, 0.0)) for i in ids])
@@ -177,7 +184,7 @@ def _site_traces(names: Names, xy: pd.DataFrame, thr: pd.Series) -> list:
         col = [names.country_colour(names.site_country(i)) for i in ids]
         hover = [
             f"<b>{esc(names.site_name(i))}</b><br>{esc(i)} · {esc(names.stage_label(stage))} · "
-            f"{esc(names.country_name(names.site_country(i)))}"
+            f"{esc(names.place(i))}"
             + (f"<br>{esc(names.company(i))}" if names.company(i) else "")
             + (f"<br>{t(v)} t through the site" if v > 0 else "<br>idle in this solution")
             for i, v in zip(ids, q, strict=True)
@@ -224,6 +231,34 @@ def _site_traces(names: Names, xy: pd.DataFrame, thr: pd.Series) -> list:
                 hoverinfo="skip",
             )
         )
+    if regions:
+        q = np.array([float(thr.get(i, 0.0)) for i in regions])
+        traces.append(
+            go.Scattergeo(
+                lat=[xy.at[i, "lat"] for i in regions],
+                lon=[xy.at[i, "lon"] for i in regions],
+                mode="markers+text",
+                name="Region (a site that stands for one)",
+                marker={
+                    "size": 18 + 22 * np.sqrt(q / mx),
+                    "symbol": "circle-open",
+                    "color": REGION_COLOUR,
+                    "line": {"width": 2.5},
+                },
+                text=[esc(names.represents[i]) for i in regions],
+                textposition="bottom center",
+                textfont={"size": 12, "color": REGION_COLOUR},
+                customdata=[
+                    f"<b>{esc(names.represents[i])}</b><br>{esc(names.site_name(i))} ({esc(i)})"
+                    f"<br>stands for a region: drawn at {xy.at[i, 'lat']:.1f}°, "
+                    f"{xy.at[i, 'lon']:.1f}°; filed under "
+                    f"{esc(names.country_name(names.site_country(i)))} for policies"
+                    + (f"<br>{t(v)} t through the site" if v > 0 else "")
+                    for i, v in zip(regions, q, strict=True)
+                ],
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
     return traces
 
 
@@ -261,7 +296,8 @@ def map_figure(res: Result, names: Names, period, top: int = 80) -> go.Figure | 
             f"{esc(short(names.site_name(r.target), 50))}</b><br>{t(r.quantity)} t<br>{parts}"
         )
 
-    centre = map_centre(pairs, xy, "quantity")
+    frame = map_frame(xy)
+    centre = frame["centre"]
     traces = _lines(
         pairs,
         xy,
@@ -271,7 +307,7 @@ def map_figure(res: Result, names: Names, period, top: int = 80) -> go.Figure | 
         legend=legend,
     )
     traces += _site_traces(names, xy, _throughput(res, period))
-    return _map_figure(traces, centre, 540, "Stage (colour = country)  ")
+    return _map_figure(traces, frame, 540, "Stage (colour = country)  ")
 
 
 def change_map_figure(
@@ -300,7 +336,8 @@ def change_map_figure(
             f"{t(r.base)} t → {t(r.case)} t ({'+' if r.delta > 0 else ''}{t(r.delta)} t)"
         )
 
-    centre = map_centre(d, xy, "delta")
+    frame = map_frame(xy)
+    centre = frame["centre"]
     traces = _lines(
         d,
         xy,
@@ -319,5 +356,5 @@ def change_map_figure(
                 lat=[None], lon=[None], mode="lines", name=name, line={"color": colour, "width": 4}
             )
         )
-    fig = _map_figure(traces, centre, 500)
+    fig = _map_figure(traces, frame, 500)
     return fig

@@ -41,6 +41,10 @@ def _columns(names: Names, f: pd.DataFrame) -> list[str]:
 
 
 COLUMN_LABEL = {"scrap": "Scrap collected", "recycled": "Recycled feed"}
+#: Sites of a stage drawn by site (beyond them, or under 0.4% of the stage, pooled).
+SITES_PER_STAGE = 14
+#: The filtered by-site views: the N largest sites of each stage, the rest pooled.
+TOP_SITES = (10, 5)
 
 
 def _staged_flows(res: Result, names: Names, period) -> pd.DataFrame:
@@ -61,12 +65,16 @@ def sankey_trace(
     height: int,
     visible: bool = True,
     cols: list[str] | None = None,
+    top: int | None = None,
 ) -> tuple[go.Sankey, list[tuple[float, str]], dict]:
     """One Sankey trace: nodes are (stage, country) or (stage, site); small nodes pooled.
 
-    ``cols`` fixes the columns (shared by every trace of a figure).  Returns the
-    trace, the column headers ``[(x, label)]`` and facts for the caption
-    (tonnes left out because they stay within one stage; number of nodes).
+    ``cols`` fixes the columns (shared by every trace of a figure); ``top`` (by site)
+    keeps the ``top`` largest sites of each stage and pools the rest into one "Other"
+    node per stage, whose links carry every pooled tonne (the drawn total is the same
+    in every view).  Returns the trace, the column headers ``[(x, label)]`` and facts
+    for the caption (tonnes left out because they stay within one stage; number of
+    nodes; the most nodes a column has before pooling, ``sites_max``).
     """
     f = _staged_flows(res, names, period)
     facts = {"intra": float(f.loc[f["ss"] == f["ts"], "quantity"].sum()), "nodes": 0}
@@ -77,26 +85,28 @@ def sankey_trace(
     f["tc"] = np.where(f["ts"] == "recycling", "scrap", f["ts"])
     f = f.loc[f["sc"].isin(cols) & f["tc"].isin(cols)]
     if by == "country":
+        # a site that stands for a region (sites.csv represents) is its own node
         f["sg"] = (
             f["source"]
-            .map(names.site_country)
-            .where(f["source"].map(names.site_country) != "", f["source_country"])
+            .map(names.site_group)
+            .where(f["source"].map(names.site_group) != "", f["source_country"])
         )
         f["tg"] = (
             f["target"]
-            .map(names.site_country)
-            .where(f["target"].map(names.site_country) != "", f["target_country"])
+            .map(names.site_group)
+            .where(f["target"].map(names.site_group) != "", f["target_country"])
         )
         min_share, max_nodes = 0.01, 9
     else:
         f["sg"], f["tg"] = f["source"], f["target"]
-        min_share, max_nodes = 0.004, 14
+        min_share, max_nodes = 0.004, top or SITES_PER_STAGE
     f["sn"] = list(zip(f["sc"], f["sg"], strict=True))
     f["tn"] = list(zip(f["tc"], f["tg"], strict=True))
 
     inq = f.groupby("tn")["quantity"].sum()
     outq = f.groupby("sn")["quantity"].sum()
     thr = pd.concat([inq, outq], axis=1).fillna(0.0).max(axis=1)
+    facts["sites_max"] = max((sum(1 for k in thr.index if k[0] == c) for c in cols), default=0)
 
     # pool small nodes of each column into "Other"
     pooled: dict[tuple, tuple] = {}
@@ -156,9 +166,10 @@ def sankey_trace(
         elif by == "country":
             labels.append(esc(names.country_name(g)))
             colours.append(names.country_colour(g))
-            hovers.append(f"<b>{esc(names.country_name(g))}</b> ({esc(g)})<br>{esc(stage)}")
+            code = "" if g in names.regions else f" ({esc(g)})"
+            hovers.append(f"<b>{esc(names.country_name(g))}</b>{code}<br>{esc(stage)}")
         else:
-            cc = names.site_country(g)
+            cc = names.site_group(g)
             labels.append(esc(short(names.site_name(g), 25)))
             colours.append(names.country_colour(cc))
             comp = names.company(g)
@@ -277,29 +288,47 @@ def sankey_figure(
     cols = _columns(names, allf)
     # height from the busiest column over all cases and periods (a tiny chain stays small)
     heights = {}
+    sites_max = 0
     for by, (per_node, lo, hi) in {"country": (44, 320, 560), "site": (34, 380, 840)}.items():
-        busiest = max(
-            sankey_trace(res, names, period, by, height=600, cols=cols)[2]["max_col"]
+        facts = [
+            sankey_trace(res, names, period, by, height=600, cols=cols)[2]
             for _, _, res, period in combos
-        )
+        ]
+        busiest = max(f["max_col"] for f in facts)
         heights[by] = int(min(hi, max(lo, 120 + per_node * busiest)))
+        if by == "site":
+            sites_max = max(f["sites_max"] for f in facts)
+    # the filtered by-site views, where they pool anything
+    views: list[tuple[str, int | None]] = [("country", None), ("site", None)]
+    views += [("site", n) for n in TOP_SITES if n < min(sites_max, SITES_PER_STAGE)]
+    for n in TOP_SITES:
+        heights[f"site{n}"] = int(min(840, max(380, 120 + 34 * (n + 1))))
+    heights["siteNone"] = heights["site"]
     for k, (_, case, res, period) in enumerate(combos):
-        for by in ("country", "site"):
+        for by, top in views:
             first = k == 0 and by == "country"
             tr, headers, facts = sankey_trace(
-                res, names, period, by, height=heights[by], visible=first, cols=cols
-            )
+                res, names, period, by, height=heights[f"{by}{top}" if by == "site" else by],
+                visible=first, cols=cols, top=top,
+            )  # fmt: skip
             if first:
                 heads = headers
                 intra = facts["intra"]
-            label = "By country" if by == "country" else "By site"
+            label = (
+                "By country"
+                if by == "country"
+                else "By site"
+                if top is None
+                else f"Top {top} sites per stage"
+            )
+            view = f"site{top}" if by == "site" else by
             prefix = []
             if len(cases) > 1:
                 prefix.append(case)
             if len(periods) > 1:
                 prefix.append(str(period))
             traces.append(tr)
-            menu.append((" · ".join([esc(p) for p in prefix] + [label]), by))
+            menu.append((" · ".join([esc(p) for p in prefix] + [label]), view))
     n = len(traces)
     buttons = []
     for i, (label, by) in enumerate(menu):
