@@ -29,7 +29,7 @@ from optimizer.report.build import (
     script_json,
 )
 from optimizer.report.figures.common import SERIES, base_layout, money
-from optimizer.report.figures.maps import _map_figure, _site_xy, map_centre
+from optimizer.report.figures.maps import _map_figure, _site_xy, map_frame
 from optimizer.report.names import Names, esc
 
 if TYPE_CHECKING:
@@ -154,10 +154,9 @@ def _portfolio_map(res: PlanResult, names: Names) -> go.Figure | None:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    centre = map_centre(
-        pd.DataFrame(columns=["source", "target", "w"]), xy.loc[list(set(p["site"]))], "w"
-    )
-    return _map_figure(traces, centre, 460)
+    # framed like every map of the reports: to all the chain's sites, the seam in the
+    # widest gap without one
+    return _map_figure(traces, map_frame(xy), 460)
 
 
 def _frontier_figure(front: pd.DataFrame, chosen: float, currency: str) -> go.Figure:
