@@ -59,8 +59,9 @@ MS = highspy.HighsModelStatus
 
 #: A tangent of the proximal term is added where the linearisation is below the
 #: quadratic by more than this share of it (or 1e-6 of the objective's units).
-PROX_TOL = 1e-3
-#: Rounds of tangents per subproblem solve.
+PROX_TOL = 1e-2
+#: Rounds of tangents per subproblem solve (after them the step is taken as it is: an
+#: inexact step slows PH down but changes neither the bound nor the evaluated plan).
 PROX_ROUNDS = 20
 #: The label of the VaR level :math:`\eta` among the first-stage columns.
 ETA = "eta"
@@ -195,8 +196,14 @@ class _Subproblem:
 
     def _check(self, facts: dict[str, Any], what: str) -> bool:
         """True when optimal; False when unbounded (the caller adds tangents or returns
-        no bound); raises otherwise."""
+        no bound); raises otherwise (after one cold re-solve, when the warm start ended
+        in numerical trouble)."""
         ms = facts["model_status"]
+        if ms not in (MS.kOptimal, MS.kUnbounded, MS.kUnboundedOrInfeasible, MS.kInfeasible):
+            self.h.clearSolver()
+            self.solved = False
+            facts.update(self._run())
+            ms = facts["model_status"]
         if ms == MS.kOptimal:
             return True
         if ms in (MS.kUnbounded, MS.kUnboundedOrInfeasible):
@@ -250,11 +257,12 @@ class _Subproblem:
         bound = facts["objective"] if self._check(facts, "with its prices") else -math.inf
         h.changeRowsBounds(self.m, self.dev_rows, xbar, xbar)
         self._costs(w, prox=True)
-        solves = 1
+        solves, x = 1, None
         for _ in range(PROX_ROUNDS):
             facts = self._run()
             solves += 1
             if not self._check(facts, "with its proximal term"):
+                x = None
                 # tangents too flat for the prices: add steeper ones everywhere
                 s = np.maximum(1.0, np.abs(xbar)) * 1e3 * (1 + solves)
                 self._add_cuts(s, np.arange(self.m))
@@ -267,10 +275,10 @@ class _Subproblem:
             if not len(loose):
                 break
             self._add_cuts(d[loose], loose)
-        else:
+        if x is None:
             raise SolverError(
-                f"scenario {self.sub.k + 1}: the proximal term did not settle in "
-                f"{PROX_ROUNDS} rounds of tangents"
+                f"scenario {self.sub.k + 1}: unbounded with its proximal term after "
+                f"{PROX_ROUNDS} rounds of tangents (try a larger --ph-rho)"
             )
         return {"x": x[self.first], "bound": bound, "solves": solves}
 
