@@ -62,7 +62,7 @@ MS = highspy.HighsModelStatus
 PROX_TOL = 1e-2
 #: Rounds of tangents per subproblem solve (after them the step is taken as it is: an
 #: inexact step slows PH down but changes neither the bound nor the evaluated plan).
-PROX_ROUNDS = 20
+PROX_ROUNDS = 3
 #: The label of the VaR level :math:`\eta` among the first-stage columns.
 ETA = "eta"
 #: Defaults of :func:`progressive_hedging`.
@@ -118,22 +118,18 @@ def check_options(
 # -- the subproblem on a worker ---------------------------------------------------------
 
 
-class _Subproblem:
-    """One scenario's HiGHS LP with its first-stage copy, W terms and linearised
-    proximal term; kept between iterations (warm starts)."""
+class _LP:
+    """One HiGHS instance of a scenario: a cold first solve (the method chosen for its
+    size), then warm dual simplex from the last basis."""
 
     def __init__(self, sub: Sub) -> None:
         sf = sub.sf
         n = len(sf.c)
         self.sub = sub
-        self.n = n
-        self.h = new_highs()
-        h = self.h
+        self.h = h = new_highs()
         if h.passModel(highs_lp(sf)) == highspy.HighsStatus.kError:  # pragma: no cover
             raise SolverError("HiGHS rejected a scenario subproblem")
         first = [int(j) for j in sub.cols]
-        self.lo = np.asarray(sf.col_lower, dtype=float)[sub.cols]
-        self.hi = np.asarray(sf.col_upper, dtype=float)[sub.cols]
         if sub.risk_weight > 0:
             # eta (free, first stage) and z_k >= 0: z_k + eta - L_k(y) >= 0
             lam, a = sub.risk_weight, sub.alpha
@@ -145,36 +141,13 @@ class _Subproblem:
             val = np.concatenate([-sub.loss[nz], [1.0, 1.0]])
             h.addRow(0.0, INF, len(idx), idx, val)
             first.append(n)
-            self.lo = np.append(self.lo, -INF)
-            self.hi = np.append(self.hi, INF)
         self.first = np.asarray(first, dtype=np.int32)
-        m = len(self.first)
-        self.m = m
-        ncol = h.getNumCol()
-        # d_j (free) and t_j >= 0 (cost 1 with the proximal term, 0 without)
-        self.d = np.arange(ncol, ncol + m, dtype=np.int32)
-        self.t = np.arange(ncol + m, ncol + 2 * m, dtype=np.int32)
-        empty = (0, np.array([], np.int32), np.array([], np.int32), np.array([]))
-        h.addCols(m, np.zeros(m), np.full(m, -INF), np.full(m, INF), *empty)
-        h.addCols(m, np.zeros(m), np.zeros(m), np.full(m, INF), *empty)
-        # x_j - d_j = xbar_j
-        r0 = h.getNumRow()
-        self.dev_rows = np.arange(r0, r0 + m, dtype=np.int32)
-        starts = np.arange(0, 2 * m, 2, dtype=np.int32)
-        idx = np.column_stack([self.first, self.d]).ravel().astype(np.int32)
-        val = np.tile([1.0, -1.0], m)
-        h.addRows(m, np.zeros(m), np.zeros(m), 2 * m, starts, idx, val)
+        self.m = len(first)
         self.base_cost = np.asarray(h.getLp().col_cost_, dtype=float)[self.first]
-        self.rho: np.ndarray | None = None
         self.solved = False
-        self.fixed = False
 
-    # -- pieces --------------------------------------------------------------------------
-
-    def _costs(self, w: np.ndarray, prox: bool) -> None:
-        h = self.h
-        h.changeColsCost(self.m, self.first, self.base_cost + w)
-        h.changeColsCost(self.m, self.t, np.full(self.m, 1.0 if prox else 0.0))
+    def prices(self, w: np.ndarray) -> None:
+        self.h.changeColsCost(self.m, self.first, self.base_cost + w)
 
     def _run(self) -> dict[str, Any]:
         s = self.sub
@@ -194,20 +167,21 @@ class _Subproblem:
             "objective": self.h.getInfo().objective_function_value,
         }
 
-    def _check(self, facts: dict[str, Any], what: str) -> bool:
-        """True when optimal; False when unbounded (the caller adds tangents or returns
-        no bound); raises otherwise (after one cold re-solve, when the warm start ended
-        in numerical trouble)."""
+    def solve(self, what: str) -> float | None:
+        """The objective when optimal; ``None`` when unbounded (the caller adds tangents
+        or has no bound); raises otherwise, after one cold re-solve when the warm start
+        ended in numerical trouble."""
+        facts = self._run()
         ms = facts["model_status"]
         if ms not in (MS.kOptimal, MS.kUnbounded, MS.kUnboundedOrInfeasible, MS.kInfeasible):
             self.h.clearSolver()
             self.solved = False
-            facts.update(self._run())
+            facts = self._run()
             ms = facts["model_status"]
         if ms == MS.kOptimal:
-            return True
+            return float(facts["objective"])
         if ms in (MS.kUnbounded, MS.kUnboundedOrInfeasible):
-            return False
+            return None
         if ms == MS.kInfeasible:
             raise InfeasibleError(
                 f"scenario {self.sub.k + 1} {what} is infeasible (HiGHS): elastic demand "
@@ -216,6 +190,43 @@ class _Subproblem:
         raise SolverError(
             f"HiGHS stopped on scenario {self.sub.k + 1} {what}: {facts['status_text']}"
         )
+
+    def x(self) -> np.ndarray:
+        return np.asarray(self.h.getSolution().col_value, dtype=float)
+
+
+class _Subproblem:
+    """One scenario's three HiGHS LPs, kept between iterations so that each warm-starts
+    from its own last basis: with its prices (the bound), with its prices and the
+    linearised proximal term (the PH step), and with the first stage fixed (the
+    evaluation of a consensus)."""
+
+    def __init__(self, sub: Sub) -> None:
+        self.sub = sub
+        self.n = len(sub.sf.c)
+        self.bound_lp, self.prox_lp, self.eval_lp = _LP(sub), _LP(sub), _LP(sub)
+        p = self.prox_lp
+        first, m = p.first, p.m
+        self.m = m
+        sf = sub.sf
+        self.lo = np.asarray(sf.col_lower, dtype=float)[sub.cols]
+        self.hi = np.asarray(sf.col_upper, dtype=float)[sub.cols]
+        if sub.risk_weight > 0:
+            self.lo, self.hi = np.append(self.lo, -INF), np.append(self.hi, INF)
+        # the proximal LP: d_j (free), t_j >= 0 (cost 1), x_j - d_j = xbar_j
+        h = p.h
+        ncol = h.getNumCol()
+        self.d = np.arange(ncol, ncol + m, dtype=np.int32)
+        self.t = np.arange(ncol + m, ncol + 2 * m, dtype=np.int32)
+        empty = (0, np.array([], np.int32), np.array([], np.int32), np.array([]))
+        h.addCols(m, np.zeros(m), np.full(m, -INF), np.full(m, INF), *empty)
+        h.addCols(m, np.ones(m), np.zeros(m), np.full(m, INF), *empty)
+        r0 = h.getNumRow()
+        self.dev_rows = np.arange(r0, r0 + m, dtype=np.int32)
+        starts = np.arange(0, 2 * m, 2, dtype=np.int32)
+        idx = np.column_stack([first, self.d]).ravel().astype(np.int32)
+        h.addRows(m, np.zeros(m), np.zeros(m), 2 * m, starts, idx, np.tile([1.0, -1.0], m))
+        self.rho: np.ndarray | None = None
 
     def _add_cuts(self, a: np.ndarray, which: np.ndarray) -> None:
         """Tangents of rho d^2 / 2 at d = a: t - rho a d >= -rho a^2 / 2."""
@@ -226,49 +237,44 @@ class _Subproblem:
         starts = np.arange(0, 2 * k, 2, dtype=np.int32)
         idx = np.column_stack([self.t[which], self.d[which]]).ravel().astype(np.int32)
         val = np.column_stack([np.ones(k), -rho * a]).ravel()
-        self.h.addRows(k, -rho * a * a / 2, np.full(k, INF), 2 * k, starts, idx, val)
-
-    def _x(self) -> np.ndarray:
-        return np.asarray(self.h.getSolution().col_value, dtype=float)
+        self.prox_lp.h.addRows(k, -rho * a * a / 2, np.full(k, INF), 2 * k, starts, idx, val)
 
     # -- the steps -----------------------------------------------------------------------
 
     def plain(self) -> dict[str, Any]:
         """Iteration 0: the scenario alone (no W, no proximal term); also a bound."""
-        self._costs(np.zeros(self.m), prox=False)
-        facts = self._run()
-        self._check(facts, "alone")
-        x = self._x()
-        return {"x": x[self.first], "bound": facts["objective"], "solves": 1}
+        b = self.bound_lp
+        obj = b.solve("alone")
+        if obj is None:
+            raise SolverError(f"scenario {self.sub.k + 1} alone is unbounded (HiGHS)")
+        return {"x": b.x()[b.first], "bound": obj, "solves": 1}
 
     def step(self, w: np.ndarray, xbar: np.ndarray, rho: np.ndarray) -> dict[str, Any]:
         """The Lagrangian bound at ``w`` and the PH step around ``xbar``."""
-        h = self.h
+        b, p = self.bound_lp, self.prox_lp
         if self.rho is None:
             self.rho = np.asarray(rho, dtype=float)
-            # first tangents at +- the spread of the columns' bounds, so the first step
-            # is bounded whatever W is
+            # first tangents at +- 1, 10 and 100 x max(1, |xbar|), so the first step is
+            # bounded whatever W is
             s = np.maximum(1.0, np.abs(xbar))
             for f in (1.0, 10.0, 100.0):
                 self._add_cuts(f * s, np.arange(self.m))
                 self._add_cuts(-f * s, np.arange(self.m))
-        self._costs(w, prox=False)
-        facts = self._run()
-        bound = facts["objective"] if self._check(facts, "with its prices") else -math.inf
-        h.changeRowsBounds(self.m, self.dev_rows, xbar, xbar)
-        self._costs(w, prox=True)
+        b.prices(w)
+        bound = b.solve("with its prices")
+        p.prices(w)
+        p.h.changeRowsBounds(self.m, self.dev_rows, xbar, xbar)
         solves, x = 1, None
         for _ in range(PROX_ROUNDS):
-            facts = self._run()
             solves += 1
-            if not self._check(facts, "with its proximal term"):
+            if p.solve("with its proximal term") is None:
                 x = None
                 # tangents too flat for the prices: add steeper ones everywhere
                 s = np.maximum(1.0, np.abs(xbar)) * 1e3 * (1 + solves)
                 self._add_cuts(s, np.arange(self.m))
                 self._add_cuts(-s, np.arange(self.m))
                 continue
-            x = self._x()
+            x = p.x()
             d, t = x[self.d], x[self.t]
             q = self.rho * d * d / 2
             loose = np.flatnonzero(q - t > PROX_TOL * q + 1e-6)
@@ -280,20 +286,21 @@ class _Subproblem:
                 f"scenario {self.sub.k + 1}: unbounded with its proximal term after "
                 f"{PROX_ROUNDS} rounds of tangents (try a larger --ph-rho)"
             )
-        return {"x": x[self.first], "bound": bound, "solves": solves}
+        return {
+            "x": x[p.first],
+            "bound": -math.inf if bound is None else bound,
+            "solves": solves,
+        }
 
     def evaluate(self, value: np.ndarray, full: bool = False) -> dict[str, Any]:
         """The scenario with its first stage fixed at ``value`` (no W, no proximal
-        term): its cost and unmet end-use value (and its columns when ``full``); the
-        first stage is freed again afterwards."""
-        h = self.h
+        term): its cost and unmet end-use value (and its columns when ``full``)."""
+        e = self.eval_lp
         v = np.clip(value, self.lo, self.hi)
-        h.changeColsBounds(self.m, self.first, v, v)
-        self._costs(np.zeros(self.m), prox=False)
-        facts = self._run()
-        self._check(facts, "with the plan fixed")
-        x = self._x()[: self.n]
-        h.changeColsBounds(self.m, self.first, self.lo, self.hi)
+        e.h.changeColsBounds(self.m, e.first, v, v)
+        if e.solve("with the plan fixed") is None:
+            raise SolverError(f"scenario {self.sub.k + 1} with the plan fixed is unbounded")
+        x = e.x()[: self.n]
         sf = self.sub.sf
         r = {"cost": float(sf.c @ x) + sf.offset, "loss": float(self.sub.loss @ x), "solves": 1}
         if full:

@@ -9,6 +9,7 @@ bound, so LB <= extensive-form optimum <= PH objective.
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from typer.testing import CliRunner
@@ -29,9 +30,13 @@ def scheduler():
     (starting a cluster costs seconds; the test that starts its own checks that path)."""
     from dask.distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with warnings.catch_warnings():
+        # the scheduler's HTTP port is taken when another cluster runs on the machine
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    with cluster:
         yield cluster.scheduler_address
 
 
