@@ -389,7 +389,11 @@ class _Engine:
             self.addrs = addrs
             self.mine = [[s for s in subs if s.k % len(addrs) == i] for i in range(len(addrs))]
             self.held = {
-                s.k: self.c.submit(_hold, s, workers=[addrs[i]], pure=False)
+                # loose: recomputed on another worker when its own died (else it
+                # waits for a worker of that address forever)
+                s.k: self.c.submit(
+                    _hold, s, workers=[addrs[i]], allow_other_workers=True, pure=False
+                )
                 for i, group in enumerate(self.mine)
                 for s in group
             }
