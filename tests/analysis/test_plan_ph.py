@@ -129,6 +129,7 @@ def test_ph_with_cvar_has_eta_as_a_first_stage_column_and_matches_the_hand_compu
         ({"decomposition": "ph", "workers": 0}, "--workers"),
         ({"decomposition": "ph", "workers": 2, "scheduler": "tcp://x:1"}, "not both"),
         ({"workers": 2}, "give --decomposition ph"),
+        ({"decomposition": "ph", "frontier": 3}, "re-solves one extensive form"),
     ],
 )
 def test_bad_ph_options_are_input_errors(kw, message):
