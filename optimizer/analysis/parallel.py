@@ -135,22 +135,33 @@ def run_chunks(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     c: Any = None,
+    where: Sequence[str] | None = None,
 ) -> list[list[Any]]:
     """Run ``fn(payload, chunk)`` for every (payload, chunk) task; results in task order.
 
     ``progress(done, total)`` counts cases (chunk items).  ``c``: an already connected
     client (else one is made from ``workers``/``scheduler`` and closed afterwards).
+    ``where``: each task's preferred worker (the one holding its state, as progressive
+    hedging's subproblems); the task runs elsewhere if that worker is gone.
     """
     if c is None:
         with client(workers, scheduler) as made:
-            return run_chunks(fn, tasks, progress=progress, c=made)
+            return run_chunks(fn, tasks, progress=progress, c=made, where=where)
     from dask.distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
     total = sum(len(ch) for _, ch in tasks)
     with _quiet():
-        futs = [c.submit(fn, payload, ch, pure=False, retries=RETRIES) for payload, ch in tasks]
+        pin = (
+            [{"workers": [w], "allow_other_workers": True} for w in where]
+            if where is not None
+            else [{}] * len(tasks)
+        )
+        futs = [
+            c.submit(fn, payload, ch, pure=False, retries=RETRIES, **p)
+            for (payload, ch), p in zip(tasks, pin, strict=True)
+        ]
         order = {f.key: i for i, f in enumerate(futs)}
         results: list[Any] = [None] * len(futs)
         done = 0

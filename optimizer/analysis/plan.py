@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer.analysis import ph
 from optimizer.data.instance import Instance
 from optimizer.errors import InfeasibleError, InputError, Problem, SolverError
 from optimizer.lp.handoff import StandardForm, highs_lp, labels, standard_form
@@ -67,6 +68,8 @@ DEFAULT_STAGES = ("separation", "metal")
 DEFAULT_EXCLUDE = ("CN",)
 #: The undisrupted case in a list of scenarios.
 NONE = "none"
+#: How the plan's LP is solved: one LP, or progressive hedging over the scenarios.
+DECOMPOSITIONS = ("extensive", "ph")
 #: Amounts below this are not part of the plan.
 TOL = 1e-6
 
@@ -623,6 +626,54 @@ def _extensive(
     return _run(ef, method, time_limit, what)
 
 
+def _progressive_hedging(
+    blocks: Sequence[_Block],
+    alpha: float,
+    risk_weight: float,
+    *,
+    method: str,
+    time_limit: float | None,
+    **options: Any,
+) -> _Solution:
+    """The plan by progressive hedging over the blocks (:mod:`optimizer.analysis.ph`):
+    the first stage fixed at the consensus, every scenario solved exactly; the objective
+    is that of the plan so fixed (an upper bound), the facts say how far the Lagrangian
+    lower bound is."""
+    firsts = pd.Index(sorted({f for b in blocks for f in b.first if f}), dtype=object)
+    n1 = len(firsts)
+    probs = np.array([b.prob for b in blocks])
+    lo, hi = np.full(n1, -INF), np.full(n1, INF)
+    cost, mass = np.zeros(n1), np.zeros(n1)
+    subs = []
+    for k, b in enumerate(blocks):
+        cols = np.flatnonzero(b.first != "")
+        glob = firsts.get_indexer(b.first[cols])
+        np.maximum.at(lo, glob, b.sf.col_lower[cols])
+        np.minimum.at(hi, glob, b.sf.col_upper[cols])
+        np.add.at(cost, glob, b.prob * b.sf.c[cols])
+        np.add.at(mass, glob, b.prob)
+        subs.append(ph.Sub(k, b.sf, cols, glob, b.loss, risk_weight, alpha, method, time_limit))
+    cost = cost / np.where(mass > 0, mass, 1.0)
+    if risk_weight > 0:
+        cost, lo, hi = np.append(cost, risk_weight), np.append(lo, -INF), np.append(hi, INF)
+
+    def objective(costs: np.ndarray, losses: np.ndarray) -> float:
+        u = float(probs @ costs)
+        return u + risk_weight * var_cvar(losses, probs, alpha)[1] if risk_weight > 0 else u
+
+    res = ph.progressive_hedging(subs, probs, n1, cost, objective, lower=lo, upper=hi, **options)
+    objective_value = res.facts["objective"]
+    return _Solution(
+        objective=objective_value,
+        first=pd.Series(res.xbar[:n1], index=firsts, dtype=float),
+        x=res.x,
+        facts=res.facts,
+        num_col=sum(len(b.sf.c) for b in blocks),
+        num_row=sum(len(b.sf.row_lower) for b in blocks),
+        nnz=sum(int(b.sf.A.nnz) for b in blocks),
+    )
+
+
 def _same_structure(blocks: Sequence[_Block]) -> bool:
     """True when every block has the same columns and rows (labels), as an averaged LP needs."""
     b0 = blocks[0]
@@ -769,6 +820,14 @@ def plan(
     frontier: int | None = None,
     contracts: pd.DataFrame | Sequence[str | tuple[str, str]] | None = None,
     contract_cost: float | None = None,
+    decomposition: str = "extensive",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    ph_rho: float = ph.RHO,
+    ph_tol: float = ph.TOL,
+    ph_gap: float = ph.GAP,
+    ph_max_iter: int = ph.MAX_ITER,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PlanResult:
     """The two-stage stochastic plan of ``inst`` over ``scenarios`` (docs/plan.md).
 
@@ -782,11 +841,49 @@ def plan(
     weights (:func:`frontier_points`), the plan itself at ``risk_weight``.
     ``contracts``: a frame of :func:`contract_candidates` or link ids (or (link,
     commodity) pairs) to reserve lanes on at ``contract_cost`` per t/yr (short run only).
+
+    ``decomposition``: ``"extensive"`` (one HiGHS LP) or ``"ph"`` (progressive hedging,
+    :mod:`optimizer.analysis.ph`: the scenario subproblems on a Dask LocalCluster of
+    ``workers`` processes — default one per scenario up to the cores; 1: in this
+    process — or on the cluster at ``scheduler``; ``ph_rho`` scales the penalties,
+    ``ph_tol`` is the residual of nonanticipativity to stop at, ``ph_gap`` the relative
+    gap to the Lagrangian bound to stop at, ``ph_max_iter`` the most iterations; ``progress(iteration, ph_max_iter)``).
     """
     t0 = time.perf_counter()
     p = _check(len(scenarios), probabilities, alpha, risk_weight)
     if frontier is not None and frontier < 2:
         raise InputError(Problem("--frontier", None, None, f"{frontier}: give at least 2 points"))
+    if frontier is not None and decomposition == "ph":
+        raise InputError(
+            Problem(
+                "--frontier",
+                None,
+                None,
+                "the frontier re-solves one extensive form warm; give --decomposition "
+                "extensive (the default) or drop --frontier",
+            )
+        )
+    if decomposition not in DECOMPOSITIONS:
+        raise InputError(
+            Problem(
+                "--decomposition",
+                None,
+                None,
+                f"{decomposition!r}: choose one of {', '.join(DECOMPOSITIONS)}",
+            )
+        )
+    if decomposition == "ph":
+        ph.check_options(ph_rho, ph_tol, ph_gap, ph_max_iter, workers, scheduler)
+    elif workers is not None or scheduler:
+        raise InputError(
+            Problem(
+                "--workers" if workers is not None else "--scheduler",
+                None,
+                None,
+                "the extensive form is one LP: --workers and --scheduler run progressive "
+                "hedging's subproblems, give --decomposition ph",
+            )
+        )
     if isinstance(stockpiles, pd.DataFrame):
         cands = stockpiles.reset_index(drop=True)
     else:
@@ -805,7 +902,23 @@ def plan(
         )
     blocks = _blocks(inst, scenarios, p, cands, method, time_limit, lanes)
     build_seconds = time.perf_counter() - t0
-    rp = _extensive(blocks, alpha, risk_weight, method=method, time_limit=time_limit)
+    if decomposition == "ph":
+        rp = _progressive_hedging(
+            blocks,
+            alpha,
+            risk_weight,
+            method=method,
+            time_limit=time_limit,
+            rho=ph_rho,
+            tol=ph_tol,
+            gap=ph_gap,
+            max_iter=ph_max_iter,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    else:
+        rp = _extensive(blocks, alpha, risk_weight, method=method, time_limit=time_limit)
     out = _outcomes(blocks, rp, alpha)
     var, cvar, w = var_cvar(out["unmet_value"].to_numpy(), p, alpha)
     out["cvar_weight"] = w
@@ -846,14 +959,17 @@ def plan(
         "stock_candidates": len(cands),
         "contract_candidates": 0 if lanes is None else len(lanes),
         "horizon": sorted({b.inst.horizon for b in blocks}),
-        "extensive_form": {
-            "columns": rp.num_col,
-            "rows": rp.num_row,
-            "nonzeros": rp.nnz,
+        "decomposition": decomposition,
+    }
+    size = {"columns": rp.num_col, "rows": rp.num_row, "nonzeros": rp.nnz}
+    if decomposition == "ph":
+        summary["progressive_hedging"] = {**rp.facts, "scenario_blocks": size}
+    else:
+        summary["extensive_form"] = {
+            **size,
             "method": rp.facts["method"],
             "solve_seconds": rp.facts["solve_seconds"],
-        },
-    }
+        }
     if value_of_information:
         summary.update(
             _value_of_information(inst, cands, blocks, rp, alpha, risk_weight, method, time_limit)

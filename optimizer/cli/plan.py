@@ -14,11 +14,13 @@ from optimizer.cli.common import (
     Horizon,
     InstanceArg,
     Method,
+    Scheduler,
     TimeLimitPerSolve,
     _fail,
     _step,
     _warn,
     app,
+    case_progress,
     check_outputs,
     out,
 )
@@ -182,6 +184,44 @@ def plan(
     base: Base = None,
     method: Method = "choose",
     time_limit: TimeLimitPerSolve = None,
+    decomposition: Annotated[
+        str,
+        typer.Option(
+            "--decomposition",
+            help="extensive: one HiGHS LP; ph: progressive hedging over the scenarios, "
+            "their subproblems on Dask (docs/plan.md).",
+        ),
+    ] = "extensive",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="--decomposition ph: a Dask LocalCluster of N worker processes (1: in "
+            "this process; default: one per scenario up to the cores).",
+        ),
+    ] = None,
+    scheduler: Scheduler = None,
+    ph_rho: Annotated[
+        float,
+        typer.Option("--ph-rho", help="PH: multiplier of the cost-proportional penalties."),
+    ] = 1.0,
+    ph_tol: Annotated[
+        float,
+        typer.Option(
+            "--ph-tol",
+            help="PH: stop when the scenarios' first stages and their consensus move by at "
+            "most this (relative).",
+        ),
+    ] = 1e-6,
+    ph_gap: Annotated[
+        float,
+        typer.Option(
+            "--ph-gap",
+            help="PH: stop when the plan's objective is within this relative gap of the "
+            "Lagrangian lower bound.",
+        ),
+    ] = 1e-4,
+    ph_max_iter: Annotated[int, typer.Option("--ph-max-iter", help="PH: most iterations.")] = 500,
 ) -> None:
     """The cheapest plan of capacity expansions, stockpiles and contracts over several
     disruptions (two-stage stochastic LP, expected cost + lambda CVaR of the value at risk)."""
@@ -213,7 +253,9 @@ def plan(
         else:
             specs, probs = list(scenario or []), prob or None
         pairs = [] if no_stockpiles else (_pairs(stock) if stock else None)
-        with _step(f"planning over {len(specs)} scenarios"):
+        ph = decomposition == "ph"
+        label = f"planning over {len(specs)} scenarios" + (" (PH)" if ph else "")
+        with case_progress(label) if ph else _step(label) as progress:
             res = run(
                 inst,
                 specs,
@@ -228,6 +270,14 @@ def plan(
                 frontier=frontier,
                 contracts=_lanes(contract or []),
                 contract_cost=contract_cost,
+                decomposition=decomposition,
+                workers=workers,
+                scheduler=scheduler,
+                ph_rho=ph_rho,
+                ph_tol=ph_tol,
+                ph_gap=ph_gap,
+                ph_max_iter=ph_max_iter,
+                progress=progress if ph else None,
             )
         if source is not None:
             res.summary["scenario_source"] = source
@@ -335,6 +385,13 @@ def _print(res) -> None:
         lines.append(
             f"value of the stochastic solution {money(s['vss'])} USD; "
             f"expected value of perfect information {money(s['evpi'])} USD"
+        )
+    if "progressive_hedging" in s:
+        f = s["progressive_hedging"]
+        lines.append(
+            f"progressive hedging: {f['iterations']} iterations on {f['engine']}, residual "
+            f"{f['residual']:.2g}, lower bound {money(f['lower_bound'])} USD, gap "
+            f"{f['gap']:.2g}" + ("" if f["converged"] else " (NOT converged: --ph-max-iter)")
         )
     for line in lines:
         out.print(line, markup=False)
