@@ -211,8 +211,16 @@ def open_report(browser):
 
 
 def _sankey_view(o: Opened, label: str) -> None:
+    """Click a view of the flows Sankey and wait until the browser draws its nodes (as
+    many node labels as the visible trace has, after plotly's transition)."""
     o.page.locator("#flows .updatemenu-button", has_text=label).first.click()
-    o.page.wait_for_timeout(400)
+    o.page.wait_for_function(
+        """() => { const el = document.querySelector('#flows .js-plotly-plot');
+                   const t = el.data.find(t => t.visible !== false);
+                   return el.querySelectorAll('.sankey .node-label').length
+                          === t.node.label.length; }""",
+        timeout=15_000,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -324,6 +332,7 @@ def test_region_markets_are_labelled_as_regions(opened):
     world: the country views say so, the market column has no Germany or Thailand node,
     and the map draws them as labelled regions."""
     o = opened("world-2024")
+    _sankey_view(o, "By country")
     v = _visible_sankey(o.page)
     markets = [lab for lab, x in zip(v["labels"], v["x"], strict=True) if x == max(v["x"])]
     assert {"European Union", "Rest of world"} <= set(markets), markets
